@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs, with apt, what the appliance and its tests need and is missing. Idempotent.
+source "$(dirname "$0")/lib.sh"
+need_root
+
+want=(docker.io xfsprogs debootstrap mariadb-client util-linux iproute2 curl ca-certificates)
+if [ "${DBPROV_BROWSER_TESTS:-1}" = 1 ]; then want+=(chromium); fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "packages present"
+fi
