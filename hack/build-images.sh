@@ -23,5 +23,11 @@ for dir in "$REPO_DIR"/images/*/; do
   if [ "$(image_hash "$tag")" = "$hash" ]; then log "$tag is up to date"; continue; fi
   log "building $tag"
   # Host network: the build reaches the Debian mirror the way this machine does.
-  docker build --network host -q --label "dbprov.source-hash=$hash" --build-arg "BASE=$base_tag" -t "$tag" "$dir" >/dev/null
+  mkdir -p "$STATE_DIR"
+  build_log="$STATE_DIR/build-$(basename "$dir").log"
+  if ! docker build --network host --label "dbprov.source-hash=$hash" --build-arg "BASE=$base_tag" \
+      -t "$tag" "$dir" >"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2
+    die "building $tag failed (log: $build_log)"
+  fi
 done

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Removes what DbProvisioner made on this machine: its containers and volumes, the loop disks and
+# the meta database. Packages, dockerd and the images stay.
+source "$(dirname "$0")/lib.sh"
+need_root
+if engine_answers; then
+  ids="$(docker ps -aq --filter label=dbprov.managed-by)"
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null
+  vols="$(docker volume ls -q --filter label=dbprov.managed-by)"
+  [ -n "$vols" ] && docker volume rm $vols >/dev/null
+  "$HACK_DIR/meta-db.sh" purge
+fi
+"$HACK_DIR/disks.sh" purge
