@@ -1,0 +1,20 @@
+using Orleans;
+using Orleans.Storage;
+
+namespace DbProvisioner.Persistence.Storage;
+
+/// <summary>Options of one named meta-database grain storage provider.</summary>
+public sealed class MetaDbGrainStorageOptions : IStorageProviderSerializerOptions
+{
+    /// <summary>
+    /// How state is turned into bytes. Left unset, it is Orleans' binary serializer
+    /// (<see cref="OrleansGrainStorageSerializer"/>), which honours <c>[GenerateSerializer]</c>/<c>[Id]</c> versioning.
+    /// </summary>
+    public IGrainStorageSerializer GrainStorageSerializer { get; set; } = null!;
+
+    /// <summary>Apply pending schema migrations when the silo starts (before grains run).</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>The silo lifecycle stage at which migrations run.</summary>
+    public int InitStage { get; set; } = ServiceLifecycleStage.ApplicationServices;
+}

@@ -1,0 +1,11 @@
+namespace DbProvisioner.Persistence.Tests;
+
+/// <summary>A clock that moves only when told to.</summary>
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
