@@ -74,6 +74,8 @@ write_init_file() {
     fi
     echo "FLUSH PRIVILEGES;"
   } > "$INIT_FILE"
+  # file_env exported the passwords: they must not reach mysqld's environment (/proc/<pid>/environ).
+  unset MYSQL_ROOT_PASSWORD MYSQL_PASSWORD
 }
 
 run_as_mysql() {

@@ -1,0 +1,27 @@
+namespace DbProvisioner.Runtime.Docker;
+
+/// <summary>Knobs of the Docker driver; the defaults suit a host on the same LAN.</summary>
+public sealed record DockerRuntimeOptions
+{
+    /// <summary>The Engine API version to speak; 1.41 is what Debian's docker.io serves, and newer engines still accept it.</summary>
+    public Version ApiVersion { get; init; } = new(1, 41);
+
+    /// <summary>One attempt of an ordinary engine call (create, inspect, list…).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>One attempt of a call that waits for work on the host (a helper's run, a clean mysqld stop).</summary>
+    public TimeSpan LongCallTimeout { get; init; } = TimeSpan.FromMinutes(3);
+
+    public int MaxRetryAttempts { get; init; } = 3;
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The circuit of a host opens when half of at least this many calls in 30 s failed transiently.</summary>
+    public int CircuitMinimumThroughput { get; init; } = 8;
+    public TimeSpan CircuitBreakDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long mysqld gets to shut InnoDB down cleanly before it is killed.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>uid and gid of the mysql user in the image (images/mysql/Dockerfile).</summary>
+    public int MySqlUid { get; init; } = 999;
+}

@@ -1,0 +1,54 @@
+using DbProvisioner.Domain.Topology;
+
+namespace DbProvisioner.Runtime;
+
+/// <summary>Hands out the runtime bound to one host; the same host gets the same runtime (and circuit).</summary>
+public interface IHostRuntimeFactory
+{
+    IHostRuntime For(HostConnection host);
+}
+
+/// <summary>
+/// Everything the appliance does on one host. Every operation is idempotent by deterministic names
+/// (dbprov-&lt;instance&gt;, dbprov-data-&lt;instance&gt;), so a retry or a resume after a crash is safe.
+/// Failures are <see cref="HostRuntimeException"/>s whose message a DBA understands.
+/// </summary>
+public interface IHostRuntime
+{
+    HostConnection Host { get; }
+
+    /// <summary>NUMA nodes, physical cores, logical CPUs and memory, read from the host's sysfs.</summary>
+    Task<HostTopology> DiscoverTopologyAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes a fresh xfs file system on the whole device (erasing it: this is also how a released
+    /// disk is wiped), gives its root directory to mysql and, when <paramref name="seed"/> is set,
+    /// initialises an empty MySQL data directory on it.
+    /// </summary>
+    Task FormatDiskAsync(string device, bool seed, CancellationToken cancellationToken);
+
+    /// <summary>What is on the device: its file system and whether it holds a data directory.</summary>
+    Task<DiskCheck> CheckDiskAsync(string device, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates the data volume on the device and starts the instance's container. Returns as soon as
+    /// the container runs; <see cref="WaitUntilReadyAsync"/> waits for MySQL. On failure nothing
+    /// of the instance is left behind (no container, no volume, no mount).
+    /// </summary>
+    Task<InstanceHandle> StartInstanceAsync(InstanceContainerSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits until MySQL answers SELECT 1 with the instance's credentials, or fails with the reason
+    /// read from the container's log (e.g. the port is in use) or when the deadline passes.
+    /// </summary>
+    Task WaitUntilReadyAsync(string instanceId, int port, InstanceCredentials credentials, TimeSpan deadline, CancellationToken cancellationToken);
+
+    /// <summary>Stops and removes the instance's container and volume; the data stays on the disk. Idempotent.</summary>
+    Task RemoveInstanceAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>The instance's container state, or null when it has none.</summary>
+    Task<InstanceStatus?> InspectInstanceAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>Every container and volume the appliance owns on this host (by label), for reconciliation.</summary>
+    Task<OwnedResources> ListOwnedAsync(CancellationToken cancellationToken);
+}
