@@ -1,0 +1,3 @@
+using DbProvisioner.Cli;
+
+return await CliApp.RunAsync(args, CliEnvironment.System);

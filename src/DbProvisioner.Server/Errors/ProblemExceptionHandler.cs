@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace DbProvisioner.Server.Errors;
+
+/// <summary>
+/// Turns every exception into RFC 7807 problem details. Bad request bodies (malformed JSON, a wrong type,
+/// an unknown or missing field) become 400 naming the field and position; anything else is a 500 without internals.
+/// </summary>
+internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            BadHttpRequestException { InnerException: JsonException json } => FromJson(json),
+            JsonException json => FromJson(json),
+            BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
+            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
+                new ProblemDetails { Status = 499, Title = "Client closed request" },
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            // ExceptionHandlerMiddleware has already logged it with the request and the stack trace.
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "Internal server error",
+                Detail = "The server failed to process the request; the server log has the details (search for the traceId).",
+            };
+        }
+
+        problem.Instance ??= httpContext.Request.Path;
+        httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    /// <summary>Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position.</summary>
+    internal static ProblemDetails FromJson(JsonException json)
+    {
+        var field = JsonPathToField(json.Path);
+        var line = json.LineNumber is { } l ? l + 1 : (long?)null;
+        var position = json.BytePositionInLine is { } p ? p + 1 : (long?)null;
+        var where = (field, line, position) switch
+        {
+            ({ Length: > 0 }, { }, { }) => $"at field '{field}' (line {line}, position {position})",
+            ({ Length: > 0 }, _, _) => $"at field '{field}'",
+            (_, { }, { }) => $"at line {line}, position {position}",
+            _ => "in the request body",
+        };
+
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request body is not valid JSON for this request",
+            Detail = $"Invalid JSON {where}: {StripLocation(json.Message)}",
+        };
+        if (field.Length > 0)
+        {
+            problem.Extensions["field"] = field;
+        }
+
+        if (line is not null)
+        {
+            problem.Extensions["line"] = line;
+        }
+
+        if (position is not null)
+        {
+            problem.Extensions["position"] = position;
+        }
+
+        return problem;
+    }
+
+    internal static string JsonPathToField(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            return string.Empty;
+        }
+
+        var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+        return field.Replace("['", ".", StringComparison.Ordinal).Replace("']", string.Empty, StringComparison.Ordinal).TrimStart('.');
+    }
+
+    // System.Text.Json appends " Path: $.x | LineNumber: 0 | BytePositionInLine: 3." which the fields above already say, 1-based.
+    private static string StripLocation(string message)
+    {
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (cut < 0)
+        {
+            cut = message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        }
+
+        return (cut >= 0 ? message[..cut] : message).Trim();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DbProvisioner.Server.Api;
+using DbProvisioner.Server.Auth;
+using DbProvisioner.Server.Bootstrap;
+using DbProvisioner.Server.Errors;
+using DbProvisioner.Server.Metrics;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Scalar.AspNetCore;
+using Serilog;
+
+namespace DbProvisioner.Server.Hosting;
+
+/// <summary>The server's composition root, as two calls so that tests compose the very same process.</summary>
+public static class ServerComposition
+{
+    public const string EnvironmentPrefix = "DBPROV_";
+
+    /// <summary>Configuration, options, logging, metrics, auth, problem details, OpenAPI and the Orleans silo.</summary>
+    public static WebApplicationBuilder AddDbProvisionerServer(this WebApplicationBuilder builder)
+    {
+        // DBPROV_Server__Url=… overrides appsettings.json; secrets never come from here (keys live hashed in the meta DB).
+        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LogOptions>().BindConfiguration(LogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>();
+
+        var serverOptions = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        builder.WebHost.UseUrls(serverOptions.Url);
+
+        services.AddSerilog(
+            (sp, logger) => LoggingSetup.Configure(
+                logger, configuration, sp.GetRequiredService<IHostEnvironment>(), sp.GetRequiredService<IOptions<LogOptions>>().Value),
+            preserveStaticLogger: true);
+
+        services.AddSingleton<DbProvisionerMetrics>();
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("dbprov-server", serviceVersion: HealthEndpoint.ServerVersion))
+            .WithMetrics(metrics => metrics
+            .AddMeter(DbProvisionerMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Instance ??= c.HttpContext.Request.Path);
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures throw so ProblemExceptionHandler can name the JSON field and position.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
+
+        services.AddAuthentication(ApiKeyAuthentication.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthentication.Scheme, configureOptions: null);
+        services.AddAuthorization(o => o.AddApiPolicies());
+        PersistenceSetup.ConfigureMetaDb(services);
+        services.AddSingleton<ApiKeyBootstrapper>();
+        services.AddHostedService<ApiKeyBootstrapService>();
+
+        services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
+
+        var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        if (siloOptions.Enabled)
+        {
+            builder.UseOrleans(silo => SiloSetup.ConfigureSilo(silo, siloOptions, configuration));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Middleware and the infrastructure endpoints: /healthz, /metrics, /openapi/v1.json, /api/reference.</summary>
+    public static WebApplication UseDbProvisionerServer(this WebApplication app)
+    {
+        // Client errors (bad JSON, wrong content type) are answered as 400s; only server faults are logged as errors.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException,
+        });
+        app.UseStatusCodePages();
+        // Without an explicit logger the middleware writes to the static Log.Logger, which this process leaves silent.
+        app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/healthz", HealthEndpoint.Options);
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/api/reference", o => o
+            .WithTitle("DbProvisioner API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json")
+            .AddPreferredSecuritySchemes(BearerSecuritySchemeTransformer.SchemeName)
+            .DisableTelemetry());
+        return app;
+    }
+
+    /// <summary>
+    /// API v1 JSON: camelCase, enums as camelCase strings, unknown fields refused, missing required (non-defaulted)
+    /// constructor parameters and nulls in non-nullable members refused — each a 400 naming the field.
+    /// </summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        options.RespectNullableAnnotations = true;
+        options.RespectRequiredConstructorParameters = true;
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DbProvisioner.Server.Hosting;
+
+internal static class SiloSetup
+{
+    /// <summary>One silo in this process; localhost clustering until a multi-node membership is configured.</summary>
+    public static void ConfigureSilo(ISiloBuilder silo, SiloOptions options, IConfiguration configuration)
+    {
+        silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+        PersistenceSetup.ConfigureGrainStorage(silo, configuration);
+    }
+}
+
+/// <summary>Liveness plus the local silo's membership status; Healthy only once the silo is Active.</summary>
+internal sealed class SiloHealthCheck(IServiceProvider services, Microsoft.Extensions.Options.IOptions<SiloOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!options.Value.Enabled)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("disabled", new Dictionary<string, object> { ["status"] = "Disabled" }));
+        }
+
+        var oracle = services.GetService<ISiloStatusOracle>();
+        if (oracle is null)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("The silo is not registered in this process."));
+        }
+
+        var status = oracle.CurrentStatus;
+        var data = new Dictionary<string, object> { ["status"] = status.ToString(), ["silo"] = oracle.SiloAddress.ToString() };
+        return Task.FromResult(status == SiloStatus.Active
+            ? HealthCheckResult.Healthy("The silo is active.", data)
+            : HealthCheckResult.Unhealthy($"The silo is {status}.", data: data));
+    }
+}
