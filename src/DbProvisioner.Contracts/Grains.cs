@@ -1,0 +1,115 @@
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+
+namespace DbProvisioner.Contracts;
+
+/// <summary>
+/// One host (key: host id): the authority on its CPUs, memory, ports and disks. A reservation of
+/// CPUs, memory, a disk and a port is one Domain decision and one write, so it is all-or-nothing.
+/// </summary>
+[Alias("dbprov.IHostGrain")]
+public interface IHostGrain : IGrainWithStringKey
+{
+    [Alias("Register")] Task<Outcome<HostView>> RegisterAsync(RegisterHostRequest request);
+    [Alias("Get")] Task<HostView?> GetAsync();
+    [Alias("Cordon")] Task<Outcome<HostView>> CordonAsync(bool cordoned);
+    [Alias("Capacity")] Task<HostCapacity?> GetCapacityAsync();
+    [Alias("Reserve")] Task<ReserveOutcome> ReserveAsync(InstanceRequest request);
+    [Alias("Release")] Task ReleaseAsync(string instanceId);
+    [Alias("Reservation")] Task<HostReservation?> GetReservationAsync(string instanceId);
+    [Alias("TakeDiskWork")] Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync();
+    [Alias("CompleteDiskWork")] Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error);
+    [Alias("Location")] Task<HostLocation?> GetLocationAsync();
+}
+
+/// <summary>One disk to format (wiping it) and maybe seed, handed to the disk pool's worker.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.DiskJob")]
+public sealed record DiskJob([property: Id(0)] string DiskId, [property: Id(1)] string Device, [property: Id(2)] bool Seed);
+
+[GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]
+public sealed record ReserveOutcome([property: Id(0)] HostReservation? Reservation, [property: Id(1)] string Reason);
+
+/// <summary>How the appliance reaches a host, for the runtime driver.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.HostLocation")]
+public sealed record HostLocation(
+    [property: Id(0)] string HostId,
+    [property: Id(1)] string EngineEndpoint,
+    [property: Id(2)] string MySqlAddress,
+    [property: Id(3)] string Zone,
+    [property: Id(4)] string Rack,
+    [property: Id(5)] string Pool);
+
+/// <summary>
+/// The background disk work of one host (key: host id): keeps the watermark of Ready (formatted,
+/// seeded) disks and wipes released ones, through the runtime driver, one disk at a time.
+/// </summary>
+[Alias("dbprov.IDiskPoolGrain")]
+public interface IDiskPoolGrain : IGrainWithStringKey
+{
+    /// <summary>Starts a round of work in the background (no-op while one runs).</summary>
+    [Alias("Kick"), Orleans.Concurrency.OneWay] Task KickAsync();
+
+    /// <summary>Runs rounds until no work is left; for start-up and tests.</summary>
+    [Alias("Drain")] Task<int> RunUntilIdleAsync();
+}
+
+/// <summary>The placement index of one pool (key: pool): advisory capacity of every host, pushed by host grains.</summary>
+[Alias("dbprov.IPlacementGrain")]
+public interface IPlacementGrain : IGrainWithStringKey
+{
+    [Alias("Update"), Orleans.Concurrency.OneWay] Task UpdateAsync(HostCapacity capacity);
+    [Alias("Forget")] Task ForgetAsync(string hostId);
+    [Alias("Place")] Task<PlacementDecision> PlaceAsync(PlacementRequest request);
+    [Alias("PlaceCluster")] Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request);
+    [Alias("Snapshot")] Task<IReadOnlyList<HostCapacity>> SnapshotAsync();
+}
+
+/// <summary>One shard of a cluster (key: "cluster/shard"): placements for it are serialised here, so a hard spread rule holds.</summary>
+[Alias("dbprov.IShardGrain")]
+public interface IShardGrain : IGrainWithStringKey
+{
+    [Alias("PlaceMember")] Task<ReserveOutcome> PlaceMemberAsync(string instanceId, InstanceSpec spec, InstanceRequest request);
+    [Alias("AddPlaced")] Task AddPlacedMemberAsync(string instanceId, string role, HostLocation host, SpreadSpec spread);
+    [Alias("RemoveMember")] Task RemoveMemberAsync(string instanceId);
+    [Alias("Members")] Task<IReadOnlyList<MemberLocation>> GetMembersAsync();
+}
+
+/// <summary>One instance (key: instance id): the provisioning state machine.</summary>
+[Alias("dbprov.IInstanceGrain")]
+public interface IInstanceGrain : IGrainWithStringKey
+{
+    /// <summary>Records the request and starts provisioning in the background. Idempotent for the same spec.</summary>
+    [Alias("Provision")] Task<Outcome<InstanceView>> ProvisionAsync(InstanceSpec spec, string requestedBy);
+
+    /// <summary>As <see cref="ProvisionAsync"/>, for a member whose host the cluster placement already reserved.</summary>
+    [Alias("ProvisionPlaced")] Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation);
+
+    [Alias("Get"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceView?> GetAsync();
+    [Alias("Credentials"), Orleans.Concurrency.AlwaysInterleave] Task<CredentialsView?> GetCredentialsAsync();
+
+    /// <summary>Continues an unfinished provisioning after a restart; no-op when finished.</summary>
+    [Alias("Resume")] Task ResumeAsync();
+
+    /// <summary>Waits until the instance is Ready or Failed (or the timeout passes) and returns it.</summary>
+    [Alias("WaitSettled"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceView?> WaitSettledAsync(TimeSpan timeout);
+}
+
+/// <summary>A whole cluster (key: name), placed all together or not at all.</summary>
+[Alias("dbprov.IClusterGrain")]
+public interface IClusterGrain : IGrainWithStringKey
+{
+    [Alias("Create")] Task<Outcome<ClusterView>> CreateAsync(CreateClusterRequest request, InstanceSpec template, string requestedBy);
+    [Alias("Get")] Task<ClusterView?> GetAsync();
+}
+
+/// <summary>The list of hosts, instances and clusters (key: 0), for listings and start-up.</summary>
+[Alias("dbprov.ICatalogGrain")]
+public interface ICatalogGrain : IGrainWithIntegerKey
+{
+    [Alias("UpsertHost")] Task UpsertHostAsync(HostSummary host);
+    [Alias("UpsertInstance")] Task UpsertInstanceAsync(InstanceSummary instance);
+    [Alias("AddCluster")] Task AddClusterAsync(string name);
+    [Alias("Hosts")] Task<IReadOnlyList<HostSummary>> GetHostsAsync();
+    [Alias("Instances")] Task<IReadOnlyList<InstanceSummary>> GetInstancesAsync();
+    [Alias("Clusters")] Task<IReadOnlyList<string>> GetClustersAsync();
+}

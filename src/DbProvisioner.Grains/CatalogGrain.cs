@@ -1,0 +1,47 @@
+using DbProvisioner.Contracts;
+
+namespace DbProvisioner.Grains;
+
+[GenerateSerializer, Alias("dbprov.CatalogGrainState")]
+public sealed class CatalogGrainState
+{
+    [Id(0)] public Dictionary<string, HostSummary> Hosts { get; set; } = [];
+    [Id(1)] public Dictionary<string, InstanceSummary> Instances { get; set; } = [];
+    [Id(2)] public List<string> Clusters { get; set; } = [];
+}
+
+/// <summary>What exists: hosts, instances and clusters, for listings and for resuming work at start.</summary>
+public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<CatalogGrainState> state) : Grain, ICatalogGrain
+{
+    public async Task UpsertHostAsync(HostSummary host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        if (state.State.Hosts.TryGetValue(host.Id, out var old) && old == host) return;
+        state.State.Hosts[host.Id] = host;
+        await state.WriteStateAsync();
+    }
+
+    public async Task UpsertInstanceAsync(InstanceSummary instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        if (state.State.Instances.TryGetValue(instance.Id, out var old) && old == instance) return;
+        state.State.Instances[instance.Id] = instance;
+        await state.WriteStateAsync();
+    }
+
+    public async Task AddClusterAsync(string name)
+    {
+        if (state.State.Clusters.Contains(name)) return;
+        state.State.Clusters.Add(name);
+        await state.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<HostSummary>> GetHostsAsync() =>
+        Task.FromResult<IReadOnlyList<HostSummary>>([.. state.State.Hosts.Values.OrderBy(static h => h.Id, StringComparer.Ordinal)]);
+
+    public Task<IReadOnlyList<InstanceSummary>> GetInstancesAsync() =>
+        Task.FromResult<IReadOnlyList<InstanceSummary>>([.. state.State.Instances.Values.OrderBy(static i => i.Id, StringComparer.Ordinal)]);
+
+    public Task<IReadOnlyList<string>> GetClustersAsync() =>
+        Task.FromResult<IReadOnlyList<string>>([.. state.State.Clusters.Order(StringComparer.Ordinal)]);
+}

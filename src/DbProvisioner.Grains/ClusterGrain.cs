@@ -1,0 +1,144 @@
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+using Microsoft.Extensions.Logging;
+
+namespace DbProvisioner.Grains;
+
+[GenerateSerializer, Alias("dbprov.ClusterMember")]
+public sealed record ClusterMember(
+    [property: Id(0)] string Shard,
+    [property: Id(1)] string InstanceId,
+    [property: Id(2)] string Role,
+    [property: Id(3)] string HostId);
+
+[GenerateSerializer, Alias("dbprov.ClusterGrainState")]
+public sealed class ClusterGrainState
+{
+    /// <summary>"" (none), Reserving (members being reserved), Provisioning, Failed.</summary>
+    [Id(0)] public string State { get; set; } = "";
+    [Id(1)] public CreateClusterRequest? Request { get; set; }
+    [Id(2)] public InstanceSpec? Template { get; set; }
+    [Id(3)] public List<ClusterMember> Members { get; set; } = [];
+    [Id(4)] public string? Reason { get; set; }
+    [Id(5)] public string RequestedBy { get; set; } = "";
+    [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// One click, a whole cluster: the Domain places every member against the pool's index, each
+/// member's host then reserves it; if any host refuses, every reservation is given back and the
+/// placement is tried again from fresh capacity. All members or none.
+/// </summary>
+public sealed class ClusterGrain(
+    [PersistentState("cluster")] IPersistentState<ClusterGrainState> state,
+    TimeProvider clock,
+    ILogger<ClusterGrain> logger) : Grain, IClusterGrain
+{
+    private const int Attempts = 3;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A crash while reserving: give back what was planned, so nothing stays reserved.
+        if (state.State.State == "Reserving")
+        {
+            await ReleaseAsync(state.State.Members);
+            state.State.State = "Failed";
+            state.State.Reason = "interrupted while reserving; every reservation was given back";
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task<Outcome<ClusterView>> CreateAsync(CreateClusterRequest request, InstanceSpec template, string requestedBy)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(template);
+        if (state.State.State is "Provisioning" or "Reserving")
+        {
+            return state.State.Request == request
+                ? Outcome<ClusterView>.Success(await ViewAsync())
+                : Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
+        }
+
+        var spread = request.Spread ?? SpreadSpec.HostHard;
+        var placementRequest = new ClusterRequest(Name, template.Pool, request.Shards!.Value, request.Replicas!.Value,
+            new InstanceTemplate(template.Cpus, template.MemoryMiB, Mapping.ParseNuma(template.Numa), template.DiskGiB, template.DiskClass),
+            Mapping.ToRule(spread));
+        var placement = GrainFactory.GetGrain<IPlacementGrain>(template.Pool);
+        var reason = "";
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var plan = await placement.PlaceClusterAsync(placementRequest);
+            if (!plan.Placed) return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, plan.Reason);
+
+            var members = plan.Members.Select(m => new ClusterMember(m.Shard, m.InstanceId, m.Member == 1 ? "primary" : "replica", m.HostId)).ToList();
+            state.State.State = "Reserving";
+            state.State.Request = request;
+            state.State.Template = template;
+            state.State.Members = members;
+            state.State.RequestedBy = requestedBy;
+            state.State.CreatedAt = clock.GetUtcNow();
+            state.State.Reason = null;
+            await state.WriteStateAsync();
+
+            var reservations = new List<HostReservation>();
+            foreach (var m in members)
+            {
+                var outcome = await GrainFactory.GetGrain<IHostGrain>(m.HostId).ReserveAsync(Mapping.ToRequest(m.InstanceId, SpecOf(template, m, spread)));
+                if (outcome.Reservation is null)
+                {
+                    reason = outcome.Reason;
+                    break;
+                }
+                reservations.Add(outcome.Reservation);
+            }
+            if (reservations.Count == members.Count)
+            {
+                state.State.State = "Provisioning";
+                await state.WriteStateAsync();
+                await GrainFactory.GetGrain<ICatalogGrain>(0).AddClusterAsync(Name);
+                foreach (var (m, r) in members.Zip(reservations))
+                {
+                    var spec = SpecOf(template, m, spread);
+                    var location = await GrainFactory.GetGrain<IHostGrain>(m.HostId).GetLocationAsync();
+                    await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).AddPlacedMemberAsync(m.InstanceId, m.Role, location!, spread);
+                    await GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).ProvisionPlacedAsync(spec, requestedBy, r);
+                }
+                logger.LogInformation("Cluster {Cluster}: {Members} members placed", Name, members.Count);
+                return Outcome<ClusterView>.Success(await ViewAsync());
+            }
+            await ReleaseAsync(members);
+        }
+
+        state.State.State = "";
+        state.State.Members = [];
+        await state.WriteStateAsync();
+        return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, $"cluster {Name} could not be reserved after {Attempts} attempts, nothing stays reserved: {reason}");
+    }
+
+    public async Task<ClusterView?> GetAsync() => state.State.State is "Provisioning" or "Failed" ? await ViewAsync() : null;
+
+    private static InstanceSpec SpecOf(InstanceSpec template, ClusterMember m, SpreadSpec spread) =>
+        template with { Shard = m.Shard, Role = m.Role, Spread = spread };
+
+    private async Task ReleaseAsync(IEnumerable<ClusterMember> members)
+    {
+        foreach (var m in members) await GrainFactory.GetGrain<IHostGrain>(m.HostId).ReleaseAsync(m.InstanceId);
+    }
+
+    private async Task<ClusterView> ViewAsync()
+    {
+        var r = state.State.Request!;
+        var views = await Task.WhenAll(state.State.Members.Select(m => GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).GetAsync()));
+        var members = state.State.Members.Zip(views).Select(p =>
+            new ClusterMemberView(p.First.Shard, p.First.InstanceId, p.First.Role, p.Second?.Host ?? p.First.HostId, p.Second?.State ?? "Reserving")).ToList();
+        var overall = state.State.State == "Failed" ? "Failed"
+            : members.All(static m => m.State == InstanceStates.Ready) ? "Ready"
+            : members.Any(static m => m.State == InstanceStates.Failed) ? "Degraded"
+            : "Provisioning";
+        return new ClusterView(Name, overall, state.State.Reason, state.State.Template!.Pool, r.Shards ?? 0, r.Replicas ?? 0,
+            r.Spread ?? SpreadSpec.HostHard, members, state.State.CreatedAt);
+    }
+}

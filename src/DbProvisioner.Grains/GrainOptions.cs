@@ -1,0 +1,17 @@
+namespace DbProvisioner.Grains;
+
+/// <summary>How the grains provision: deadlines, defaults and the image instances run.</summary>
+public sealed class ProvisioningOptions
+{
+    /// <summary>How long MySQL may take to answer after its container started.</summary>
+    public TimeSpan ReadyDeadline { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>The image of instances and helpers, unless a host says otherwise.</summary>
+    public string Image { get; set; } = "dbprov/mysql:10.11";
+
+    /// <summary>The watermark when a host registers none: keep every disk formatted, this many seeded.</summary>
+    public int DefaultSeededDisks { get; set; } = 2;
+
+    /// <summary>How many times a member placement retries after a host refused a stale choice.</summary>
+    public int PlacementAttempts { get; set; } = 5;
+}

@@ -1,0 +1,248 @@
+using System.Globalization;
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Disks;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+using DbProvisioner.Domain.Topology;
+using DbProvisioner.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DbProvisioner.Grains;
+
+[GenerateSerializer, Alias("dbprov.HostGrainState")]
+public sealed class HostGrainState
+{
+    [Id(0)] public HostState? Host { get; set; }
+    [Id(1)] public HostLocation? Location { get; set; }
+    [Id(2)] public List<DiskWatermark> Watermarks { get; set; } = [];
+    [Id(3)] public Dictionary<string, string> DiskErrors { get; set; } = [];
+    [Id(4)] public DateTimeOffset RegisteredAt { get; set; }
+}
+
+/// <summary>
+/// The authority on one host's CPUs, memory, ports and disks. Every decision is a Domain function
+/// of the state, persisted once, then announced to the pool's placement index.
+/// </summary>
+public sealed class HostGrain(
+    [PersistentState("host")] IPersistentState<HostGrainState> state,
+    IHostRuntimeFactory runtimes,
+    IOptions<ProvisioningOptions> options,
+    TimeProvider clock,
+    ILogger<HostGrain> logger) : Grain, IHostGrain
+{
+    // Disks a worker is formatting right now; after a crash the set is empty and the work is redone.
+    private readonly HashSet<string> _diskWorkInFlight = new(StringComparer.Ordinal);
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Host is { } host)
+        {
+            var problems = HostReservations.Validate(host);
+            if (problems.Count > 0)
+            {
+                // A state that contradicts itself must stop the grain loudly, never be served.
+                throw new InvalidOperationException($"the stored state of host {Id} contradicts itself: {string.Join("; ", problems)}");
+            }
+            PushCapacity(host);
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<Outcome<HostView>> RegisterAsync(RegisterHostRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (state.State.Host is { } existing)
+        {
+            var same = existing.Pool == request.Pool && state.State.Location?.EngineEndpoint == request.EngineEndpoint;
+            return same
+                ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!))
+                : Outcome<HostView>.Fail(OutcomeKind.Conflict, $"host {Id} is already registered in pool {existing.Pool} with engine {state.State.Location?.EngineEndpoint}");
+        }
+
+        var location = new HostLocation(Id, request.EngineEndpoint!, request.MySqlAddress ?? "127.0.0.1", request.Zone!, request.Rack!, request.Pool!);
+        HostTopology topology;
+        if (request.Topology is { } given)
+        {
+            topology = Mapping.ToTopology(given);
+        }
+        else
+        {
+            try
+            {
+                topology = await RuntimeOf(location).DiscoverTopologyAsync(CancellationToken.None);
+            }
+            catch (HostRuntimeException e)
+            {
+                return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"cannot discover the topology of host {Id}: {e.Message}");
+            }
+        }
+
+        if (!CpuSet.TryParse(request.ReservedCpus ?? "", out var reserved, out var error))
+            return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"reservedCpus: {error}");
+        var missing = reserved.Except(topology.AllCpus);
+        if (!missing.IsEmpty)
+            return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"reservedCpus: CPU {missing.Min()} does not exist on host {Id} (it has {topology.AllCpus})");
+
+        var disks = (request.Disks ?? []).Select(d => new Disk(Mapping.DiskIdOf(d), d.Device, d.SizeGiB, d.Class ?? "standard", DiskState.Discovered)).ToList();
+        var duplicate = disks.GroupBy(static d => d.Id).FirstOrDefault(static g => g.Count() > 1);
+        if (duplicate is not null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"disks: disk {duplicate.Key} is listed twice");
+
+        var ports = request.Ports!;
+        var host = HostState.Create(Id, request.Pool!, request.Zone!, request.Rack!, topology, disks, new PortRange(ports.First, ports.Last), reserved)
+            with { Labels = Mapping.ToLabels(request.Labels) };
+        var watermarks = request.Watermarks is { Count: > 0 } w
+            ? w.Select(static x => new DiskWatermark(x.Class, x.MinReady, x.MinSeeded)).ToList()
+            : disks.GroupBy(static d => d.DiskClass).Select(g => new DiskWatermark(g.Key, g.Count(), Math.Min(g.Count(), options.Value.DefaultSeededDisks))).ToList();
+
+        state.State.Host = host;
+        state.State.Location = location;
+        state.State.Watermarks = watermarks;
+        state.State.RegisteredAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
+            Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
+
+        await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertHostAsync(Mapping.ToSummary(host));
+        PushCapacity(host);
+        await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
+        return Outcome<HostView>.Success(Mapping.ToView(host, location));
+    }
+
+    public Task<HostView?> GetAsync() =>
+        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!) : null);
+
+    public Task<HostLocation?> GetLocationAsync() => Task.FromResult(state.State.Location);
+
+    public Task<HostCapacity?> GetCapacityAsync() =>
+        Task.FromResult(state.State.Host is { } host ? HostCapacity.From(host) : null);
+
+    public async Task<Outcome<HostView>> CordonAsync(bool cordoned)
+    {
+        if (state.State.Host is not { } host) return Outcome<HostView>.Fail(OutcomeKind.NotFound, $"host {Id} is not registered");
+        if (host.Cordoned != cordoned)
+        {
+            host = host with { Cordoned = cordoned };
+            state.State.Host = host;
+            await state.WriteStateAsync();
+            await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertHostAsync(Mapping.ToSummary(host));
+            PushCapacity(host);
+        }
+        return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!));
+    }
+
+    public async Task<ReserveOutcome> ReserveAsync(InstanceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (state.State.Host is not { } host) return new(null, $"host {Id} is not registered");
+        var already = host.PortsByInstance.ContainsKey(request.InstanceId);
+        var result = HostReservations.Reserve(host, request);
+        if (!result.Succeeded)
+        {
+            PushCapacity(host); // the index chose this host on a stale summary: correct it
+            return new(null, result.Reason);
+        }
+        if (!already)
+        {
+            state.State.Host = result.State;
+            await state.WriteStateAsync();
+            PushCapacity(result.State);
+        }
+        return new(result.Reservation, "");
+    }
+
+    public async Task ReleaseAsync(string instanceId)
+    {
+        if (state.State.Host is not { } host) return;
+        var holds = host.PortsByInstance.ContainsKey(instanceId) || host.Cpu.Assignments.ContainsKey(instanceId) || host.Disks.ClaimedBy(instanceId) is not null;
+        if (!holds) return;
+        var next = HostReservations.Release(host, instanceId);
+        state.State.Host = next;
+        await state.WriteStateAsync();
+        PushCapacity(next);
+        await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
+    }
+
+    public Task<HostReservation?> GetReservationAsync(string instanceId)
+    {
+        if (state.State.Host is not { } host) return Task.FromResult<HostReservation?>(null);
+        if (!host.Cpu.Assignments.TryGetValue(instanceId, out var cpu) || !host.PortsByInstance.TryGetValue(instanceId, out var port)
+            || host.Disks.ClaimedBy(instanceId) is not { } disk)
+            return Task.FromResult<HostReservation?>(null);
+        return Task.FromResult<HostReservation?>(new HostReservation(instanceId, Id, cpu, disk, port));
+    }
+
+    public async Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync()
+    {
+        if (state.State.Host is not { } host) return [];
+        var jobs = new List<DiskJob>();
+        var pool = host.Disks;
+
+        // Work a crash interrupted, and released disks waiting to be wiped.
+        foreach (var d in pool.Disks.Values)
+        {
+            if (_diskWorkInFlight.Contains(d.Id)) continue;
+            if (d.State == DiskState.Formatting) jobs.Add(new DiskJob(d.Id, d.DevicePath, d.Seeded));
+            else if (d.State == DiskState.Releasing) jobs.Add(new DiskJob(d.Id, d.DevicePath, WantsSeed(pool, d.DiskClass)));
+        }
+
+        // The watermark: format (and seed) more disks.
+        foreach (var work in pool.Plan(state.State.Watermarks))
+        {
+            var moved = pool.Transition(work.DiskId, DiskState.Formatting, work.Seed);
+            if (!moved.Succeeded) continue;
+            pool = moved.Pool;
+            jobs.Add(new DiskJob(work.DiskId, moved.Disk!.DevicePath, work.Seed));
+        }
+
+        if (!ReferenceEquals(pool, host.Disks))
+        {
+            state.State.Host = host with { Disks = pool };
+            await state.WriteStateAsync();
+            PushCapacity(state.State.Host);
+        }
+        foreach (var job in jobs) _diskWorkInFlight.Add(job.DiskId);
+        return jobs;
+    }
+
+    public async Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error)
+    {
+        _diskWorkInFlight.Remove(diskId);
+        if (state.State.Host is not { } host) return;
+        var result = succeeded
+            ? host.Disks.Transition(diskId, DiskState.Ready, seeded)
+            : host.Disks.Transition(diskId, DiskState.Faulty);
+        if (!result.Succeeded)
+        {
+            logger.LogWarning("Host {HostId}: disk work on {DiskId} finished but {Reason}", Id, diskId, result.Reason);
+            return;
+        }
+        if (succeeded) state.State.DiskErrors.Remove(diskId);
+        else
+        {
+            state.State.DiskErrors[diskId] = error ?? "failed";
+            logger.LogError("Host {HostId}: disk {DiskId} is Faulty: {Error}", Id, diskId, error);
+        }
+        state.State.Host = host with { Disks = result.Pool };
+        await state.WriteStateAsync();
+        PushCapacity(state.State.Host);
+    }
+
+    private bool WantsSeed(DiskPool pool, string diskClass)
+    {
+        var mark = state.State.Watermarks.FirstOrDefault(w => w.DiskClass == diskClass);
+        if (mark is null) return false;
+        var seeded = pool.Disks.Values.Count(d => d.DiskClass == diskClass && d.Seeded && d.State is DiskState.Ready or DiskState.Formatting);
+        return seeded < mark.MinSeeded;
+    }
+
+    private void PushCapacity(HostState host) =>
+        GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(HostCapacity.From(host)).Ignore();
+
+    private IHostRuntime RuntimeOf(HostLocation location) =>
+        runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+
+    internal static string Describe(CpuSet cpus) => cpus.ToString().ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Config;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Topology;
+using DbProvisioner.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DbProvisioner.Grains;
+
+[GenerateSerializer, Alias("dbprov.InstanceGrainState")]
+public sealed class InstanceGrainState
+{
+    [Id(0)] public InstanceSpec? Spec { get; set; }
+    [Id(1)] public string State { get; set; } = "";
+    [Id(2)] public string? Reason { get; set; }
+    [Id(3)] public HostReservation? Reservation { get; set; }
+    [Id(4)] public HostLocation? Host { get; set; }
+    [Id(5)] public string? ProtectedRootPassword { get; set; }
+    [Id(6)] public List<StepView> Steps { get; set; } = [];
+    [Id(7)] public long Version { get; set; }
+    [Id(8)] public string RequestedBy { get; set; } = "";
+    [Id(9)] public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>For a Failed instance: every reservation has been given back.</summary>
+    [Id(10)] public bool Released { get; set; }
+}
+
+/// <summary>
+/// One instance's provisioning, as a persisted state machine: Requested → Placed → DiskAttached →
+/// ContainerStarted → Ready, or Failed with every reservation given back. Each step is idempotent
+/// and recorded before the next, so after a crash the instance resumes from its last recorded step.
+/// </summary>
+public sealed class InstanceGrain(
+    [PersistentState("instance")] IPersistentState<InstanceGrainState> state,
+    IHostRuntimeFactory runtimes,
+    ICredentialProtector protector,
+    IProvisioningObserver observer,
+    IOptions<ProvisioningOptions> options,
+    TimeProvider clock,
+    ILogger<InstanceGrain> logger) : Grain, IInstanceGrain
+{
+    private static readonly TimeSpan ReleaseRetryDelay = TimeSpan.FromSeconds(5);
+    private const int ReleaseAttempts = 6;
+
+    private Task? _loop;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private string Id => this.GetPrimaryKeyString();
+    private InstanceGrainState S => state.State;
+    private bool Unfinished => S.State.Length > 0 && (!InstanceStates.IsTerminal(S.State) || (S.State == InstanceStates.Failed && !S.Released));
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // After a restart the state machine goes on from its last recorded step.
+        if (Unfinished)
+            this.RegisterGrainTimer(_ => { StartLoop(); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        return Task.CompletedTask;
+    }
+
+    public async Task<Outcome<InstanceView>> ProvisionAsync(InstanceSpec spec, string requestedBy)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (S.State.Length > 0) return Existing(spec);
+        Begin(spec, requestedBy);
+        await PersistAsync();
+        StartLoop();
+        return Outcome<InstanceView>.Success(View());
+    }
+
+    public async Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(reservation);
+        if (S.State.Length > 0) return Existing(spec);
+        Begin(spec, requestedBy);
+        S.Reservation = reservation;
+        S.Host = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
+        S.State = InstanceStates.Placed;
+        S.Steps.Add(new StepView(InstanceStates.Placed, clock.GetUtcNow(), 0, "placed with its cluster"));
+        await PersistAsync();
+        StartLoop();
+        return Outcome<InstanceView>.Success(View());
+    }
+
+    public Task<InstanceView?> GetAsync() => Task.FromResult(S.State.Length == 0 ? null : View());
+
+    public Task<CredentialsView?> GetCredentialsAsync()
+    {
+        if (S.State != InstanceStates.Ready || S.ProtectedRootPassword is null || S.Host is null || S.Reservation is null)
+            return Task.FromResult<CredentialsView?>(null);
+        return Task.FromResult<CredentialsView?>(new CredentialsView(S.Host.MySqlAddress, S.Reservation.Port, InstanceCredentials.RootUser,
+            protector.Unprotect(S.ProtectedRootPassword)));
+    }
+
+    public Task ResumeAsync()
+    {
+        if (Unfinished) StartLoop();
+        return Task.CompletedTask;
+    }
+
+    public async Task<InstanceView?> WaitSettledAsync(TimeSpan timeout)
+    {
+        var deadline = clock.GetUtcNow() + timeout;
+        while (S.State.Length > 0 && Unfinished)
+        {
+            var left = deadline - clock.GetUtcNow();
+            if (left <= TimeSpan.Zero) break;
+            var changed = _changed.Task;
+            await Task.WhenAny(changed, Task.Delay(left, clock));
+        }
+        return S.State.Length == 0 ? null : View();
+    }
+
+    private Outcome<InstanceView> Existing(InstanceSpec spec) =>
+        S.Spec == spec
+            ? Outcome<InstanceView>.Success(View())
+            : Outcome<InstanceView>.Fail(OutcomeKind.Conflict, $"instance {Id} already exists with another specification");
+
+    private void Begin(InstanceSpec spec, string requestedBy)
+    {
+        S.Spec = spec;
+        S.RequestedBy = requestedBy;
+        S.CreatedAt = clock.GetUtcNow();
+        S.ProtectedRootPassword = protector.Protect(PasswordGenerator.Generate());
+        S.State = InstanceStates.Requested;
+        S.Steps.Add(new StepView(InstanceStates.Requested, S.CreatedAt, 0, "ok"));
+    }
+
+    private void StartLoop()
+    {
+        if (_loop is { IsCompleted: false }) return;
+        DelayDeactivation(TimeSpan.FromMinutes(10));
+        _loop = RunAsync();
+    }
+
+    private async Task RunAsync()
+    {
+        while (Unfinished)
+        {
+            var step = S.State;
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                switch (step)
+                {
+                    case InstanceStates.Requested: await PlaceAsync(watch); break;
+                    case InstanceStates.Placed: await AttachDiskAsync(watch); break;
+                    case InstanceStates.DiskAttached: await StartContainerAsync(watch); break;
+                    case InstanceStates.ContainerStarted: await WaitReadyAsync(watch); break;
+                    case InstanceStates.Failed:
+                        if (!await ReleaseAsync()) return; // the engine is away: resume later
+                        break;
+                    default: throw new InvalidOperationException($"instance {Id} is in unknown state {step}");
+                }
+            }
+            catch (Exception e) when (step != InstanceStates.Failed && e is not InvalidOperationException)
+            {
+                observer.StepCompleted(NextStepName(step), watch.Elapsed, false);
+                logger.LogWarning("Instance {InstanceId} failed at {Step}: {Reason}", Id, NextStepName(step), e.Message);
+                await FailAsync($"{NextStepName(step)}: {e.Message}", watch.Elapsed, released: false);
+            }
+        }
+    }
+
+    private async Task PlaceAsync(Stopwatch watch)
+    {
+        var spec = S.Spec!;
+        var request = Mapping.ToRequest(Id, spec);
+        var outcome = await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(Id, spec, request);
+        if (outcome.Reservation is not { } reservation)
+        {
+            observer.StepCompleted(InstanceStates.Placed, watch.Elapsed, false);
+            await FailAsync(outcome.Reason, watch.Elapsed, released: true); // nothing was reserved
+            return;
+        }
+        S.Reservation = reservation;
+        S.Host = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
+        await AdvanceAsync(InstanceStates.Placed, watch, $"host {reservation.HostId}, CPUs {reservation.Cpu.Cpus}, disk {reservation.Disk.Id}, port {reservation.Port}");
+    }
+
+    private async Task AttachDiskAsync(Stopwatch watch)
+    {
+        var device = S.Reservation!.Disk.DevicePath;
+        var runtime = Runtime();
+        var check = await runtime.CheckDiskAsync(device, CancellationToken.None);
+        var outcome = check.IsSeeded ? "pre-formatted, seeded" : "pre-formatted";
+        if (!check.IsXfs)
+        {
+            // Not prepared ahead of time: format now, and MySQL initialises it at first start.
+            await runtime.FormatDiskAsync(device, seed: false, CancellationToken.None);
+            outcome = "formatted on demand";
+        }
+        await AdvanceAsync(InstanceStates.DiskAttached, watch, $"{device}: {outcome}");
+    }
+
+    private async Task StartContainerAsync(Stopwatch watch)
+    {
+        var spec = S.Spec!;
+        var r = S.Reservation!;
+        var numa = Mapping.ParseNuma(spec.Numa);
+        var memoryNodes = numa is NumaPolicy.Required or NumaPolicy.Preferred
+            ? r.Cpu.Memory.Where(static m => m.MemoryMiB > 0).Select(static m => m.NodeId).Order().ToList()
+            : [];
+        var myCnf = MyCnf.Render(new MyCnfSpec(spec.MemoryMiB, numa, Mapping.ServerIdOf(Id), r.Port));
+        var labels = new Dictionary<string, string>
+        {
+            ["dbprov.cluster"] = spec.Cluster,
+            ["dbprov.shard"] = spec.Shard,
+            ["dbprov.role"] = spec.Role,
+        };
+        var container = new InstanceContainerSpec(Id, r.Disk.DevicePath, r.Cpu.Cpus, memoryNodes, spec.MemoryMiB, spec.SwapMiB,
+            spec.Swappiness, r.Port, myCnf, Credentials(), labels);
+        var handle = await Runtime().StartInstanceAsync(container, CancellationToken.None);
+        await AdvanceAsync(InstanceStates.ContainerStarted, watch, $"container {handle.ContainerName}");
+    }
+
+    private async Task WaitReadyAsync(Stopwatch watch)
+    {
+        await Runtime().WaitUntilReadyAsync(Id, S.Reservation!.Port, Credentials(), options.Value.ReadyDeadline, CancellationToken.None);
+        await AdvanceAsync(InstanceStates.Ready, watch, $"MySQL answers on {S.Host!.MySqlAddress}:{S.Reservation.Port}");
+        logger.LogInformation("Instance {InstanceId} is Ready on host {HostId} port {Port}", Id, S.Host.HostId, S.Reservation.Port);
+    }
+
+    /// <summary>Gives every reservation back; false when the host's engine could not be reached (retried later).</summary>
+    private async Task<bool> ReleaseAsync()
+    {
+        var spec = S.Spec!;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (S.Host is { } host)
+                {
+                    await Runtime().RemoveInstanceAsync(Id, CancellationToken.None);
+                    await GrainFactory.GetGrain<IHostGrain>(host.HostId).ReleaseAsync(Id);
+                }
+                await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
+                S.Released = true;
+                await PersistAsync();
+                return true;
+            }
+            catch (HostRuntimeException e) when (attempt < ReleaseAttempts)
+            {
+                logger.LogWarning("Instance {InstanceId}: giving back its resources failed ({Reason}); retrying", Id, e.Message);
+                await Task.Delay(ReleaseRetryDelay, clock);
+            }
+            catch (HostRuntimeException e)
+            {
+                logger.LogError("Instance {InstanceId}: resources not given back yet: {Reason}", Id, e.Message);
+                return false;
+            }
+        }
+    }
+
+    private async Task AdvanceAsync(string next, Stopwatch watch, string outcome)
+    {
+        S.State = next;
+        S.Steps.Add(new StepView(next, clock.GetUtcNow(), watch.Elapsed.TotalMilliseconds, outcome));
+        await PersistAsync();
+        observer.StepCompleted(next, watch.Elapsed, true);
+    }
+
+    private async Task FailAsync(string reason, TimeSpan elapsed, bool released)
+    {
+        S.State = InstanceStates.Failed;
+        S.Reason = reason;
+        S.Released = released;
+        S.Steps.Add(new StepView(InstanceStates.Failed, clock.GetUtcNow(), elapsed.TotalMilliseconds, reason));
+        await PersistAsync();
+    }
+
+    private async Task PersistAsync()
+    {
+        S.Version++;
+        await state.WriteStateAsync();
+        var spec = S.Spec!;
+        await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertInstanceAsync(new InstanceSummary(Id, S.State, spec.Cluster, spec.Shard, S.Host?.HostId));
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
+    }
+
+    private InstanceCredentials Credentials() => new(protector.Unprotect(S.ProtectedRootPassword!));
+
+    private IHostRuntime Runtime()
+    {
+        var host = S.Host ?? throw new InvalidOperationException($"instance {Id} has no host");
+        return runtimes.For(new HostConnection(host.HostId, new Uri(host.EngineEndpoint), host.MySqlAddress, options.Value.Image));
+    }
+
+    private static string NextStepName(string state) => state switch
+    {
+        InstanceStates.Requested => InstanceStates.Placed,
+        InstanceStates.Placed => InstanceStates.DiskAttached,
+        InstanceStates.DiskAttached => InstanceStates.ContainerStarted,
+        InstanceStates.ContainerStarted => InstanceStates.Ready,
+        _ => state,
+    };
+
+    private InstanceView View()
+    {
+        var r = S.Reservation;
+        return new InstanceView(Id, S.State, S.Reason, S.Spec!, S.Host?.HostId, r?.Cpu.Cpus.ToString(),
+            r is null ? [] : [.. r.Cpu.CpuNodes], r?.Disk.Id, r?.Disk.DevicePath,
+            r is null || S.Host is null ? null : new EndpointView(S.Host.MySqlAddress, r.Port),
+            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt);
+    }
+}

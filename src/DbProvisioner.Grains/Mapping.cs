@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Disks;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+using DbProvisioner.Domain.Topology;
+
+namespace DbProvisioner.Grains;
+
+/// <summary>Between the API's words (strings) and the Domain's types.</summary>
+public static class Mapping
+{
+    public static NumaPolicy ParseNuma(string value) => value.ToLowerInvariant() switch
+    {
+        "required" => NumaPolicy.Required,
+        "preferred" => NumaPolicy.Preferred,
+        "interleave" => NumaPolicy.Interleave,
+        "none" => NumaPolicy.None,
+        _ => throw new ArgumentException($"unknown NUMA policy '{value}'", nameof(value)),
+    };
+
+    public static SpreadRule ToRule(SpreadSpec spread) => new(
+        spread.Domain.ToLowerInvariant() switch
+        {
+            "host" => SpreadDomain.Host,
+            "rack" => SpreadDomain.Rack,
+            "zone" => SpreadDomain.Zone,
+            _ => throw new ArgumentException($"unknown spread domain '{spread.Domain}'", nameof(spread)),
+        },
+        spread.MaxPerDomain,
+        string.Equals(spread.Mode, "soft", StringComparison.OrdinalIgnoreCase) ? SpreadMode.Soft : SpreadMode.Hard);
+
+    public static InstanceRequest ToRequest(string instanceId, InstanceSpec spec) =>
+        new(instanceId, spec.Cpus, spec.MemoryMiB, ParseNuma(spec.Numa), spec.DiskGiB, spec.DiskClass);
+
+    public static string ShardKey(string cluster, string shard) => cluster + "/" + shard;
+
+    public static string DiskIdOf(DiskSpec disk) =>
+        disk.Id ?? disk.Device.Replace("/dev/", "", StringComparison.Ordinal).Replace('/', '-');
+
+    public static HostView ToView(HostState host, HostLocation location)
+    {
+        var owner = new Dictionary<int, string>();
+        foreach (var a in host.Cpu.Assignments.Values)
+            foreach (var cpu in a.Cpus.Cpus()) owner[cpu] = a.InstanceId;
+        var nodes = host.Cpu.Topology.Nodes.Select(n => new NumaNodeView(
+            n.Id, n.MemoryMiB, host.Cpu.FreeMemoryMiB(n.Id),
+            [.. n.Cores.Select(c =>
+            {
+                var first = c.Cpus.Min();
+                return new CoreView(c.Id, c.Cpus.ToString(), owner.GetValueOrDefault(first), c.Cpus.Overlaps(host.Cpu.Reserved));
+            })])).ToList();
+        var disks = host.Disks.Disks.Values.Select(ToView).ToList();
+        var instances = host.Cpu.Assignments.Values.Select(a => new HostInstanceView(
+            a.InstanceId, a.Cpus.ToString(), host.PortsByInstance.GetValueOrDefault(a.InstanceId), a.MemoryMiB)).ToList();
+        var capacity = HostCapacity.From(host);
+        return new HostView(host.HostId, host.Pool, host.Zone, host.Rack, location.EngineEndpoint, host.Cordoned, host.Healthy,
+            host.Cpu.Reserved.ToString(), new PortRangeSpec(host.Ports.First, host.Ports.Last), nodes, disks, instances,
+            capacity.FreeCores, host.Labels);
+    }
+
+    public static DiskView ToView(Disk d) =>
+        new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy);
+
+    public static HostSummary ToSummary(HostState host)
+    {
+        var capacity = HostCapacity.From(host);
+        return new HostSummary(host.HostId, host.Pool, host.Zone, host.Rack, host.Cordoned, capacity.FreeCores, capacity.TotalCores,
+            host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready));
+    }
+
+    public static HostTopology ToTopology(TopologySpec spec) =>
+        TopologyBuilder.Uniform(spec.NumaNodes, spec.CoresPerNode, spec.ThreadsPerCore, spec.MemoryMiBPerNode);
+
+    public static ImmutableSortedDictionary<string, string> ToLabels(IReadOnlyDictionary<string, string>? labels) =>
+        (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal);
+
+    /// <summary>A stable MySQL server_id from the instance id (1 … 2^31-1).</summary>
+    public static int ServerIdOf(string instanceId)
+    {
+        var hash = 2166136261u;
+        foreach (var ch in instanceId) hash = (hash ^ ch) * 16777619u;
+        return (int)(hash % int.MaxValue) + 1;
+    }
+
+    public static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

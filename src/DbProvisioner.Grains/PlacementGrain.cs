@@ -1,0 +1,70 @@
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Placement;
+
+namespace DbProvisioner.Grains;
+
+/// <summary>
+/// The placement index of one pool: every host's capacity summary, pushed by the host grains after
+/// each change. Advisory: the host grain has the last word, so a stale entry costs a retry, never
+/// an over-commit. Kept in memory and rebuilt from the host grains on activation.
+/// </summary>
+public sealed class PlacementGrain : Grain, IPlacementGrain
+{
+    private readonly List<HostCapacity> _hosts = [];
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private int _next;
+
+    private string Pool => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var hosts = await GrainFactory.GetGrain<ICatalogGrain>(0).GetHostsAsync();
+        var capacities = await Task.WhenAll(hosts.Where(h => h.Pool == Pool)
+            .Select(h => GrainFactory.GetGrain<IHostGrain>(h.Id).GetCapacityAsync()));
+        foreach (var c in capacities)
+            if (c is not null) Upsert(c);
+    }
+
+    public Task UpdateAsync(HostCapacity capacity)
+    {
+        ArgumentNullException.ThrowIfNull(capacity);
+        Upsert(capacity);
+        return Task.CompletedTask;
+    }
+
+    public Task ForgetAsync(string hostId)
+    {
+        if (_index.Remove(hostId, out var i))
+        {
+            _hosts.RemoveAt(i);
+            for (var k = i; k < _hosts.Count; k++) _index[_hosts[k].HostId] = k;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<PlacementDecision> PlaceAsync(PlacementRequest request)
+    {
+        var decision = Scheduler.Place(_hosts, request, PlacementOptions.Default, _next);
+        _next = decision.NextStartIndex;
+        return Task.FromResult(decision);
+    }
+
+    public Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request)
+    {
+        var result = ClusterPlacement.Place(_hosts, request, PlacementOptions.Default, _next);
+        _next = result.NextStartIndex;
+        return Task.FromResult(result);
+    }
+
+    public Task<IReadOnlyList<HostCapacity>> SnapshotAsync() => Task.FromResult<IReadOnlyList<HostCapacity>>([.. _hosts]);
+
+    private void Upsert(HostCapacity capacity)
+    {
+        if (_index.TryGetValue(capacity.HostId, out var i)) _hosts[i] = capacity;
+        else
+        {
+            _index[capacity.HostId] = _hosts.Count;
+            _hosts.Add(capacity);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using DbProvisioner.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace DbProvisioner.Grains;
+
+public static class ServiceRegistration
+{
+    /// <summary>
+    /// What the grains need besides Orleans and grain storage: Domain serialization, provisioning
+    /// options and the credential protector. The runtime driver (<see cref="Runtime.IHostRuntimeFactory"/>)
+    /// is registered by the host: Docker in the server, a simulation in logic tests.
+    /// </summary>
+    public static IServiceCollection AddDbProvisionerGrains(this IServiceCollection services, Action<ProvisioningOptions>? configure = null,
+        ICredentialProtector? protector = null)
+    {
+        services.AddDomainSerialization();
+        services.AddOptions<ProvisioningOptions>().Configure(o => configure?.Invoke(o));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IProvisioningObserver, NoProvisioningObserver>();
+        if (protector is not null) services.AddSingleton(protector);
+        return services;
+    }
+}
