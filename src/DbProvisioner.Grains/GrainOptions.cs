@@ -14,4 +14,7 @@ public sealed class ProvisioningOptions
 
     /// <summary>How many times a member placement retries after a host refused a stale choice.</summary>
     public int PlacementAttempts { get; set; } = 5;
+
+    /// <summary>The root-only file holding the key that encrypts instance passwords at rest (made on first use).</summary>
+    public string CredentialKeyFile { get; set; } = "/var/lib/dbprov/secrets/credentials.key";
 }

@@ -1,6 +1,7 @@
 using DbProvisioner.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace DbProvisioner.Grains;
 
@@ -19,6 +20,8 @@ public static class ServiceRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProvisioningObserver, NoProvisioningObserver>();
         if (protector is not null) services.AddSingleton(protector);
+        else services.TryAddSingleton<ICredentialProtector>(sp =>
+            AesGcmCredentialProtector.FromKeyFile(sp.GetRequiredService<IOptions<ProvisioningOptions>>().Value.CredentialKeyFile));
         return services;
     }
 }
