@@ -95,6 +95,19 @@ public sealed class CpuSet : IEquatable<CpuSet>, IComparable<CpuSet>
         return index < _words.Length && (_words[index] & (1UL << (cpu & 63))) != 0;
     }
 
+    /// <summary>The union of many sets in one pass (one allocation instead of one per set).</summary>
+    public static CpuSet UnionOf(IEnumerable<CpuSet> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
+        var words = Array.Empty<ulong>();
+        foreach (var set in sets)
+        {
+            if (set._words.Length > words.Length) Array.Resize(ref words, set._words.Length);
+            for (var i = 0; i < set._words.Length; i++) words[i] |= set._words[i];
+        }
+        return words.Length == 0 ? Empty : new CpuSet(words);
+    }
+
     public CpuSet Union(CpuSet other) => Combine(other, static (a, b) => a | b);
     public CpuSet Intersect(CpuSet other) => Combine(other, static (a, b) => a & b);
     public CpuSet Except(CpuSet other) => Combine(other, static (a, b) => a & ~b);

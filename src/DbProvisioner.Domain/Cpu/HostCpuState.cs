@@ -1,0 +1,68 @@
+using System.Collections.Immutable;
+using DbProvisioner.Domain.Topology;
+
+namespace DbProvisioner.Domain.Cpu;
+
+/// <summary>An instance's CPU request: a count of logical CPUs, its memory and its NUMA policy.</summary>
+public sealed record CpuRequest(string InstanceId, int Cpus, long MemoryMiB, NumaPolicy Numa);
+
+/// <summary>Memory booked on one NUMA node.</summary>
+public sealed record NodeMemory(int NodeId, long MemoryMiB);
+
+/// <summary>
+/// The CPUs and memory held by one instance. <see cref="Cpus"/> is always whole physical cores, so
+/// it can hold more CPUs than <see cref="RequestedCpus"/> on a host with hyper-threads.
+/// </summary>
+public sealed record CpuAssignment(
+    string InstanceId,
+    int RequestedCpus,
+    NumaPolicy Numa,
+    CpuSet Cpus,
+    IReadOnlyList<int> CpuNodes,
+    IReadOnlyList<NodeMemory> Memory)
+{
+    public long MemoryMiB => Memory.Sum(static m => m.MemoryMiB);
+
+    /// <summary>The value for the container's cpuset.mems: empty (any node) for interleave and none.</summary>
+    public string CpusetMems => Numa is NumaPolicy.Required or NumaPolicy.Preferred
+        ? string.Join(',', Memory.Where(static m => m.MemoryMiB > 0).Select(static m => m.NodeId).Order())
+        : "";
+}
+
+/// <summary>
+/// The CPU side of a host, as a host grain persists it: topology, reserved CPUs (never handed out),
+/// and the assignments by instance id. Invariants (checked by <see cref="CpuAllocator.Validate"/>):
+/// no CPU in two assignments, no physical core shared between instances, reserved ⊆ all CPUs,
+/// assignments ∪ free ∪ reserved = all CPUs, memory per NUMA node never over-committed, and a
+/// <c>required</c> assignment never spans nodes.
+/// </summary>
+public sealed record HostCpuState(HostTopology Topology, CpuSet Reserved, ImmutableSortedDictionary<string, CpuAssignment> Assignments)
+{
+    public static HostCpuState Create(HostTopology topology, CpuSet? reserved = null) =>
+        new(topology, reserved ?? CpuSet.Empty, ImmutableSortedDictionary.Create<string, CpuAssignment>(StringComparer.Ordinal));
+
+    public CpuSet AllCpus => TopologyIndex.Of(Topology).AllCpus;
+
+    public CpuSet Assigned => Assignments.Values.Aggregate(CpuSet.Empty, static (acc, a) => acc.Union(a.Cpus));
+
+    public CpuSet Free => AllCpus.Except(Reserved).Except(Assigned);
+
+    public long BookedMemoryMiB(int nodeId)
+    {
+        long sum = 0;
+        foreach (var a in Assignments.Values)
+            foreach (var m in a.Memory)
+                if (m.NodeId == nodeId) sum += m.MemoryMiB;
+        return sum;
+    }
+
+    public long FreeMemoryMiB(int nodeId) =>
+        (Topology.Nodes.FirstOrDefault(n => n.Id == nodeId)?.MemoryMiB ?? 0) - BookedMemoryMiB(nodeId);
+
+    /// <summary>Cores of each node (in topology order) whose CPUs are all free: what can still be handed out.</summary>
+    public IReadOnlyList<IReadOnlyList<PhysicalCore>> FreeCoresByNode()
+    {
+        var used = Reserved.Union(Assigned);
+        return [.. Topology.Nodes.Select(n => (IReadOnlyList<PhysicalCore>)[.. n.Cores.Where(c => !c.Cpus.Overlaps(used))])];
+    }
+}

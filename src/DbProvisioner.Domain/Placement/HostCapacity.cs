@@ -1,0 +1,221 @@
+using System.Collections.Immutable;
+using DbProvisioner.Domain.Disks;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Topology;
+
+namespace DbProvisioner.Domain.Placement;
+
+/// <summary>Free capacity of one NUMA node: whole free cores and unbooked memory.</summary>
+public readonly record struct NodeCapacity(int NodeId, int FreeCores, int ThreadsPerCore, long FreeMemoryMiB, int TotalCores, long TotalMemoryMiB)
+{
+    public int FreeCpus => FreeCores * ThreadsPerCore;
+
+    /// <summary>Whole cores this node needs to hand out for <paramref name="cpus"/> CPUs.</summary>
+    public int CoresFor(int cpus) => (cpus + ThreadsPerCore - 1) / ThreadsPerCore;
+}
+
+/// <summary>Ready disks of one class, size and seeding.</summary>
+public readonly record struct DiskCapacity(string DiskClass, long SizeGiB, bool Seeded, int Count);
+
+/// <summary>
+/// The compact summary of a host that the placement index keeps for every host of a pool (a few
+/// hundred bytes each). Advisory: the host's own state has the last word, so a stale summary
+/// costs a retry, never an over-commit.
+/// </summary>
+public sealed record HostCapacity(
+    string HostId,
+    string Pool,
+    string Zone,
+    string Rack,
+    ImmutableSortedDictionary<string, string> Labels,
+    bool Cordoned,
+    bool Healthy,
+    ImmutableArray<NodeCapacity> Nodes,
+    int FreePorts,
+    ImmutableArray<DiskCapacity> ReadyDisks)
+{
+    // Totals are derived from Nodes once; the init accessor keeps them right after a `with`.
+    private readonly ImmutableArray<NodeCapacity> _nodes = Nodes;
+    private readonly (int FreeCores, int TotalCores, int FreeCpus, long FreeMemory, long TotalMemory) _totals = Totals(Nodes);
+
+    public ImmutableArray<NodeCapacity> Nodes
+    {
+        get => _nodes;
+        init
+        {
+            _nodes = value;
+            _totals = Totals(value);
+        }
+    }
+
+    public int FreeCores => _totals.FreeCores;
+    public int TotalCores => _totals.TotalCores;
+    public int FreeCpus => _totals.FreeCpus;
+    public long FreeMemoryMiB => _totals.FreeMemory;
+    public long TotalMemoryMiB => _totals.TotalMemory;
+
+    private static (int, int, int, long, long) Totals(ImmutableArray<NodeCapacity> nodes)
+    {
+        int free = 0, total = 0, cpus = 0;
+        long mem = 0, totalMem = 0;
+        foreach (var n in nodes)
+        {
+            free += n.FreeCores;
+            total += n.TotalCores;
+            cpus += n.FreeCpus;
+            mem += n.FreeMemoryMiB;
+            totalMem += n.TotalMemoryMiB;
+        }
+        return (free, total, cpus, mem, totalMem);
+    }
+
+    /// <summary>Summarises a host's full state.</summary>
+    public static HostCapacity From(HostState host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var topologyNodes = host.Cpu.Topology.Nodes;
+        var booked = new long[topologyNodes.Count];
+        var held = new List<CpuSet>(host.Cpu.Assignments.Count + 1) { host.Cpu.Reserved };
+        foreach (var (_, a) in host.Cpu.Assignments)
+        {
+            held.Add(a.Cpus);
+            foreach (var m in a.Memory)
+                for (var i = 0; i < topologyNodes.Count; i++)
+                    if (topologyNodes[i].Id == m.NodeId) booked[i] += m.MemoryMiB;
+        }
+        var used = CpuSet.UnionOf(held);
+        var nodes = ImmutableArray.CreateBuilder<NodeCapacity>(topologyNodes.Count);
+        for (var ni = 0; ni < topologyNodes.Count; ni++)
+        {
+            var node = topologyNodes[ni];
+            var free = 0;
+            var threads = int.MaxValue;
+            for (var c = 0; c < node.Cores.Count; c++)
+            {
+                var cpus = node.Cores[c].Cpus;
+                threads = Math.Min(threads, cpus.Count);
+                if (!cpus.Overlaps(used)) free++;
+            }
+            nodes.Add(new NodeCapacity(node.Id, free, threads == int.MaxValue ? 1 : threads,
+                node.MemoryMiB - booked[ni], node.Cores.Count, node.MemoryMiB));
+        }
+
+        var disks = new List<DiskCapacity>();
+        foreach (var (_, d) in host.Disks.Disks)
+        {
+            if (d.State != DiskState.Ready) continue;
+            var i = disks.Count - 1;
+            while (i >= 0 && !(disks[i].SizeGiB == d.SizeGiB && disks[i].Seeded == d.Seeded && string.Equals(disks[i].DiskClass, d.DiskClass, StringComparison.Ordinal))) i--;
+            if (i < 0) disks.Add(new DiskCapacity(d.DiskClass, d.SizeGiB, d.Seeded, 1));
+            else disks[i] = disks[i] with { Count = disks[i].Count + 1 };
+        }
+        disks.Sort(static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.DiskClass, b.DiskClass);
+            if (c == 0) c = a.SizeGiB.CompareTo(b.SizeGiB);
+            if (c == 0) c = b.Seeded.CompareTo(a.Seeded);
+            return c;
+        });
+
+        return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
+            nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, [.. disks]);
+    }
+
+    /// <summary>
+    /// The summary after the host took the request, following the allocator's choices closely
+    /// enough for a whole-cluster plan (one node best fit, else largest nodes first). The host's
+    /// own reservation decides for real.
+    /// </summary>
+    public HostCapacity Assume(InstanceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var nodes = Nodes.ToBuilder();
+        var single = request.Numa is NumaPolicy.Required or NumaPolicy.Preferred ? Fit.BestNode(this, request, true) : -1;
+        if (single < 0 && request.Numa != NumaPolicy.Required) single = Fit.BestNode(this, request, false);
+        if (single >= 0)
+        {
+            var n = nodes[single];
+            nodes[single] = n with { FreeCores = n.FreeCores - n.CoresFor(request.Cpus) };
+        }
+        else
+        {
+            var left = request.Cpus;
+            foreach (var i in Enumerable.Range(0, nodes.Count).OrderByDescending(i => nodes[i].FreeCores).ThenBy(i => nodes[i].NodeId).ToList())
+            {
+                if (left <= 0) break;
+                var n = nodes[i];
+                var take = Math.Min(n.FreeCores, n.CoresFor(left));
+                nodes[i] = n with { FreeCores = n.FreeCores - take };
+                left -= take * n.ThreadsPerCore;
+            }
+        }
+
+        var memLeft = request.MemoryMiB;
+        if (single >= 0 && request.Numa is NumaPolicy.Required or NumaPolicy.Preferred)
+        {
+            var take = Math.Min(memLeft, nodes[single].FreeMemoryMiB);
+            nodes[single] = nodes[single] with { FreeMemoryMiB = nodes[single].FreeMemoryMiB - take };
+            memLeft -= take;
+        }
+        foreach (var i in Enumerable.Range(0, nodes.Count).OrderByDescending(i => nodes[i].FreeMemoryMiB).ThenBy(i => nodes[i].NodeId).ToList())
+        {
+            if (memLeft <= 0) break;
+            var take = Math.Min(memLeft, nodes[i].FreeMemoryMiB);
+            nodes[i] = nodes[i] with { FreeMemoryMiB = nodes[i].FreeMemoryMiB - take };
+            memLeft -= take;
+        }
+
+        var disks = ReadyDisks.ToBuilder();
+        var d = Fit.BestDisk(this, request);
+        if (d >= 0)
+        {
+            if (disks[d].Count == 1) disks.RemoveAt(d);
+            else disks[d] = disks[d] with { Count = disks[d].Count - 1 };
+        }
+        return this with { Nodes = nodes.ToImmutable(), ReadyDisks = disks.ToImmutable(), FreePorts = FreePorts - 1 };
+    }
+}
+
+/// <summary>Shared fit arithmetic of filters, scores and <see cref="HostCapacity.Assume"/>.</summary>
+internal static class Fit
+{
+    /// <summary>Index of the best-fit node (fewest free cores left; ties: less memory left, lower id) or -1.</summary>
+    public static int BestNode(HostCapacity host, InstanceRequest request, bool withMemory)
+    {
+        var best = -1;
+        var bestLeft = 0;
+        long bestMem = 0;
+        var nodes = host.Nodes;
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var n = nodes[i];
+            var need = n.CoresFor(request.Cpus);
+            if (n.FreeCores < need) continue;
+            if (withMemory && n.FreeMemoryMiB < request.MemoryMiB) continue;
+            var left = n.FreeCores - need;
+            var mem = n.FreeMemoryMiB - request.MemoryMiB;
+            if (best < 0 || left < bestLeft || (left == bestLeft && (mem < bestMem || (mem == bestMem && n.NodeId < nodes[best].NodeId))))
+            {
+                best = i;
+                bestLeft = left;
+                bestMem = mem;
+            }
+        }
+        return best;
+    }
+
+    public static int FreeCpus(HostCapacity host) => host.FreeCpus;
+
+    /// <summary>Index of the disk group the host would claim (smallest fitting, seeded first), or -1.</summary>
+    public static int BestDisk(HostCapacity host, InstanceRequest request)
+    {
+        var disks = host.ReadyDisks;
+        for (var i = 0; i < disks.Length; i++)
+        {
+            // Sorted by class, size ascending, seeded first: the first fit is the one Claim takes.
+            var d = disks[i];
+            if (d.Count > 0 && d.SizeGiB >= request.DiskGiB && string.Equals(d.DiskClass, request.DiskClass, StringComparison.Ordinal)) return i;
+        }
+        return -1;
+    }
+}

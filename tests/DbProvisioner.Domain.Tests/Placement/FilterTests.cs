@@ -1,0 +1,82 @@
+using System.Collections.Immutable;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+using DbProvisioner.Domain.Tests.TestData;
+using DbProvisioner.Domain.Topology;
+using static DbProvisioner.Domain.Tests.TestData.Fleets;
+
+namespace DbProvisioner.Domain.Tests.Placement;
+
+public class FilterTests
+{
+    private static HostState Host() => Dual(1).Build()[0];
+
+    private static HostState Filled(int cpus, long memory = 1024)
+    {
+        var r = HostReservations.Reserve(Host(), Instance("x", cpus, NumaPolicy.Preferred, memory));
+        Assert.That(r.Succeeded, Is.True, r.Reason);
+        return r.State;
+    }
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        var rack = new SpreadRule(SpreadDomain.Rack, 1, SpreadMode.Hard);
+        var host = HostCapacity.From(Host());
+        yield return new TestCaseData(host, Request(Instance("a", 4)), FilterCode.Fits, "").SetName("fits");
+        yield return new TestCaseData(host, Request(Instance("a", 4), pool: "high-io"), FilterCode.Pool, "host is in pool general, not high-io").SetName("pool");
+        yield return new TestCaseData(host, Request(Instance("a", 4)) with { RequiredLabels = ImmutableSortedDictionary.Create<string, string>().Add("ssd", "yes") },
+            FilterCode.Labels, "label ssd=yes missing").SetName("labels");
+        yield return new TestCaseData(host with { Cordoned = true }, Request(Instance("a", 4)), FilterCode.Condition, "host is cordoned").SetName("cordoned");
+        yield return new TestCaseData(host with { Healthy = false }, Request(Instance("a", 4)), FilterCode.Condition, "host is unhealthy").SetName("unhealthy");
+        yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26)), FilterCode.Cpu, "no 26 free CPUs on one NUMA node").SetName("cpu required");
+        yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26, NumaPolicy.Preferred)), FilterCode.Cpu, "fewer than 26 free CPUs on whole cores").SetName("cpu preferred");
+        yield return new TestCaseData(host, Request(Instance("a", 4, memoryMiB: 70000)), FilterCode.Memory, "no NUMA node with 4 free CPUs has 70000 MiB free memory").SetName("memory required");
+        yield return new TestCaseData(host, Request(Instance("a", 4, NumaPolicy.Preferred, memoryMiB: 140000)), FilterCode.Memory, "less than 140000 MiB free memory").SetName("memory preferred");
+        yield return new TestCaseData(host, Request(Instance("a", 4, diskGiB: 600)), FilterCode.Disk, "no Ready nvme disk of 600 GiB or more").SetName("disk");
+        yield return new TestCaseData(host with { FreePorts = 0 }, Request(Instance("a", 4)), FilterCode.Port, "no free port").SetName("port");
+        yield return new TestCaseData(host, Request(Instance("a", 4), Shard(rack, host)), FilterCode.Spread,
+            "rack z1/r1 already holds a member of shard c1/s4 (hard spread: at most 1 per rack)").SetName("hard spread");
+        yield return new TestCaseData(host, Request(Instance("a", 4), Shard(rack with { Mode = SpreadMode.Soft }, host)), FilterCode.Fits, "").SetName("soft spread only scores");
+        yield return new TestCaseData(host, Request(Instance("a", 4), Shard(rack with { MaxPerDomain = 2 }, host)), FilterCode.Fits, "").SetName("max per domain 2");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Each_filter_says_why_a_host_does_not_fit(HostCapacity host, PlacementRequest request, FilterCode code, string reason)
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Filters.Check(host, request), Is.EqualTo(code));
+            Assert.That(Filters.Explain(code, host, request), Is.EqualTo(reason));
+            Assert.That(Filters.All(host, request), code == FilterCode.Fits ? Is.Empty : Does.Contain(reason));
+        });
+    }
+
+    [Test]
+    public void The_summary_tracks_free_cores_memory_disks_and_ports()
+    {
+        var c = HostCapacity.From(Filled(5, 2048));
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.Nodes.Select(static n => n.FreeCores), Is.EqualTo(new[] { 13, 16 }));
+            Assert.That(c.Nodes.Select(static n => n.FreeMemoryMiB), Is.EqualTo(new[] { 65536L - 2048, 65536L }));
+            Assert.That(c.FreePorts, Is.EqualTo(15));
+            Assert.That(c.ReadyDisks, Is.EqualTo(new[] { new DiskCapacity("nvme", 500, true, 1), new DiskCapacity("nvme", 500, false, 6) }));
+        });
+    }
+
+    [Test]
+    public void Assume_matches_the_hosts_own_reservation()
+    {
+        var host = Filled(6);
+        foreach (var (cpus, numa) in new[] { (4, NumaPolicy.Required), (31, NumaPolicy.Preferred), (3, NumaPolicy.Interleave), (2, NumaPolicy.None) })
+        {
+            var request = Instance($"i{cpus}", cpus, numa, 3000);
+            var assumed = HostCapacity.From(host).Assume(request);
+            var r = HostReservations.Reserve(host, request);
+            Assert.That(r.Succeeded, Is.True, r.Reason);
+            host = r.State;
+            Assert.That(assumed, Is.EqualTo(HostCapacity.From(host)).Using<HostCapacity>(static (a, b) =>
+                a.Nodes.SequenceEqual(b.Nodes) && a.ReadyDisks.SequenceEqual(b.ReadyDisks) && a.FreePorts == b.FreePorts), $"{cpus} {numa}");
+        }
+    }
+}

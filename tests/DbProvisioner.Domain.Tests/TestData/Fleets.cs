@@ -1,0 +1,21 @@
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Placement;
+using DbProvisioner.Domain.Topology;
+
+namespace DbProvisioner.Domain.Tests.TestData;
+
+/// <summary>Simulated fleets and requests for placement tests.</summary>
+public static class Fleets
+{
+    public static FleetBuilder Dual(int hosts) => new(hosts, Topologies.DualSocketHt, DisksPerHost: 8, DiskSizeGiB: 500, SeededDisksPerHost: 2, PortsPerHost: 16);
+
+    public static HostCapacity[] Summaries(IEnumerable<HostState> hosts) => [.. hosts.Select(HostCapacity.From)];
+
+    public static InstanceRequest Instance(string id, int cpus, NumaPolicy numa = NumaPolicy.Required, long memoryMiB = 4096, long diskGiB = 100) =>
+        new(id, cpus, memoryMiB, numa, diskGiB, "nvme");
+
+    public static PlacementRequest Request(InstanceRequest instance, ShardContext? shard = null, string pool = "general") => new(instance, pool, shard);
+
+    public static ShardContext Shard(SpreadRule rule, params HostCapacity[] membersOn) =>
+        new("c1", "s4", rule, [.. membersOn.Select(static (h, i) => new MemberLocation($"m{i}", h.HostId, h.Zone, h.Rack))]);
+}
