@@ -102,14 +102,56 @@ public interface IClusterGrain : IGrainWithStringKey
     [Alias("Get")] Task<ClusterView?> GetAsync();
 }
 
-/// <summary>The list of hosts, instances and clusters (key: 0), for listings and start-up.</summary>
+/// <summary>
+/// One bucket (key: 0 … <see cref="Catalog.Buckets"/>-1) of the list of hosts, instances, clusters and
+/// scale-down requests, for listings and start-up. Entries are spread over buckets by id so that no
+/// single grain state grows with the fleet; use <see cref="Catalog"/> rather than a bucket directly.
+/// </summary>
 [Alias("dbprov.ICatalogGrain")]
 public interface ICatalogGrain : IGrainWithIntegerKey
 {
     [Alias("UpsertHost")] Task UpsertHostAsync(HostSummary host);
     [Alias("UpsertInstance")] Task UpsertInstanceAsync(InstanceSummary instance);
     [Alias("AddCluster")] Task AddClusterAsync(string name);
+    [Alias("UpsertScaleDown")] Task UpsertScaleDownAsync(ScaleDownSummary request);
     [Alias("Hosts")] Task<IReadOnlyList<HostSummary>> GetHostsAsync();
     [Alias("Instances")] Task<IReadOnlyList<InstanceSummary>> GetInstancesAsync();
     [Alias("Clusters")] Task<IReadOnlyList<string>> GetClustersAsync();
+    [Alias("ScaleDowns")] Task<IReadOnlyList<ScaleDownSummary>> GetScaleDownsAsync();
+}
+
+/// <summary>The catalog as a whole: which bucket holds an id, and listings over every bucket.</summary>
+public static class Catalog
+{
+    public const int Buckets = 64;
+
+    /// <summary>A stable bucket for an id (FNV-1a: string.GetHashCode differs between processes).</summary>
+    public static int BucketOf(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var hash = 2166136261u;
+        foreach (var ch in id) hash = (hash ^ ch) * 16777619u;
+        return (int)(hash % Buckets);
+    }
+
+    public static ICatalogGrain For(this IGrainFactory grains, string id) => grains.GetGrain<ICatalogGrain>(BucketOf(id));
+
+    public static Task<IReadOnlyList<HostSummary>> ListHostsAsync(this IGrainFactory grains) =>
+        GatherAsync(grains, static c => c.GetHostsAsync(), static h => h.Id);
+
+    public static Task<IReadOnlyList<InstanceSummary>> ListInstancesAsync(this IGrainFactory grains) =>
+        GatherAsync(grains, static c => c.GetInstancesAsync(), static i => i.Id);
+
+    public static Task<IReadOnlyList<string>> ListClustersAsync(this IGrainFactory grains) =>
+        GatherAsync(grains, static c => c.GetClustersAsync(), static n => n);
+
+    public static Task<IReadOnlyList<ScaleDownSummary>> ListScaleDownsAsync(this IGrainFactory grains) =>
+        GatherAsync(grains, static c => c.GetScaleDownsAsync(), static r => r.Id);
+
+    private static async Task<IReadOnlyList<T>> GatherAsync<T>(IGrainFactory grains, Func<ICatalogGrain, Task<IReadOnlyList<T>>> list, Func<T, string> id)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        var parts = await Task.WhenAll(Enumerable.Range(0, Buckets).Select(b => list(grains.GetGrain<ICatalogGrain>(b))));
+        return [.. parts.SelectMany(static p => p).OrderBy(id, StringComparer.Ordinal)];
+    }
 }

@@ -8,9 +8,10 @@ public sealed class CatalogGrainState
     [Id(0)] public Dictionary<string, HostSummary> Hosts { get; set; } = [];
     [Id(1)] public Dictionary<string, InstanceSummary> Instances { get; set; } = [];
     [Id(2)] public List<string> Clusters { get; set; } = [];
+    [Id(3)] public Dictionary<string, ScaleDownSummary> ScaleDowns { get; set; } = [];
 }
 
-/// <summary>What exists: hosts, instances and clusters, for listings and for resuming work at start.</summary>
+/// <summary>One bucket of what exists: hosts, instances, clusters and scale-down requests (see <see cref="Catalog"/>).</summary>
 public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<CatalogGrainState> state) : Grain, ICatalogGrain
 {
     public async Task UpsertHostAsync(HostSummary host)
@@ -35,6 +36,17 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         state.State.Clusters.Add(name);
         await state.WriteStateAsync();
     }
+
+    public async Task UpsertScaleDownAsync(ScaleDownSummary request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (state.State.ScaleDowns.TryGetValue(request.Id, out var old) && old == request) return;
+        state.State.ScaleDowns[request.Id] = request;
+        await state.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<ScaleDownSummary>> GetScaleDownsAsync() =>
+        Task.FromResult<IReadOnlyList<ScaleDownSummary>>([.. state.State.ScaleDowns.Values]);
 
     public Task<IReadOnlyList<HostSummary>> GetHostsAsync() =>
         Task.FromResult<IReadOnlyList<HostSummary>>([.. state.State.Hosts.Values.OrderBy(static h => h.Id, StringComparer.Ordinal)]);

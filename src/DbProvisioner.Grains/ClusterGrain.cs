@@ -98,7 +98,7 @@ public sealed class ClusterGrain(
             {
                 state.State.State = "Provisioning";
                 await state.WriteStateAsync();
-                await GrainFactory.GetGrain<ICatalogGrain>(0).AddClusterAsync(Name);
+                await GrainFactory.For(Name).AddClusterAsync(Name);
                 foreach (var (m, r) in members.Zip(reservations))
                 {
                     var spec = SpecOf(template, m, spread);

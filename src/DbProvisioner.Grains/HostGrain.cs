@@ -105,7 +105,7 @@ public sealed class HostGrain(
         logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
 
-        await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertHostAsync(Mapping.ToSummary(host));
+        await GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host));
         PushCapacity(host);
         await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
         return Outcome<HostView>.Success(Mapping.ToView(host, location));
@@ -127,7 +127,7 @@ public sealed class HostGrain(
             host = host with { Cordoned = cordoned };
             state.State.Host = host;
             await state.WriteStateAsync();
-            await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertHostAsync(Mapping.ToSummary(host));
+            await GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host));
             PushCapacity(host);
         }
         return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!));

@@ -275,7 +275,7 @@ public sealed class InstanceGrain(
         S.Version++;
         await state.WriteStateAsync();
         var spec = S.Spec!;
-        await GrainFactory.GetGrain<ICatalogGrain>(0).UpsertInstanceAsync(new InstanceSummary(Id, S.State, spec.Cluster, spec.Shard, S.Host?.HostId));
+        await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, S.State, spec.Cluster, spec.Shard, S.Host?.HostId));
         var changed = _changed;
         _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         changed.TrySetResult();

@@ -18,7 +18,7 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var hosts = await GrainFactory.GetGrain<ICatalogGrain>(0).GetHostsAsync();
+        var hosts = await GrainFactory.ListHostsAsync();
         var capacities = await Task.WhenAll(hosts.Where(h => h.Pool == Pool)
             .Select(h => GrainFactory.GetGrain<IHostGrain>(h.Id).GetCapacityAsync()));
         foreach (var c in capacities)
