@@ -72,6 +72,7 @@ public interface IShardGrain : IGrainWithStringKey
     [Alias("AddPlaced")] Task AddPlacedMemberAsync(string instanceId, string role, HostLocation host, SpreadSpec spread);
     [Alias("RemoveMember")] Task RemoveMemberAsync(string instanceId);
     [Alias("Members")] Task<IReadOnlyList<MemberLocation>> GetMembersAsync();
+    [Alias("View")] Task<ShardView> GetViewAsync();
 }
 
 /// <summary>One instance (key: instance id): the provisioning state machine.</summary>
@@ -90,6 +91,16 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// <summary>Continues an unfinished provisioning after a restart; no-op when finished.</summary>
     [Alias("Resume")] Task ResumeAsync();
 
+    /// <summary>
+    /// Starts the approved removal: drain, remove the container, free CPUs, memory and port, wipe
+    /// and re-format the disk, Removed. Refused when the instance changed since <paramref name="boundVersion"/>.
+    /// Idempotent for the same scale-down request.
+    /// </summary>
+    [Alias("Remove")] Task<Outcome<InstanceView>> RemoveAsync(string scaleDownId, long boundVersion, string approvedBy);
+
+    /// <summary>Asks the instance's MySQL for its connections and replication lag.</summary>
+    [Alias("Probe"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceProbe> ProbeAsync();
+
     /// <summary>Waits until the instance is Ready or Failed (or the timeout passes) and returns it.</summary>
     [Alias("WaitSettled"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceView?> WaitSettledAsync(TimeSpan timeout);
 }
@@ -100,6 +111,9 @@ public interface IClusterGrain : IGrainWithStringKey
 {
     [Alias("Create")] Task<Outcome<ClusterView>> CreateAsync(CreateClusterRequest request, InstanceSpec template, string requestedBy);
     [Alias("Get")] Task<ClusterView?> GetAsync();
+
+    /// <summary>Plans a shrink to fewer replicas per shard: one scale-down request per member to remove, chosen so spread stays best.</summary>
+    [Alias("Shrink")] Task<Outcome<IReadOnlyList<ScaleDownView>>> ShrinkAsync(int replicas, string requestedBy);
 }
 
 /// <summary>

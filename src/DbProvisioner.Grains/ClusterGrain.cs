@@ -120,6 +120,33 @@ public sealed class ClusterGrain(
 
     public async Task<ClusterView?> GetAsync() => state.State.State is "Provisioning" or "Failed" ? await ViewAsync() : null;
 
+    public async Task<Outcome<IReadOnlyList<ScaleDownView>>> ShrinkAsync(int replicas, string requestedBy)
+    {
+        if (state.State.State != "Provisioning") return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.NotFound, $"cluster {Name} does not exist");
+        if (replicas < 1) return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.Invalid, "replicas: a shard keeps at least 1 member");
+        var requests = new List<ScaleDownView>();
+        foreach (var shardName in state.State.Members.Select(static m => m.Shard).Distinct().Order(StringComparer.Ordinal))
+        {
+            var shard = await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, shardName)).GetViewAsync();
+            var members = shard.Members.ToList();
+            var probes = await Task.WhenAll(members.Select(m => GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).ProbeAsync()));
+            var statuses = members.Zip(probes).Select(static p => new Domain.ScaleDown.ShardMemberStatus(p.First.InstanceId,
+                p.First.Role == "primary" ? Domain.ScaleDown.MemberRole.Primary : Domain.ScaleDown.MemberRole.Replica,
+                p.First.HostId, p.First.Zone, p.First.Rack, p.Second.ReplicationLagSeconds, p.Second.OpenConnections, p.Second.Reachable)).ToList();
+            var rule = Mapping.ToRule(shard.Spread ?? SpreadSpec.HostHard);
+            while (statuses.Count > replicas)
+            {
+                var victim = Domain.ScaleDown.ScaleDownChoice.ChooseMemberToRemove(new Domain.ScaleDown.ShardSnapshot(Name, shardName, statuses, 1, rule))!;
+                statuses.Remove(victim);
+                var requestId = "sd-" + Guid.NewGuid().ToString("N")[..12];
+                var outcome = await GrainFactory.GetGrain<IScaleDownGrain>(requestId).CreateAsync(victim.InstanceId, requestedBy);
+                if (!outcome.Ok) return Outcome<IReadOnlyList<ScaleDownView>>.Fail(outcome.Kind, outcome.Error!);
+                requests.Add(outcome.Value!);
+            }
+        }
+        return Outcome<IReadOnlyList<ScaleDownView>>.Success(requests);
+    }
+
     private static InstanceSpec SpecOf(InstanceSpec template, ClusterMember m, SpreadSpec spread) =>
         template with { Shard = m.Shard, Role = m.Role, Spread = spread };
 

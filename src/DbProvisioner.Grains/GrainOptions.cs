@@ -15,6 +15,15 @@ public sealed class ProvisioningOptions
     /// <summary>How many times a member placement retries after a host refused a stale choice.</summary>
     public int PlacementAttempts { get; set; } = 5;
 
+    /// <summary>How long a drain waits for client connections to end before removing anyway.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a scale-down request waits for an approval before it expires.</summary>
+    public TimeSpan ScaleDownExpiry { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Replication lag above which the risk report warns.</summary>
+    public double MaxReplicationLagSeconds { get; set; } = 30;
+
     /// <summary>The root-only file holding the key that encrypts instance passwords at rest (made on first use).</summary>
     public string CredentialKeyFile { get; set; } = "/var/lib/dbprov/secrets/credentials.key";
 }

@@ -24,6 +24,9 @@ public sealed class InstanceGrainState
     [Id(9)] public DateTimeOffset CreatedAt { get; set; }
     /// <summary>For a Failed instance: every reservation has been given back.</summary>
     [Id(10)] public bool Released { get; set; }
+    /// <summary>The approved scale-down request removing this instance, and who approved it.</summary>
+    [Id(11)] public string? RemovalRequestId { get; set; }
+    [Id(12)] public string? RemovalApprovedBy { get; set; }
 }
 
 /// <summary>
@@ -34,7 +37,9 @@ public sealed class InstanceGrainState
 public sealed class InstanceGrain(
     [PersistentState("instance")] IPersistentState<InstanceGrainState> state,
     IHostRuntimeFactory runtimes,
+    IMySqlAdmin mysql,
     ICredentialProtector protector,
+    IAuditSink audit,
     IProvisioningObserver observer,
     IOptions<ProvisioningOptions> options,
     TimeProvider clock,
@@ -49,6 +54,7 @@ public sealed class InstanceGrain(
     private string Id => this.GetPrimaryKeyString();
     private InstanceGrainState S => state.State;
     private bool Unfinished => S.State.Length > 0 && (!InstanceStates.IsTerminal(S.State) || (S.State == InstanceStates.Failed && !S.Released));
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(500);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -64,6 +70,7 @@ public sealed class InstanceGrain(
         if (S.State.Length > 0) return Existing(spec);
         Begin(spec, requestedBy);
         await PersistAsync();
+        await AuditAsync(InstanceStates.Requested, "ok", 0);
         StartLoop();
         return Outcome<InstanceView>.Success(View());
     }
@@ -91,6 +98,44 @@ public sealed class InstanceGrain(
             return Task.FromResult<CredentialsView?>(null);
         return Task.FromResult<CredentialsView?>(new CredentialsView(S.Host.MySqlAddress, S.Reservation.Port, InstanceCredentials.RootUser,
             protector.Unprotect(S.ProtectedRootPassword)));
+    }
+
+    public async Task<Outcome<InstanceView>> RemoveAsync(string scaleDownId, long boundVersion, string approvedBy)
+    {
+        if (S.State.Length == 0) return Outcome<InstanceView>.Fail(OutcomeKind.NotFound, $"instance {Id} does not exist");
+        if (S.RemovalRequestId == scaleDownId) return Outcome<InstanceView>.Success(View()); // a replay changes nothing
+        if (S.RemovalRequestId is not null || S.State == RemovalStates.Removed)
+            return Outcome<InstanceView>.Fail(OutcomeKind.Conflict, $"instance {Id} is already being removed by request {S.RemovalRequestId}");
+        if (S.Version != boundVersion)
+        {
+            return Outcome<InstanceView>.Fail(OutcomeKind.Conflict,
+                $"instance {Id} changed since the request was planned (version {boundVersion}, now {S.Version}): plan the removal again");
+        }
+        if (S.State != InstanceStates.Ready && !(S.State == InstanceStates.Failed && S.Released))
+            return Outcome<InstanceView>.Fail(OutcomeKind.Conflict, $"instance {Id} is {S.State}: only a Ready or Failed instance can be removed");
+
+        S.RemovalRequestId = scaleDownId;
+        S.RemovalApprovedBy = approvedBy;
+        S.State = RemovalStates.Draining;
+        S.Steps.Add(new StepView(RemovalStates.Draining, clock.GetUtcNow(), 0, $"approved by {approvedBy}"));
+        await PersistAsync();
+        await AuditAsync(RemovalStates.Draining, "started", 0);
+        StartLoop();
+        return Outcome<InstanceView>.Success(View());
+    }
+
+    public async Task<InstanceProbe> ProbeAsync()
+    {
+        if (S.State != InstanceStates.Ready || S.Host is null || S.Reservation is null) return new InstanceProbe(false, 0, null, $"instance is {S.State}");
+        try
+        {
+            var status = await mysql.GetStatusAsync(S.Host.MySqlAddress, S.Reservation.Port, Credentials(), CancellationToken.None);
+            return new InstanceProbe(true, status.OpenClientConnections, status.ReplicationLagSeconds, null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return new InstanceProbe(false, 0, null, e.Message);
+        }
     }
 
     public Task ResumeAsync()
@@ -148,11 +193,22 @@ public sealed class InstanceGrain(
                     case InstanceStates.Placed: await AttachDiskAsync(watch); break;
                     case InstanceStates.DiskAttached: await StartContainerAsync(watch); break;
                     case InstanceStates.ContainerStarted: await WaitReadyAsync(watch); break;
+                    case RemovalStates.Draining: await DrainAsync(watch); break;
+                    case RemovalStates.Drained: await RemoveContainerAsync(watch); break;
+                    case RemovalStates.ContainerRemoved: await FreeResourcesAsync(watch); break;
+                    case RemovalStates.ResourcesFreed: await RecycleDiskAsync(watch); break;
                     case InstanceStates.Failed:
                         if (!await ReleaseAsync()) return; // the engine is away: resume later
                         break;
                     default: throw new InvalidOperationException($"instance {Id} is in unknown state {step}");
                 }
+            }
+            catch (Exception e) when (RemovalStates.IsRemoving(step) && e is not InvalidOperationException)
+            {
+                // A removal is never abandoned half-way: it waits and goes on from its last step.
+                logger.LogWarning("Instance {InstanceId}: removal step after {Step} failed ({Reason}); retrying", Id, step, e.Message);
+                await AuditAsync(step, "retrying: " + e.Message, watch.Elapsed.TotalMilliseconds);
+                await Task.Delay(ReleaseRetryDelay, clock);
             }
             catch (Exception e) when (step != InstanceStates.Failed && e is not InvalidOperationException)
             {
@@ -222,6 +278,67 @@ public sealed class InstanceGrain(
         logger.LogInformation("Instance {InstanceId} is Ready on host {HostId} port {Port}", Id, S.Host.HostId, S.Reservation.Port);
     }
 
+    private async Task DrainAsync(Stopwatch watch)
+    {
+        string outcome;
+        if (S.Released || S.Host is null || S.Reservation is null)
+        {
+            outcome = "nothing to drain";
+        }
+        else
+        {
+            var address = S.Host.MySqlAddress;
+            var port = S.Reservation.Port;
+            try
+            {
+                await mysql.SetReadOnlyAsync(address, port, Credentials(), true, CancellationToken.None);
+                var open = int.MaxValue;
+                var deadline = clock.GetUtcNow() + options.Value.DrainTimeout;
+                while (true)
+                {
+                    open = (await mysql.GetStatusAsync(address, port, Credentials(), CancellationToken.None)).OpenClientConnections;
+                    if (open == 0 || clock.GetUtcNow() >= deadline) break;
+                    await Task.Delay(DrainPoll, clock);
+                }
+                outcome = open == 0 ? "read-only; no client connections left" : $"read-only; {open} client connection(s) still open after {options.Value.DrainTimeout.TotalSeconds:0} s";
+            }
+            catch (Exception e) when (e is not InvalidOperationException)
+            {
+                // A server that does not answer has no clients to wait for.
+                outcome = $"MySQL did not answer ({e.Message}); nothing to drain";
+            }
+        }
+        await AdvanceAsync(RemovalStates.Drained, watch, outcome);
+    }
+
+    private async Task RemoveContainerAsync(Stopwatch watch)
+    {
+        if (S.Host is not null && !S.Released) await Runtime().RemoveInstanceAsync(Id, CancellationToken.None);
+        await AdvanceAsync(RemovalStates.ContainerRemoved, watch, S.Released ? "no container" : "container and volume removed");
+    }
+
+    private async Task FreeResourcesAsync(Stopwatch watch)
+    {
+        var spec = S.Spec!;
+        if (S.Host is { } host) await GrainFactory.GetGrain<IHostGrain>(host.HostId).ReleaseAsync(Id);
+        await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
+        await AdvanceAsync(RemovalStates.ResourcesFreed, watch, S.Reservation is { } r ? $"CPUs {r.Cpu.Cpus} and port {r.Port} free; disk {r.Disk.Id} releasing" : "nothing held");
+    }
+
+    private async Task RecycleDiskAsync(Stopwatch watch)
+    {
+        var outcome = "no disk";
+        if (S.Host is { } host && S.Reservation is { } r && !S.Released)
+        {
+            // The disk is wiped and re-formatted before anyone can claim it again.
+            await GrainFactory.GetGrain<IDiskPoolGrain>(host.HostId).RunUntilIdleAsync();
+            var disk = (await GrainFactory.GetGrain<IHostGrain>(host.HostId).GetAsync())?.Disks.FirstOrDefault(d => d.Id == r.Disk.Id);
+            outcome = $"disk {r.Disk.Id} is {disk?.State ?? "gone"}";
+        }
+        await AdvanceAsync(RemovalStates.Removed, watch, outcome);
+        await GrainFactory.GetGrain<IScaleDownGrain>(S.RemovalRequestId!).InstanceRemovedAsync(true, null);
+    }
+
     /// <summary>Gives every reservation back; false when the host's engine could not be reached (retried later).</summary>
     private async Task<bool> ReleaseAsync()
     {
@@ -259,6 +376,7 @@ public sealed class InstanceGrain(
         S.Steps.Add(new StepView(next, clock.GetUtcNow(), watch.Elapsed.TotalMilliseconds, outcome));
         await PersistAsync();
         observer.StepCompleted(next, watch.Elapsed, true);
+        await AuditAsync(next, "ok: " + outcome, watch.Elapsed.TotalMilliseconds);
     }
 
     private async Task FailAsync(string reason, TimeSpan elapsed, bool released)
@@ -268,6 +386,29 @@ public sealed class InstanceGrain(
         S.Released = released;
         S.Steps.Add(new StepView(InstanceStates.Failed, clock.GetUtcNow(), elapsed.TotalMilliseconds, reason));
         await PersistAsync();
+        await AuditAsync(InstanceStates.Failed, "failed: " + reason, elapsed.TotalMilliseconds);
+    }
+
+    private async Task AuditAsync(string step, string outcome, double durationMs)
+    {
+        var details = new Dictionary<string, string> { ["durationMs"] = durationMs.ToString("0", System.Globalization.CultureInfo.InvariantCulture) };
+        if (S.Host is { } host) details["host"] = host.HostId;
+        if (S.Reservation is { } r)
+        {
+            details["cpus"] = r.Cpu.Cpus.ToString();
+            details["port"] = r.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            details["disk"] = r.Disk.Id;
+        }
+        var removing = S.RemovalRequestId is not null;
+        try
+        {
+            await audit.AppendAsync(new AuditEvent(removing ? S.RemovalApprovedBy ?? "system" : S.RequestedBy,
+                (removing ? "removal." : "provisioning.") + step, "instance", Id, outcome, S.RemovalRequestId, S.Version, details), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogError("Instance {InstanceId}: audit row for {Step} not written: {Error}", Id, step, e.Message);
+        }
     }
 
     private async Task PersistAsync()

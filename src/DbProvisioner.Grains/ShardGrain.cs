@@ -83,5 +83,9 @@ public sealed class ShardGrain(
     public Task<IReadOnlyList<MemberLocation>> GetMembersAsync() =>
         Task.FromResult<IReadOnlyList<MemberLocation>>([.. state.State.Members.Select(static m => new MemberLocation(m.InstanceId, m.HostId, m.Zone, m.Rack))]);
 
+    public Task<ShardView> GetViewAsync() =>
+        Task.FromResult(new ShardView(Key, state.State.Spread,
+            [.. state.State.Members.Select(static m => new ShardMemberView(m.InstanceId, m.Role, m.HostId, m.Zone, m.Rack))]));
+
     public override string ToString() => $"shard {Key}";
 }

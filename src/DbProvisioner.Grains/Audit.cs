@@ -1,0 +1,21 @@
+namespace DbProvisioner.Grains;
+
+/// <summary>
+/// One audit row: who did what to which subject, with what outcome, under which request and at which
+/// state version. Never a secret: details carry ids, hosts, CPUs and reasons only.
+/// </summary>
+public sealed record AuditEvent(
+    string Actor,
+    string Action,
+    string SubjectType,
+    string SubjectId,
+    string Outcome,
+    string? RequestId = null,
+    long? StateVersion = null,
+    IReadOnlyDictionary<string, string>? Details = null);
+
+/// <summary>The append-only audit trail (the meta database's audit table in the server).</summary>
+public interface IAuditSink
+{
+    Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+}
