@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 need_root
 
 want=(docker.io xfsprogs debootstrap mariadb-client util-linux iproute2 curl ca-certificates)
-if [ "${DBPROV_BROWSER_TESTS:-0}" = 1 ]; then want+=(chromium); fi
+if [ "${DBPROV_BROWSER_TESTS:-1}" = 1 ]; then want+=(chromium); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
