@@ -215,7 +215,7 @@ public sealed record ClusterView(
     [property: Id(8)] DateTimeOffset CreatedAt);
 
 /// <summary>The outcome of a request that may be refused for a reason the caller should read.</summary>
-[GenerateSerializer, Immutable, Alias("dbprov.Outcome")]
+[GenerateSerializer, Immutable, Alias("dbprov.Outcome`1")]
 public sealed record Outcome<T>([property: Id(0)] T? Value, [property: Id(1)] string? Error, [property: Id(2)] OutcomeKind Kind)
 {
     [JsonIgnore] public bool Ok => Kind == OutcomeKind.Ok;

@@ -124,7 +124,7 @@ public interface IClusterGrain : IGrainWithStringKey
 [Alias("dbprov.ICatalogGrain")]
 public interface ICatalogGrain : IGrainWithIntegerKey
 {
-    [Alias("UpsertHost")] Task UpsertHostAsync(HostSummary host);
+    [Alias("UpsertHost"), Orleans.Concurrency.OneWay] Task UpsertHostAsync(HostSummary host);
     [Alias("UpsertInstance")] Task UpsertInstanceAsync(InstanceSummary instance);
     [Alias("AddCluster")] Task AddClusterAsync(string name);
     [Alias("UpsertScaleDown")] Task UpsertScaleDownAsync(ScaleDownSummary request);

@@ -17,9 +17,13 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
     public async Task UpsertHostAsync(HostSummary host)
     {
         ArgumentNullException.ThrowIfNull(host);
-        if (state.State.Hosts.TryGetValue(host.Id, out var old) && old == host) return;
+        var known = state.State.Hosts.TryGetValue(host.Id, out var old);
+        if (known && old == host) return;
         state.State.Hosts[host.Id] = host;
-        await state.WriteStateAsync();
+        // Free cores and Ready disks change with every reservation: kept fresh in memory (hosts push
+        // them), written only with a change that must survive a restart.
+        var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned;
+        if (lasting) await state.WriteStateAsync();
     }
 
     public async Task UpsertInstanceAsync(InstanceSummary instance)

@@ -238,8 +238,11 @@ public sealed class HostGrain(
         return seeded < mark.MinSeeded;
     }
 
-    private void PushCapacity(HostState host) =>
+    private void PushCapacity(HostState host)
+    {
         GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(HostCapacity.From(host)).Ignore();
+        GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host)).Ignore();
+    }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>
         runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
