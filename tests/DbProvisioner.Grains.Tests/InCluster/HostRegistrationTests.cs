@@ -132,7 +132,7 @@ public sealed class HostRegistrationTests : GrainTest
         HostSummary? summary = null;
         for (var i = 0; i < 50 && summary?.ReadyDisks != 3; i++)
         {
-            summary = (await Client.GetGrain<ICatalogGrain>(0).GetHostsAsync()).SingleOrDefault(h => h.Id == id);
+            summary = (await Client.ListHostsAsync()).SingleOrDefault(h => h.Id == id);
             if (summary?.ReadyDisks != 3) await Task.Delay(100);
         }
 
@@ -149,7 +149,7 @@ public sealed class HostRegistrationTests : GrainTest
         await ProvisionReadyAsync(TestFleet.NewId("i"), TestFleet.Instance(Pool));
         for (var i = 0; i < 50 && summary?.FreeCores != 6; i++)
         {
-            summary = (await Client.GetGrain<ICatalogGrain>(0).GetHostsAsync()).SingleOrDefault(h => h.Id == id);
+            summary = (await Client.ListHostsAsync()).SingleOrDefault(h => h.Id == id);
             if (summary?.FreeCores != 6) await Task.Delay(100);
         }
         Assert.Multiple(() =>
