@@ -155,7 +155,8 @@ public sealed record InstanceView(
     [property: Id(10)] IReadOnlyList<StepView> Steps,
     [property: Id(11)] long Version,
     [property: Id(12)] string RequestedBy,
-    [property: Id(13)] DateTimeOffset CreatedAt);
+    [property: Id(13)] DateTimeOffset CreatedAt,
+    [property: Id(14)] bool ContainerMissing = false);
 
 [GenerateSerializer, Immutable, Alias("dbprov.InstanceSummary")]
 public sealed record InstanceSummary(
@@ -233,3 +234,15 @@ public enum OutcomeKind
     Unplaceable,
     Forbidden,
 }
+
+/// <summary>What reconciliation found on a host and did about it.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.ReconciliationView")]
+public sealed record ReconciliationView(
+    [property: Id(0)] string HostId,
+    [property: Id(1)] DateTimeOffset At,
+    [property: Id(2)] IReadOnlyList<string> Orphans,
+    [property: Id(3)] IReadOnlyList<string> OrphansRemoved,
+    [property: Id(4)] IReadOnlyList<string> Vanished,
+    [property: Id(5)] IReadOnlyList<string> Returned,
+    [property: Id(6)] IReadOnlyList<string> StaleHelpersRemoved,
+    [property: Id(7)] string? Error);

@@ -98,11 +98,26 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Remove")] Task<Outcome<InstanceView>> RemoveAsync(string scaleDownId, long boundVersion, string approvedBy);
 
+    /// <summary>Reconciliation's finding: the instance's container vanished (or came back).</summary>
+    [Alias("MarkContainer")] Task MarkContainerAsync(bool missing);
+
     /// <summary>Asks the instance's MySQL for its connections and replication lag.</summary>
     [Alias("Probe"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceProbe> ProbeAsync();
 
     /// <summary>Waits until the instance is Ready or Failed (or the timeout passes) and returns it.</summary>
     [Alias("WaitSettled"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceView?> WaitSettledAsync(TimeSpan timeout);
+}
+
+/// <summary>
+/// Reconciliation of one host (key: host id): what the grains believe against what the engine
+/// reports by label. Orphans are reported (removed only when asked), vanished containers marked on
+/// their instance, helpers left by a crash removed.
+/// </summary>
+[Alias("dbprov.IReconcilerGrain")]
+public interface IReconcilerGrain : IGrainWithStringKey
+{
+    [Alias("Reconcile")] Task<ReconciliationView> ReconcileAsync(bool removeOrphans);
+    [Alias("Last")] Task<ReconciliationView?> GetLastAsync();
 }
 
 /// <summary>A whole cluster (key: name), placed all together or not at all.</summary>

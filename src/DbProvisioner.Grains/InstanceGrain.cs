@@ -27,6 +27,8 @@ public sealed class InstanceGrainState
     /// <summary>The approved scale-down request removing this instance, and who approved it.</summary>
     [Id(11)] public string? RemovalRequestId { get; set; }
     [Id(12)] public string? RemovalApprovedBy { get; set; }
+    /// <summary>Reconciliation found no container for this instance on its host.</summary>
+    [Id(13)] public bool ContainerMissing { get; set; }
 }
 
 /// <summary>
@@ -122,6 +124,15 @@ public sealed class InstanceGrain(
         await AuditAsync(RemovalStates.Draining, "started", 0);
         StartLoop();
         return Outcome<InstanceView>.Success(View());
+    }
+
+    public async Task MarkContainerAsync(bool missing)
+    {
+        if (S.State.Length == 0 || S.ContainerMissing == missing) return;
+        S.ContainerMissing = missing;
+        await state.WriteStateAsync(); // a finding, not a change of the instance: the version stays
+        await AuditAsync(missing ? "ContainerMissing" : "ContainerReturned", missing ? "the container is gone from its host" : "the container is back", 0);
+        logger.LogWarning("Instance {InstanceId}: container {Finding}", Id, missing ? "vanished" : "returned");
     }
 
     public async Task<InstanceProbe> ProbeAsync()
@@ -445,6 +456,6 @@ public sealed class InstanceGrain(
         return new InstanceView(Id, S.State, S.Reason, S.Spec!, S.Host?.HostId, r?.Cpu.Cpus.ToString(),
             r is null ? [] : [.. r.Cpu.CpuNodes], r?.Disk.Id, r?.Disk.DevicePath,
             r is null || S.Host is null ? null : new EndpointView(S.Host.MySqlAddress, r.Port),
-            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt);
+            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt, S.ContainerMissing);
     }
 }

@@ -543,8 +543,30 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         var containers = await CallAsync((d, ct) => d.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = OwnedFilter() }, ct), cancellationToken).ConfigureAwait(false);
         var volumes = await CallAsync((d, ct) => d.Volumes.ListAsync(new VolumesListParameters { Filters = OwnedFilter() }, ct), cancellationToken).ConfigureAwait(false);
         return new OwnedResources(
-            [.. containers.Select(c => new OwnedContainer(c.ID, c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, c.State, new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>())))],
+            [.. containers.Select(c => new OwnedContainer(c.ID, c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, c.State,
+                new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>()), new DateTimeOffset(DateTime.SpecifyKind(c.Created, DateTimeKind.Utc))))],
             [.. (volumes.Volumes ?? []).Select(v => new OwnedVolume(v.Name, new Dictionary<string, string>(v.Labels ?? new Dictionary<string, string>())))]);
+    }
+
+    public async Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(containerName);
+        var owned = await ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+        var container = owned.Containers.FirstOrDefault(c => c.Name == containerName || c.Id == containerName);
+        if (container is null) return; // gone, or not ours: never touch what this host's appliance did not make
+        if (container.InstanceId is { } instanceId && container.Helper is null)
+        {
+            await RemoveInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await CallAsync((d, ct) => d.Containers.RemoveContainerAsync(container.Id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerApiException e) when (DockerErrors.IsNotFound(e))
+        {
+            // Already gone.
+        }
     }
 
     // ---------------------------------------------------------------- helpers

@@ -51,4 +51,10 @@ public interface IHostRuntime
 
     /// <summary>Every container and volume the appliance owns on this host (by label), for reconciliation.</summary>
     Task<OwnedResources> ListOwnedAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes one container the appliance owns on this host (a stale helper, an orphan), with its
+    /// volume when it is an instance's; refuses anything without this host's ownership labels. Idempotent.
+    /// </summary>
+    Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken);
 }

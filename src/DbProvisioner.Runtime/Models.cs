@@ -23,9 +23,12 @@ public sealed record InstanceStatus(
     DateTimeOffset? StartedAt,
     IReadOnlyDictionary<string, string> Labels);
 
-public sealed record OwnedContainer(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels)
+public sealed record OwnedContainer(string Id, string Name, string State, IReadOnlyDictionary<string, string> Labels, DateTimeOffset? CreatedAt = null)
 {
     public string? InstanceId => Labels.TryGetValue(OwnershipLabels.Instance, out var id) ? id : null;
+
+    /// <summary>What a short-lived helper was for (format, check, topology); null for an instance's container.</summary>
+    public string? Helper => Labels.TryGetValue(OwnershipLabels.Helper, out var purpose) ? purpose : null;
 }
 
 public sealed record OwnedVolume(string Name, IReadOnlyDictionary<string, string> Labels)

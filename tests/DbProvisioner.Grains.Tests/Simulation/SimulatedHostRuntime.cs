@@ -286,6 +286,21 @@ public sealed class SimulatedHostRuntime : IHostRuntime
         return Task.CompletedTask;
     }
 
+    public Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        lock (_gate)
+        {
+            var id = _containers.Values.FirstOrDefault(c => ResourceNames.Container(c.Spec.InstanceId) == containerName)?.Spec.InstanceId;
+            if (id is not null)
+            {
+                _removals.Add(id);
+                _containers.Remove(id);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<InstanceStatus?> InspectInstanceAsync(string instanceId, CancellationToken cancellationToken)
     {
         ThrowIfDown();

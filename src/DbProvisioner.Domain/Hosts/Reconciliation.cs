@@ -1,0 +1,52 @@
+namespace DbProvisioner.Domain.Hosts;
+
+/// <summary>A container the engine reports as the appliance's (by label).</summary>
+public sealed record ObservedContainer(string Name, string? InstanceId, string? Helper, bool Running, DateTimeOffset? CreatedAt);
+
+/// <summary>
+/// An instance the grains know on a host, and whether it should have a container now. An instance
+/// in flight (being provisioned or removed) may or may not have one: it is neither orphan nor vanished.
+/// </summary>
+public sealed record BelievedInstance(string InstanceId, bool ExpectsContainer, bool MarkedMissing, bool InFlight = false);
+
+/// <summary>What reconciliation found on one host, and so what to do.</summary>
+/// <param name="Orphans">Containers of instances nobody owns: reported; removed only when configured.</param>
+/// <param name="Vanished">Instances whose container is gone: marked, so that it shows.</param>
+/// <param name="Returned">Instances marked missing whose container is back.</param>
+/// <param name="StaleHelpers">Helper containers older than their maximum age (left by a crash): removed.</param>
+public sealed record ReconciliationReport(
+    IReadOnlyList<string> Orphans,
+    IReadOnlyList<string> Vanished,
+    IReadOnlyList<string> Returned,
+    IReadOnlyList<string> StaleHelpers)
+{
+    public bool Clean => Orphans.Count == 0 && Vanished.Count == 0 && Returned.Count == 0 && StaleHelpers.Count == 0;
+}
+
+/// <summary>What the grains believe against what the engine reports: a pure comparison, acted on by a grain.</summary>
+public static class Reconciliation
+{
+    public static ReconciliationReport Compare(IEnumerable<BelievedInstance> believed, IEnumerable<ObservedContainer> observed, DateTimeOffset now, TimeSpan helperMaxAge)
+    {
+        ArgumentNullException.ThrowIfNull(believed);
+        ArgumentNullException.ThrowIfNull(observed);
+        var known = believed.ToDictionary(static b => b.InstanceId, StringComparer.Ordinal);
+        var containers = observed.ToList();
+        var instanceContainers = containers.Where(static c => c.Helper is null && c.InstanceId is not null).ToList();
+        var present = instanceContainers.Select(static c => c.InstanceId!).ToHashSet(StringComparer.Ordinal);
+
+        var orphans = instanceContainers
+            .Where(c => !known.TryGetValue(c.InstanceId!, out var b) || (!b.ExpectsContainer && !b.InFlight))
+            .Select(static c => c.Name).Order(StringComparer.Ordinal).ToList();
+        var vanished = known.Values
+            .Where(b => b.ExpectsContainer && !b.InFlight && !b.MarkedMissing && !present.Contains(b.InstanceId))
+            .Select(static b => b.InstanceId).Order(StringComparer.Ordinal).ToList();
+        var returned = known.Values
+            .Where(b => b.MarkedMissing && present.Contains(b.InstanceId))
+            .Select(static b => b.InstanceId).Order(StringComparer.Ordinal).ToList();
+        var stale = containers
+            .Where(c => c.Helper is not null && (c.CreatedAt is null || now - c.CreatedAt.Value > helperMaxAge))
+            .Select(static c => c.Name).Order(StringComparer.Ordinal).ToList();
+        return new ReconciliationReport(orphans, vanished, returned, stale);
+    }
+}

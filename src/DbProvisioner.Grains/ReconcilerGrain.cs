@@ -1,0 +1,81 @@
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DbProvisioner.Grains;
+
+/// <summary>Gather (grains' beliefs, the engine's containers) → decide (the Domain) → act (through the runtime).</summary>
+public sealed class ReconcilerGrain(
+    IHostRuntimeFactory runtimes,
+    IOptions<ProvisioningOptions> options,
+    TimeProvider clock,
+    ILogger<ReconcilerGrain> logger) : Grain, IReconcilerGrain
+{
+    private static readonly TimeSpan HelperMaxAge = TimeSpan.FromMinutes(10);
+    private ReconciliationView? _last;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public Task<ReconciliationView?> GetLastAsync() => Task.FromResult(_last);
+
+    public async Task<ReconciliationView> ReconcileAsync(bool removeOrphans)
+    {
+        var host = GrainFactory.GetGrain<IHostGrain>(Id);
+        var location = await host.GetLocationAsync();
+        var view = await host.GetAsync();
+        if (location is null || view is null)
+            return _last = new ReconciliationView(Id, clock.GetUtcNow(), [], [], [], [], [], $"host {Id} is not registered");
+
+        var runtime = runtimes.For(new HostConnection(Id, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+        OwnedResources owned;
+        try
+        {
+            owned = await runtime.ListOwnedAsync(CancellationToken.None);
+        }
+        catch (HostRuntimeException e)
+        {
+            return _last = new ReconciliationView(Id, clock.GetUtcNow(), [], [], [], [], [], e.Message);
+        }
+
+        // Instances the grains place on this host, plus any whose container is here (they may have left the host's books).
+        var ids = view.Instances.Select(static i => i.Id)
+            .Concat(owned.Containers.Where(static c => c.Helper is null).Select(static c => c.InstanceId).OfType<string>())
+            .Distinct(StringComparer.Ordinal).ToList();
+        var instances = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IInstanceGrain>(id).GetAsync()));
+        var believed = ids.Zip(instances)
+            .Where(static p => p.Second is not null)
+            .Select(p => Believe(p.First, p.Second!))
+            .ToList();
+        var observed = owned.Containers.Select(static c => new ObservedContainer(c.Name, c.InstanceId, c.Helper,
+            c.State == "running", c.CreatedAt));
+        var report = Reconciliation.Compare(believed, observed, clock.GetUtcNow(), HelperMaxAge);
+
+        foreach (var id in report.Vanished) await GrainFactory.GetGrain<IInstanceGrain>(id).MarkContainerAsync(true);
+        foreach (var id in report.Returned) await GrainFactory.GetGrain<IInstanceGrain>(id).MarkContainerAsync(false);
+        var helpersRemoved = new List<string>();
+        foreach (var name in report.StaleHelpers)
+        {
+            await runtime.RemoveOwnedContainerAsync(name, CancellationToken.None);
+            helpersRemoved.Add(name);
+        }
+        var orphansRemoved = new List<string>();
+        foreach (var name in report.Orphans)
+        {
+            logger.LogWarning("Host {HostId}: container {Container} belongs to no instance{Action}", Id, name, removeOrphans ? "; removing it" : "");
+            if (!removeOrphans) continue;
+            await runtime.RemoveOwnedContainerAsync(name, CancellationToken.None);
+            orphansRemoved.Add(name);
+        }
+        return _last = new ReconciliationView(Id, clock.GetUtcNow(), report.Orphans, orphansRemoved, report.Vanished, report.Returned, helpersRemoved, null);
+    }
+
+    private static BelievedInstance Believe(string id, InstanceView instance)
+    {
+        var expects = instance.State is InstanceStates.Ready or RemovalStates.Draining or RemovalStates.Drained;
+        var inFlight = instance.State is InstanceStates.Requested or InstanceStates.Placed or InstanceStates.DiskAttached
+            or InstanceStates.ContainerStarted or RemovalStates.ContainerRemoved;
+        return new BelievedInstance(id, expects, instance.ContainerMissing, inFlight);
+    }
+}
