@@ -13,7 +13,10 @@ public static class CliApp
     [
         WhoAmICommand.Create,
         VersionCommand.Create,
-        // HostCommands.Create, InstanceCommands.Create, ClusterCommands.Create, ScaleDownCommands.Create,
+        HostCommands.Create,
+        InstanceCommands.Create,
+        ClusterCommands.Create,
+        ScaleDownCommands.Create,
     ];
 
     public static RootCommand BuildRootCommand(CliEnvironment environment)

@@ -116,7 +116,7 @@ public interface IInstanceGrain : IGrainWithStringKey
 [Alias("dbprov.IReconcilerGrain")]
 public interface IReconcilerGrain : IGrainWithStringKey
 {
-    [Alias("Reconcile")] Task<ReconciliationView> ReconcileAsync(bool removeOrphans);
+    [Alias("Reconcile")] Task<ReconciliationView> ReconcileAsync(bool removeOrphans, DateTimeOffset staleHelpersBefore);
     [Alias("Last")] Task<ReconciliationView?> GetLastAsync();
 }
 

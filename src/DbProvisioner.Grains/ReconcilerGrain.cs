@@ -13,14 +13,13 @@ public sealed class ReconcilerGrain(
     TimeProvider clock,
     ILogger<ReconcilerGrain> logger) : Grain, IReconcilerGrain
 {
-    private static readonly TimeSpan HelperMaxAge = TimeSpan.FromMinutes(10);
     private ReconciliationView? _last;
 
     private string Id => this.GetPrimaryKeyString();
 
     public Task<ReconciliationView?> GetLastAsync() => Task.FromResult(_last);
 
-    public async Task<ReconciliationView> ReconcileAsync(bool removeOrphans)
+    public async Task<ReconciliationView> ReconcileAsync(bool removeOrphans, DateTimeOffset staleHelpersBefore)
     {
         var host = GrainFactory.GetGrain<IHostGrain>(Id);
         var location = await host.GetLocationAsync();
@@ -50,7 +49,7 @@ public sealed class ReconcilerGrain(
             .ToList();
         var observed = owned.Containers.Select(static c => new ObservedContainer(c.Name, c.InstanceId, c.Helper,
             c.State == "running", c.CreatedAt));
-        var report = Reconciliation.Compare(believed, observed, clock.GetUtcNow(), HelperMaxAge);
+        var report = Reconciliation.Compare(believed, observed, staleHelpersBefore);
 
         foreach (var id in report.Vanished) await GrainFactory.GetGrain<IInstanceGrain>(id).MarkContainerAsync(true);
         foreach (var id in report.Returned) await GrainFactory.GetGrain<IInstanceGrain>(id).MarkContainerAsync(false);

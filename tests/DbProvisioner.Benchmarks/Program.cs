@@ -14,6 +14,8 @@ internal static class Program
     private static readonly Dictionary<string, Func<BenchSection>> Suites = new(StringComparer.Ordinal)
     {
         ["scheduler"] = SchedulerBenchmark.Run,
+        ["grains"] = GrainBenchmark.Run,
+        ["machine"] = MachineSection.Run,
     };
 
     private static int Main(string[] args)

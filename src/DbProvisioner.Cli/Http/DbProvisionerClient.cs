@@ -39,6 +39,20 @@ public sealed class DbProvisionerClient(HttpClient http)
             new HttpRequestMessage(HttpMethod.Post, ApiUri(apiPath)) { Content = JsonContent.Create(body, options: Json) },
             cancellationToken);
 
+    /// <summary>A POST with extra request headers (e.g. <c>Idempotency-Key</c>).</summary>
+    public Task<TResponse> PostAsync<TRequest, TResponse>(
+        string apiPath, TRequest body, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var request = new HttpRequestMessage(HttpMethod.Post, ApiUri(apiPath)) { Content = JsonContent.Create(body, options: Json) };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return SendAsync<TResponse>(request, cancellationToken);
+    }
+
     public Task<TResponse> PatchAsync<TRequest, TResponse>(string apiPath, TRequest body, CancellationToken cancellationToken) =>
         SendAsync<TResponse>(
             new HttpRequestMessage(HttpMethod.Patch, ApiUri(apiPath)) { Content = JsonContent.Create(body, options: Json) },

@@ -20,19 +20,12 @@ public static class CpuAllocator
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
-    private sealed class NodeFree(int index, NumaNode node, List<PhysicalCore> cores, long freeMemory)
+    private sealed class NodeFree(int index, NumaNode node, PhysicalCore[] cores, int freeCpus, long freeMemory)
     {
         public int Index { get; } = index;
         public NumaNode Node { get; } = node;
-        public List<PhysicalCore> Cores { get; } = cores;
-        public int FreeCpus { get; } = CountCpus(cores);
-
-        private static int CountCpus(List<PhysicalCore> cores)
-        {
-            var n = 0;
-            foreach (var c in cores) n += c.Cpus.Count;
-            return n;
-        }
+        public PhysicalCore[] Cores { get; } = cores;
+        public int FreeCpus { get; } = freeCpus;
         public long FreeMemory { get; set; } = freeMemory;
 
         /// <summary>CPUs this node would hand out for <paramref name="cpus"/> (whole cores), or -1 when it cannot.</summary>
@@ -106,11 +99,22 @@ public static class CpuAllocator
         }
 
         // Memory: on the CPUs' nodes first (most free first), overflow to the others.
-        var memoryOrder = request.Numa is NumaPolicy.Preferred
-            ? cpuNodes.Select(static c => c.Node).OrderByDescending(static n => n.FreeMemory).ThenBy(static n => n.Node.Id)
-                .Concat(nodes.Where(n => cpuNodes.All(c => c.Node != n)).OrderByDescending(static n => n.FreeMemory).ThenBy(static n => n.Node.Id))
-            : nodes.OrderByDescending(static n => n.FreeMemory).ThenBy(static n => n.Node.Id);
-        var memory = new List<(NodeFree, long)>();
+        var memoryOrder = new List<NodeFree>(nodes.Count);
+        if (request.Numa is NumaPolicy.Preferred)
+        {
+            foreach (var c in cpuNodes) memoryOrder.Add(c.Node);
+            SortByFreeMemory(memoryOrder, 0);
+            var first = memoryOrder.Count;
+            foreach (var n in nodes)
+                if (!cpuNodes.Exists(c => c.Node == n)) memoryOrder.Add(n);
+            SortByFreeMemory(memoryOrder, first);
+        }
+        else
+        {
+            memoryOrder.AddRange(nodes);
+            SortByFreeMemory(memoryOrder, 0);
+        }
+        var memory = new List<(NodeFree, long)>(memoryOrder.Count);
         var left = request.MemoryMiB;
         foreach (var n in memoryOrder)
         {
@@ -120,6 +124,22 @@ public static class CpuAllocator
             left -= take;
         }
         return Commit(state, request, cpuNodes, memory);
+    }
+
+    /// <summary>Sorts <paramref name="list"/> from <paramref name="from"/> on: most free memory first, then lower node id; stable.</summary>
+    private static void SortByFreeMemory(List<NodeFree> list, int from)
+    {
+        for (var i = from + 1; i < list.Count; i++) // insertion sort: a handful of nodes, no allocation
+        {
+            var n = list[i];
+            var j = i - 1;
+            while (j >= from && (list[j].FreeMemory < n.FreeMemory || (list[j].FreeMemory == n.FreeMemory && list[j].Node.Id > n.Node.Id)))
+            {
+                list[j + 1] = list[j];
+                j--;
+            }
+            list[j + 1] = n;
+        }
     }
 
     /// <summary>Gives back an instance's CPUs and memory. Releasing an unknown instance changes nothing.</summary>
@@ -181,27 +201,12 @@ public static class CpuAllocator
 
     private static List<NodeFree> FreeNodes(HostCpuState state)
     {
+        // Cores in topology order (by id, as the builder and the kernel list them): the lowest free cores go first.
         var nodes = state.Topology.Nodes;
-        var booked = new long[nodes.Count];
-        var held = new List<CpuSet>(state.Assignments.Count + 1) { state.Reserved };
-        foreach (var (_, a) in state.Assignments)
-        {
-            held.Add(a.Cpus);
-            foreach (var m in a.Memory)
-                for (var i = 0; i < nodes.Count; i++)
-                    if (nodes[i].Id == m.NodeId) booked[i] += m.MemoryMiB;
-        }
-        var used = CpuSet.UnionOf(held);
+        var usage = state.Usage;
         var result = new List<NodeFree>(nodes.Count);
         for (var i = 0; i < nodes.Count; i++)
-        {
-            // Cores in topology order (by id, as the builder and the kernel list them): the lowest free cores go first.
-            var node = nodes[i];
-            var cores = new List<PhysicalCore>(node.Cores.Count);
-            for (var c = 0; c < node.Cores.Count; c++)
-                if (!node.Cores[c].Cpus.Overlaps(used)) cores.Add(node.Cores[c]);
-            result.Add(new NodeFree(i, node, cores, node.MemoryMiB - booked[i]));
-        }
+            result.Add(new NodeFree(i, nodes[i], usage.FreeCores[i], usage.FreeCpus[i], nodes[i].MemoryMiB - usage.BookedMemoryMiB[i]));
         return result;
     }
 
@@ -245,14 +250,16 @@ public static class CpuAllocator
             }
         }
         var cpus = CpuSet.UnionOf(cores);
-        var assignment = new CpuAssignment(
-            request.InstanceId,
-            request.Cpus,
-            request.Numa,
-            cpus,
-            [.. cpuNodes.Select(static c => c.Node.Node.Id).Order()],
-            [.. memory.Where(static m => m.MiB > 0).Select(static m => new NodeMemory(m.Node.Node.Id, m.MiB)).OrderBy(static m => m.NodeId)]);
-        return new CpuAllocation(state with { Assignments = state.Assignments.Add(request.InstanceId, assignment) }, assignment, "");
+        var nodeIds = new int[cpuNodes.Count];
+        for (var i = 0; i < nodeIds.Length; i++) nodeIds[i] = cpuNodes[i].Node.Node.Id;
+        Array.Sort(nodeIds);
+        var booked = new List<NodeMemory>(memory.Count);
+        foreach (var (node, mib) in memory)
+            if (mib > 0) booked.Add(new NodeMemory(node.Node.Id, mib));
+        var bookedArray = booked.ToArray();
+        Array.Sort(bookedArray, static (a, b) => a.NodeId.CompareTo(b.NodeId)); // one entry per node: no ties
+        var assignment = new CpuAssignment(request.InstanceId, request.Cpus, request.Numa, cpus, nodeIds, bookedArray);
+        return new CpuAllocation(state.WithAssignment(assignment), assignment, "");
     }
 
     private static string RequiredReason(List<NodeFree> nodes, CpuRequest request)

@@ -41,6 +41,28 @@ public sealed record HostCpuState(HostTopology Topology, CpuSet Reserved, Immuta
     public static HostCpuState Create(HostTopology topology, CpuSet? reserved = null) =>
         new(topology, reserved ?? CpuSet.Empty, ImmutableSortedDictionary.Create<string, CpuAssignment>(StringComparer.Ordinal));
 
+    // Derived facts, filled on first use; `with` copies the slot, and Usage re-derives when the fields changed.
+    private CacheSlot<CpuUsage> _usage;
+
+    internal CpuUsage Usage
+    {
+        get
+        {
+            var u = _usage.Value;
+            if (u is null || !u.IsFor(this)) _usage.Value = u = CpuUsage.Of(this);
+            return u;
+        }
+    }
+
+    /// <summary>This state plus one new assignment, carrying its derived usage forward instead of re-deriving it.</summary>
+    internal HostCpuState WithAssignment(CpuAssignment assignment)
+    {
+        var usage = Usage;
+        var next = this with { Assignments = Assignments.Add(assignment.InstanceId, assignment) };
+        next._usage.Value = usage.With(next, assignment);
+        return next;
+    }
+
     public CpuSet AllCpus => TopologyIndex.Of(Topology).AllCpus;
 
     public CpuSet Assigned => Assignments.Values.Aggregate(CpuSet.Empty, static (acc, a) => acc.Union(a.Cpus));
@@ -49,7 +71,9 @@ public sealed record HostCpuState(HostTopology Topology, CpuSet Reserved, Immuta
 
     public long BookedMemoryMiB(int nodeId)
     {
-        long sum = 0;
+        var i = TopologyIndex.Of(Topology).IndexOfNode(nodeId);
+        if (i >= 0) return Usage.BookedMemoryMiB[i];
+        long sum = 0; // a node the topology does not have: whatever assignments claim there
         foreach (var a in Assignments.Values)
             foreach (var m in a.Memory)
                 if (m.NodeId == nodeId) sum += m.MemoryMiB;
@@ -60,9 +84,5 @@ public sealed record HostCpuState(HostTopology Topology, CpuSet Reserved, Immuta
         (Topology.Nodes.FirstOrDefault(n => n.Id == nodeId)?.MemoryMiB ?? 0) - BookedMemoryMiB(nodeId);
 
     /// <summary>Cores of each node (in topology order) whose CPUs are all free: what can still be handed out.</summary>
-    public IReadOnlyList<IReadOnlyList<PhysicalCore>> FreeCoresByNode()
-    {
-        var used = Reserved.Union(Assigned);
-        return [.. Topology.Nodes.Select(n => (IReadOnlyList<PhysicalCore>)[.. n.Cores.Where(c => !c.Cpus.Overlaps(used))])];
-    }
+    public IReadOnlyList<IReadOnlyList<PhysicalCore>> FreeCoresByNode() => [.. Usage.FreeCores.Select(static c => (IReadOnlyList<PhysicalCore>)[.. c])];
 }

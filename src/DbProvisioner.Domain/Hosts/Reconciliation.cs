@@ -13,7 +13,7 @@ public sealed record BelievedInstance(string InstanceId, bool ExpectsContainer, 
 /// <param name="Orphans">Containers of instances nobody owns: reported; removed only when configured.</param>
 /// <param name="Vanished">Instances whose container is gone: marked, so that it shows.</param>
 /// <param name="Returned">Instances marked missing whose container is back.</param>
-/// <param name="StaleHelpers">Helper containers older than their maximum age (left by a crash): removed.</param>
+/// <param name="StaleHelpers">Helper containers made before the cut-off (left by a crash): removed.</param>
 public sealed record ReconciliationReport(
     IReadOnlyList<string> Orphans,
     IReadOnlyList<string> Vanished,
@@ -26,7 +26,8 @@ public sealed record ReconciliationReport(
 /// <summary>What the grains believe against what the engine reports: a pure comparison, acted on by a grain.</summary>
 public static class Reconciliation
 {
-    public static ReconciliationReport Compare(IEnumerable<BelievedInstance> believed, IEnumerable<ObservedContainer> observed, DateTimeOffset now, TimeSpan helperMaxAge)
+    /// <param name="staleHelpersBefore">Helpers are short-lived: one made before this moment (e.g. before the appliance started) was left by a crash.</param>
+    public static ReconciliationReport Compare(IEnumerable<BelievedInstance> believed, IEnumerable<ObservedContainer> observed, DateTimeOffset staleHelpersBefore)
     {
         ArgumentNullException.ThrowIfNull(believed);
         ArgumentNullException.ThrowIfNull(observed);
@@ -45,7 +46,7 @@ public static class Reconciliation
             .Where(b => b.MarkedMissing && present.Contains(b.InstanceId))
             .Select(static b => b.InstanceId).Order(StringComparer.Ordinal).ToList();
         var stale = containers
-            .Where(c => c.Helper is not null && (c.CreatedAt is null || now - c.CreatedAt.Value > helperMaxAge))
+            .Where(c => c.Helper is not null && (c.CreatedAt is null || c.CreatedAt.Value < staleHelpersBefore))
             .Select(static c => c.Name).Order(StringComparer.Ordinal).ToList();
         return new ReconciliationReport(orphans, vanished, returned, stale);
     }

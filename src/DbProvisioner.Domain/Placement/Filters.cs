@@ -60,7 +60,7 @@ public static class Filters
     }
 
     public static string Disk(HostCapacity host, PlacementRequest request) =>
-        FitsDisk(host, request) ? "" : string.Create(Ci, $"no Ready {request.Instance.DiskClass} disk of {request.Instance.DiskGiB} GiB or more");
+        FitsDisk(host, request) ? "" : string.Create(Ci, $"no Ready or Discovered {request.Instance.DiskClass} disk of {request.Instance.DiskGiB} GiB or more");
 
     public static string Port(HostCapacity host, PlacementRequest request) => host.FreePorts > 0 ? "" : "no free port";
 
@@ -83,8 +83,8 @@ public static class Filters
     public static IReadOnlyList<string> All(HostCapacity host, PlacementRequest request) =>
         [.. new[]
         {
-            Pool(host, request), Labels(host, request), Condition(host, request), Cpu(host, request),
-            Memory(host, request), Disk(host, request), Port(host, request), Spread(host, request),
+            Pool(host, request), Labels(host, request), Condition(host, request), Spread(host, request),
+            Cpu(host, request), Memory(host, request), Disk(host, request), Port(host, request),
         }.Where(static r => r.Length > 0)];
 
     /// <summary>The first filter the host fails, without building any text.</summary>
@@ -93,11 +93,13 @@ public static class Filters
         if (!FitsPool(host, request)) return FilterCode.Pool;
         if (!FitsLabels(host, request)) return FilterCode.Labels;
         if (host.Cordoned || !host.Healthy) return FilterCode.Condition;
+        // Spread before capacity: on a full host that also holds a member of the shard, spread is
+        // the reason worth telling (capacity may come back; the rule will not change).
+        if (!FitsSpread(host, request)) return FilterCode.Spread;
         if (!FitsCpu(host, request)) return FilterCode.Cpu;
         if (!FitsMemory(host, request)) return FilterCode.Memory;
         if (!FitsDisk(host, request)) return FilterCode.Disk;
         if (host.FreePorts <= 0) return FilterCode.Port;
-        if (!FitsSpread(host, request)) return FilterCode.Spread;
         return FilterCode.Fits;
     }
 
@@ -117,7 +119,7 @@ public static class Filters
 
     private static bool FitsPool(HostCapacity host, PlacementRequest request) => string.Equals(host.Pool, request.Pool, StringComparison.Ordinal);
 
-    private static bool FitsLabels(HostCapacity host, PlacementRequest request)
+    internal static bool FitsLabels(HostCapacity host, PlacementRequest request)
     {
         if (request.RequiredLabels is null) return true;
         foreach (var (k, v) in request.RequiredLabels)

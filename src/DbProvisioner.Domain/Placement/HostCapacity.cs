@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
 
@@ -14,8 +13,11 @@ public readonly record struct NodeCapacity(int NodeId, int FreeCores, int Thread
     public int CoresFor(int cpus) => (cpus + ThreadsPerCore - 1) / ThreadsPerCore;
 }
 
-/// <summary>Ready disks of one class, size and seeding.</summary>
-public readonly record struct DiskCapacity(string DiskClass, long SizeGiB, bool Seeded, int Count);
+/// <summary>
+/// Claimable disks of one class, size and seeding: Ready ones, or (<see cref="OnDemand"/>)
+/// Discovered ones that a claim formats during the request, never seeded.
+/// </summary>
+public readonly record struct DiskCapacity(string DiskClass, long SizeGiB, bool Seeded, int Count, bool OnDemand = false);
 
 /// <summary>
 /// The compact summary of a host that the placement index keeps for every host of a pool (a few
@@ -74,51 +76,17 @@ public sealed record HostCapacity(
     {
         ArgumentNullException.ThrowIfNull(host);
         var topologyNodes = host.Cpu.Topology.Nodes;
-        var booked = new long[topologyNodes.Count];
-        var held = new List<CpuSet>(host.Cpu.Assignments.Count + 1) { host.Cpu.Reserved };
-        foreach (var (_, a) in host.Cpu.Assignments)
-        {
-            held.Add(a.Cpus);
-            foreach (var m in a.Memory)
-                for (var i = 0; i < topologyNodes.Count; i++)
-                    if (topologyNodes[i].Id == m.NodeId) booked[i] += m.MemoryMiB;
-        }
-        var used = CpuSet.UnionOf(held);
+        var index = TopologyIndex.Of(host.Cpu.Topology);
+        var usage = host.Cpu.Usage;
         var nodes = ImmutableArray.CreateBuilder<NodeCapacity>(topologyNodes.Count);
         for (var ni = 0; ni < topologyNodes.Count; ni++)
         {
             var node = topologyNodes[ni];
-            var free = 0;
-            var threads = int.MaxValue;
-            for (var c = 0; c < node.Cores.Count; c++)
-            {
-                var cpus = node.Cores[c].Cpus;
-                threads = Math.Min(threads, cpus.Count);
-                if (!cpus.Overlaps(used)) free++;
-            }
-            nodes.Add(new NodeCapacity(node.Id, free, threads == int.MaxValue ? 1 : threads,
-                node.MemoryMiB - booked[ni], node.Cores.Count, node.MemoryMiB));
+            nodes.Add(new NodeCapacity(node.Id, usage.FreeCores[ni].Length, index.NodeMinThreads[ni],
+                node.MemoryMiB - usage.BookedMemoryMiB[ni], node.Cores.Count, node.MemoryMiB));
         }
-
-        var disks = new List<DiskCapacity>();
-        foreach (var (_, d) in host.Disks.Disks)
-        {
-            if (d.State != DiskState.Ready) continue;
-            var i = disks.Count - 1;
-            while (i >= 0 && !(disks[i].SizeGiB == d.SizeGiB && disks[i].Seeded == d.Seeded && string.Equals(disks[i].DiskClass, d.DiskClass, StringComparison.Ordinal))) i--;
-            if (i < 0) disks.Add(new DiskCapacity(d.DiskClass, d.SizeGiB, d.Seeded, 1));
-            else disks[i] = disks[i] with { Count = disks[i].Count + 1 };
-        }
-        disks.Sort(static (a, b) =>
-        {
-            var c = string.CompareOrdinal(a.DiskClass, b.DiskClass);
-            if (c == 0) c = a.SizeGiB.CompareTo(b.SizeGiB);
-            if (c == 0) c = b.Seeded.CompareTo(a.Seeded);
-            return c;
-        });
-
         return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
-            nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, [.. disks]);
+            nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable);
     }
 
     /// <summary>
@@ -206,13 +174,82 @@ internal static class Fit
 
     public static int FreeCpus(HostCapacity host) => host.FreeCpus;
 
+    /// <summary>
+    /// <see cref="Filters.Check"/> and, when the host fits, <see cref="Scores.Total"/> in one pass
+    /// over the host's nodes: the scheduler's hot path. Must answer exactly as the two apart do.
+    /// </summary>
+    public static FilterCode Evaluate(HostCapacity host, PlacementRequest request, ScoreWeights weights, out int score)
+    {
+        score = 0;
+        var i = request.Instance;
+        if (!ReferenceEquals(host.Pool, request.Pool) && !string.Equals(host.Pool, request.Pool, StringComparison.Ordinal)) return FilterCode.Pool;
+        if (request.RequiredLabels is not null && !Filters.FitsLabels(host, request)) return FilterCode.Labels;
+        if (host.Cordoned || !host.Healthy) return FilterCode.Condition;
+        var shard = request.Shard;
+        if (shard is not null && shard.Spread.Mode == SpreadMode.Hard && shard.MembersIn(host.HostId, host.Zone, host.Rack) >= shard.Spread.MaxPerDomain)
+            return FilterCode.Spread;
+
+        var nodes = host.Nodes.AsSpan();
+        var oneNode = i.Numa is NumaPolicy.Required or NumaPolicy.Preferred;
+        var best = -1;
+        var bestLeft = 0;
+        long bestMem = 0;
+        var anyCores = false;
+        if (oneNode)
+        {
+            for (var n = 0; n < nodes.Length; n++)
+            {
+                ref readonly var node = ref nodes[n];
+                var need = node.CoresFor(i.Cpus);
+                if (node.FreeCores < need) continue;
+                anyCores = true;
+                if (node.FreeMemoryMiB < i.MemoryMiB) continue;
+                var left = node.FreeCores - need;
+                var mem = node.FreeMemoryMiB - i.MemoryMiB;
+                if (best < 0 || left < bestLeft || (left == bestLeft && (mem < bestMem || (mem == bestMem && node.NodeId < nodes[best].NodeId))))
+                {
+                    best = n;
+                    bestLeft = left;
+                    bestMem = mem;
+                }
+            }
+        }
+        if (i.Numa == NumaPolicy.Required)
+        {
+            if (!anyCores) return FilterCode.Cpu;
+            if (best < 0) return FilterCode.Memory;
+        }
+        else
+        {
+            if (host.FreeCpus < i.Cpus) return FilterCode.Cpu;
+            if (host.FreeMemoryMiB < i.MemoryMiB) return FilterCode.Memory;
+        }
+        if (BestDisk(host, i) < 0) return FilterCode.Disk;
+        if (host.FreePorts <= 0) return FilterCode.Port;
+
+        int numaFit;
+        if (oneNode)
+        {
+            numaFit = 0;
+            if (best >= 0)
+            {
+                var total = nodes[best].TotalCores;
+                numaFit = total == 0 ? 0 : 100 - (100 * bestLeft / total);
+            }
+        }
+        else numaFit = Scores.NumaFit(host, request);
+        score = (weights.NumaFit * numaFit) + (weights.Balance * Scores.Balance(host, request));
+        if (shard is { Spread.Mode: SpreadMode.Soft }) score += weights.SoftSpread * Scores.SoftSpread(host, request);
+        return FilterCode.Fits;
+    }
+
     /// <summary>Index of the disk group the host would claim (smallest fitting, seeded first), or -1.</summary>
     public static int BestDisk(HostCapacity host, InstanceRequest request)
     {
         var disks = host.ReadyDisks;
         for (var i = 0; i < disks.Length; i++)
         {
-            // Sorted by class, size ascending, seeded first: the first fit is the one Claim takes.
+            // Sorted by class, Ready before on demand, size ascending, seeded first: the first fit is the one Claim takes.
             var d = disks[i];
             if (d.Count > 0 && d.SizeGiB >= request.DiskGiB && string.Equals(d.DiskClass, request.DiskClass, StringComparison.Ordinal)) return i;
         }

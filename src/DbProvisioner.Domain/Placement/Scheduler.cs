@@ -73,14 +73,14 @@ public static class Scheduler
         var best = -1;
         var bestScore = int.MinValue;
         var bestFree = 0;
+        var array = hosts as HostCapacity[]; // the index's own array: no interface call per host
         for (; scanned < count && feasible < want; scanned++)
         {
             var i = start + scanned;
             if (i >= count) i -= count;
-            var host = hosts[i];
-            if (Filters.Check(host, request) != FilterCode.Fits) continue;
+            var host = array is null ? hosts[i] : array[i];
+            if (Fit.Evaluate(host, request, weights, out var score) != FilterCode.Fits) continue;
             feasible++;
-            var score = Scores.Total(host, request, weights);
             var free = host.FreeCores;
             if (best < 0 || score > bestScore || (score == bestScore && (free < bestFree || (free == bestFree && string.CompareOrdinal(host.HostId, hosts[best].HostId) < 0))))
             {

@@ -14,10 +14,14 @@ internal sealed class TopologyIndex
     public CpuSet[] NodeCpus { get; }
     public int[] NodeIds { get; }
 
+    /// <summary>Per node: the fewest logical CPUs of any of its cores (1 for a node without cores).</summary>
+    public int[] NodeMinThreads { get; }
+
     private TopologyIndex(HostTopology topology)
     {
         NodeCpus = [.. topology.Nodes.Select(static n => n.Cpus)];
         NodeIds = [.. topology.Nodes.Select(static n => n.Id)];
+        NodeMinThreads = [.. topology.Nodes.Select(static n => n.Cores.Count == 0 ? 1 : n.Cores.Min(static c => c.Cpus.Count))];
         AllCpus = NodeCpus.Aggregate(CpuSet.Empty, static (a, b) => a.Union(b));
     }
 

@@ -16,7 +16,11 @@ public static class ApiV1
     {
         var api = endpoints.MapApiV1Group();
         api.MapWhoAmIApi();
-        // Endpoint groups, one line each: api.MapHostsApi(); api.MapInstancesApi(); api.MapClustersApi(); api.MapScaleDownsApi();
+        api.MapHostsApi();
+        api.MapInstancesApi();
+        api.MapClustersApi();
+        api.MapScaleDownsApi();
+        api.MapAuditApi();
         return api;
     }
 

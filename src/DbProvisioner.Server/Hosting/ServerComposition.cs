@@ -1,10 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using DbProvisioner.Server.Api;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Bootstrap;
 using DbProvisioner.Server.Errors;
 using DbProvisioner.Server.Metrics;
+using DbProvisioner.Server.ScaleDown;
+using DbProvisioner.Server.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -69,6 +72,10 @@ public static class ServerComposition
         if (siloOptions.Enabled)
         {
             builder.UseOrleans(silo => SiloSetup.ConfigureSilo(silo, siloOptions, configuration));
+            // After the silo's own start-up, so both find it (they also wait until it is Active).
+            services.AddHostedService<ProvisioningRecoveryService>();
+            services.AddHostedService<FleetMetricsService>();
+            services.AddHostedService<ScaleDownRecoveryService>();
         }
 
         return builder;
@@ -96,6 +103,7 @@ public static class ServerComposition
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")
             .AddPreferredSecuritySchemes(BearerSecuritySchemeTransformer.SchemeName)
             .DisableTelemetry());
+        app.MapWebPage(); // the operator page at /, served without a key; its API calls need one
         return app;
     }
 
@@ -110,5 +118,22 @@ public static class ServerComposition
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.RespectNullableAnnotations = true;
         options.RespectRequiredConstructorParameters = true;
+        options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(NullableParametersAreOptional);
+    }
+
+    /// <summary>
+    /// A constructor parameter annotated nullable (<c>string? Cluster</c>, <c>int? Cpus</c>) may be left out of the JSON:
+    /// the shared Contracts records mark optional fields that way. Non-nullable parameters stay required.
+    /// </summary>
+    internal static void NullableParametersAreOptional(JsonTypeInfo typeInfo)
+    {
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.AssociatedParameter is { HasDefaultValue: false } parameter
+                && (parameter.IsNullable || Nullable.GetUnderlyingType(parameter.ParameterType) is not null))
+            {
+                property.IsRequired = false;
+            }
+        }
     }
 }

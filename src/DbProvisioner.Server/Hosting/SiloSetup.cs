@@ -1,3 +1,8 @@
+using DbProvisioner.Grains;
+using DbProvisioner.Runtime;
+using DbProvisioner.Runtime.Docker;
+using DbProvisioner.Server.Metrics;
+using DbProvisioner.Server.ScaleDown;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace DbProvisioner.Server.Hosting;
@@ -9,7 +14,23 @@ internal static class SiloSetup
     {
         silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
         PersistenceSetup.ConfigureGrainStorage(silo, configuration);
+        ConfigureGrains(silo.Services, configuration);
     }
+
+    /// <summary>
+    /// The grains (with Domain serialization), their options (section <c>Provisioning</c>), the Docker driver for every
+    /// host, and the step-duration histogram as their observer. Tests replace the driver and the storage after this.
+    /// </summary>
+    public static void ConfigureGrains(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IProvisioningObserver, MetricsProvisioningObserver>();
+        services.AddDbProvisionerGrains(o => configuration.GetSection(ProvisioningSection).Bind(o));
+        services.AddSingleton<IHostRuntimeFactory>(sp => new DockerHostRuntimeFactory(new DockerRuntimeOptions(), sp.GetRequiredService<ILoggerFactory>()));
+        // The meta database's audit table as the grains' audit sink, and MySqlConnector for drains and risk probes.
+        services.AddScaleDownGate();
+    }
+
+    public const string ProvisioningSection = "Provisioning";
 }
 
 /// <summary>Liveness plus the local silo's membership status; Healthy only once the silo is Active.</summary>

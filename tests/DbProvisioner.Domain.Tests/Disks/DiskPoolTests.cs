@@ -10,7 +10,7 @@ public class DiskPoolTests
 
     private static readonly HashSet<(DiskState, DiskState)> LegalMoves =
     [
-        (Discovered, Formatting), (Discovered, Faulty), (Formatting, Ready), (Formatting, Faulty),
+        (Discovered, Formatting), (Discovered, Claimed), (Discovered, Faulty), (Formatting, Ready), (Formatting, Faulty),
         (Ready, Claimed), (Ready, Formatting), (Ready, Faulty), (Claimed, Releasing), (Claimed, Faulty),
         (Releasing, Ready), (Releasing, Faulty), (Faulty, Discovered),
     ];
@@ -76,8 +76,8 @@ public class DiskPoolTests
     private static IEnumerable<TestCaseData> NoDisk()
     {
         yield return new TestCaseData(new[] { D("d1", 100, cls: "hdd") }, "no nvme disks on this host").SetName("no class");
-        yield return new TestCaseData(new[] { D("d1", 100, Formatting) }, "no Ready nvme disk (1 disks, none Ready)").SetName("none ready");
-        yield return new TestCaseData(new[] { D("d1", 100), D("d2", 150) }, "no Ready nvme disk of 200 GiB (largest Ready: 150 GiB)").SetName("too small");
+        yield return new TestCaseData(new[] { D("d1", 100, Formatting) }, "no Ready or Discovered nvme disk (1 disks, none Ready or Discovered)").SetName("none ready");
+        yield return new TestCaseData(new[] { D("d1", 100), D("d2", 150, Discovered) }, "no Ready or Discovered nvme disk of 200 GiB (largest: 150 GiB)").SetName("too small");
     }
 
     [TestCaseSource(nameof(NoDisk))]
@@ -107,6 +107,55 @@ public class DiskPoolTests
         });
         var ready = released.Pool.Transition("d1", Ready);
         Assert.That(ready.Pool.Find("d1"), Is.EqualTo(D("d1", 100)));
+    }
+
+    private static IEnumerable<TestCaseData> OnDemandClaims()
+    {
+        yield return new TestCaseData(new[] { D("d1", 300, Discovered), D("d2", 300) }, 100L, "d2", false).SetName("Ready before Discovered");
+        yield return new TestCaseData(new[] { D("d1", 300, Discovered), D("d2", 500, seeded: true) }, 100L, "d2", false).SetName("a larger Ready disk before a smaller Discovered one");
+        yield return new TestCaseData(new[] { D("d1", 500, Discovered), D("d2", 200, Discovered), D("d3", 100) }, 150L, "d2", true).SetName("smallest Discovered when no Ready fits");
+        yield return new TestCaseData(new[] { D("d2", 200, Discovered), D("d1", 200, Discovered), D("d3", 200, Formatting) }, 150L, "d1", true).SetName("lowest id among Discovered; Formatting is not claimable");
+        yield return new TestCaseData(new[] { D("d1", 200, Discovered, cls: "hdd"), D("d2", 200, Discovered) }, 150L, "d2", true).SetName("on demand, class must match");
+    }
+
+    [TestCaseSource(nameof(OnDemandClaims))]
+    public void Claims_a_discovered_disk_on_demand_only_when_no_ready_disk_fits(Disk[] disks, long size, string expected, bool onDemand)
+    {
+        var r = DiskPool.Of(disks).Claim("i1", "nvme", size);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Reason, Is.Empty);
+            Assert.That(r.Disk!.Id, Is.EqualTo(expected));
+            Assert.That(r.Disk.State, Is.EqualTo(Claimed));
+            Assert.That(r.Disk.OnDemand, Is.EqualTo(onDemand), "an on-demand disk must be formatted when attached");
+            Assert.That(r.Disk.Seeded, Is.False.Or.EqualTo(!onDemand));
+            Assert.That(r.Pool.Validate(), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void An_on_demand_disk_is_released_through_releasing_and_comes_back_ready_unmarked()
+    {
+        var claimed = DiskPool.Of([D("d1", 100, Discovered)]).Claim("i1", "nvme", 100);
+        Assert.That(claimed.Disk!.OnDemand, Is.True);
+        var again = claimed.Pool.Claim("i1", "nvme", 100);
+        Assert.That(again.Pool, Is.SameAs(claimed.Pool), "idempotent per instance");
+        var released = claimed.Pool.Release("i1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(released.Disk!.State, Is.EqualTo(Releasing));
+            Assert.That(released.Disk.OnDemand, Is.False);
+            Assert.That(released.Pool.Claim("i2", "nvme", 100).Succeeded, Is.False, "a Releasing disk is not claimable");
+        });
+        var ready = released.Pool.Transition("d1", Ready);
+        Assert.That(ready.Pool.Find("d1"), Is.EqualTo(D("d1", 100)));
+    }
+
+    [Test]
+    public void Validate_reports_an_on_demand_mark_outside_claimed()
+    {
+        var pool = DiskPool.Of([new Disk("d1", "/dev/d1", 100, "nvme", Ready, OnDemand: true)]);
+        Assert.That(pool.Validate(), Is.EqualTo(new[] { "disk d1 is Ready but marked as claimed on demand" }));
     }
 
     [Test]

@@ -13,14 +13,14 @@ public sealed class ReconciliationTests
     [Test]
     public void A_consistent_host_is_clean()
     {
-        var report = Reconciliation.Compare([new BelievedInstance("a", true, false)], [Instance("a")], Now, HelperAge);
+        var report = Reconciliation.Compare([new BelievedInstance("a", true, false)], [Instance("a")], Now - HelperAge);
         Assert.That(report.Clean, Is.True);
     }
 
     [Test]
     public void A_container_nobody_owns_is_an_orphan()
     {
-        var report = Reconciliation.Compare([new BelievedInstance("a", true, false)], [Instance("a"), Instance("ghost")], Now, HelperAge);
+        var report = Reconciliation.Compare([new BelievedInstance("a", true, false)], [Instance("a"), Instance("ghost")], Now - HelperAge);
         Assert.That(report.Orphans, Is.EqualTo(new[] { "dbprov-ghost" }));
         Assert.That(report.Vanished, Is.Empty);
     }
@@ -28,15 +28,15 @@ public sealed class ReconciliationTests
     [Test]
     public void A_container_of_an_instance_that_should_have_none_is_an_orphan()
     {
-        var report = Reconciliation.Compare([new BelievedInstance("old", false, false)], [Instance("old")], Now, HelperAge);
+        var report = Reconciliation.Compare([new BelievedInstance("old", false, false)], [Instance("old")], Now - HelperAge);
         Assert.That(report.Orphans, Is.EqualTo(new[] { "dbprov-old" }));
     }
 
     [Test]
     public void An_instance_whose_container_vanished_is_reported_once()
     {
-        var first = Reconciliation.Compare([new BelievedInstance("a", true, false)], [], Now, HelperAge);
-        var afterMarking = Reconciliation.Compare([new BelievedInstance("a", true, true)], [], Now, HelperAge);
+        var first = Reconciliation.Compare([new BelievedInstance("a", true, false)], [], Now - HelperAge);
+        var afterMarking = Reconciliation.Compare([new BelievedInstance("a", true, true)], [], Now - HelperAge);
         Assert.Multiple(() =>
         {
             Assert.That(first.Vanished, Is.EqualTo(new[] { "a" }));
@@ -47,15 +47,15 @@ public sealed class ReconciliationTests
     [Test]
     public void A_container_that_came_back_clears_the_mark()
     {
-        var report = Reconciliation.Compare([new BelievedInstance("a", true, true)], [Instance("a", running: false)], Now, HelperAge);
+        var report = Reconciliation.Compare([new BelievedInstance("a", true, true)], [Instance("a", running: false)], Now - HelperAge);
         Assert.That(report.Returned, Is.EqualTo(new[] { "a" }));
     }
 
     [Test]
     public void An_instance_in_flight_is_neither_orphan_nor_vanished()
     {
-        var withContainer = Reconciliation.Compare([new BelievedInstance("a", false, false, InFlight: true)], [Instance("a")], Now, HelperAge);
-        var without = Reconciliation.Compare([new BelievedInstance("a", true, false, InFlight: true)], [], Now, HelperAge);
+        var withContainer = Reconciliation.Compare([new BelievedInstance("a", false, false, InFlight: true)], [Instance("a")], Now - HelperAge);
+        var without = Reconciliation.Compare([new BelievedInstance("a", true, false, InFlight: true)], [], Now - HelperAge);
         Assert.Multiple(() =>
         {
             Assert.That(withContainer.Clean, Is.True);
@@ -66,7 +66,7 @@ public sealed class ReconciliationTests
     [Test]
     public void Only_helpers_past_their_age_are_stale()
     {
-        var report = Reconciliation.Compare([], [Helper("dbprov-helper-format-1", TimeSpan.FromMinutes(30)), Helper("dbprov-helper-check-2", TimeSpan.FromSeconds(10))], Now, HelperAge);
+        var report = Reconciliation.Compare([], [Helper("dbprov-helper-format-1", TimeSpan.FromMinutes(30)), Helper("dbprov-helper-check-2", TimeSpan.FromSeconds(10))], Now - HelperAge);
         Assert.That(report.StaleHelpers, Is.EqualTo(new[] { "dbprov-helper-format-1" }));
         Assert.That(report.Orphans, Is.Empty, "a helper is never an instance's orphan");
     }

@@ -32,7 +32,7 @@ public class FilterTests
         yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26, NumaPolicy.Preferred)), FilterCode.Cpu, "fewer than 26 free CPUs on whole cores").SetName("cpu preferred");
         yield return new TestCaseData(host, Request(Instance("a", 4, memoryMiB: 70000)), FilterCode.Memory, "no NUMA node with 4 free CPUs has 70000 MiB free memory").SetName("memory required");
         yield return new TestCaseData(host, Request(Instance("a", 4, NumaPolicy.Preferred, memoryMiB: 140000)), FilterCode.Memory, "less than 140000 MiB free memory").SetName("memory preferred");
-        yield return new TestCaseData(host, Request(Instance("a", 4, diskGiB: 600)), FilterCode.Disk, "no Ready nvme disk of 600 GiB or more").SetName("disk");
+        yield return new TestCaseData(host, Request(Instance("a", 4, diskGiB: 600)), FilterCode.Disk, "no Ready or Discovered nvme disk of 600 GiB or more").SetName("disk");
         yield return new TestCaseData(host with { FreePorts = 0 }, Request(Instance("a", 4)), FilterCode.Port, "no free port").SetName("port");
         yield return new TestCaseData(host, Request(Instance("a", 4), Shard(rack, host)), FilterCode.Spread,
             "rack z1/r1 already holds a member of shard c1/s4 (hard spread: at most 1 per rack)").SetName("hard spread");
@@ -62,6 +62,27 @@ public class FilterTests
             Assert.That(c.FreePorts, Is.EqualTo(15));
             Assert.That(c.ReadyDisks, Is.EqualTo(new[] { new DiskCapacity("nvme", 500, true, 1), new DiskCapacity("nvme", 500, false, 6) }));
         });
+    }
+
+    [Test]
+    public void Discovered_disks_are_claimable_on_demand_after_every_ready_disk()
+    {
+        var host = Host();
+        host = host with { Disks = Domain.Disks.DiskPool.Of(host.Disks.Disks.Values.Select((d, i) => i < 3 ? d : d with { State = Domain.Disks.DiskState.Discovered, Seeded = false })) };
+        var c = HostCapacity.From(host);
+        Assert.That(c.ReadyDisks, Is.EqualTo(new[] { new DiskCapacity("nvme", 500, true, 2), new DiskCapacity("nvme", 500, false, 1), new DiskCapacity("nvme", 500, false, 5, OnDemand: true) }));
+        for (var i = 0; i < 4; i++)
+        {
+            var request = Instance($"i{i}", 2);
+            Assert.That(Filters.Check(c, Request(request)), Is.EqualTo(FilterCode.Fits));
+            var assumed = c.Assume(request);
+            var r = HostReservations.Reserve(host, request);
+            Assert.That(r.Succeeded, Is.True, r.Reason);
+            Assert.That(r.Reservation!.Disk.OnDemand, Is.EqualTo(i == 3), "Ready disks first, then on demand");
+            host = r.State;
+            c = HostCapacity.From(host);
+            Assert.That(assumed.ReadyDisks, Is.EqualTo(c.ReadyDisks));
+        }
     }
 
     [Test]

@@ -15,11 +15,11 @@ public sealed class ReconciliationTests : GrainTest
         await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool));
         var reconciler = Client.GetGrain<IReconcilerGrain>(hostId);
 
-        var clean = await reconciler.ReconcileAsync(removeOrphans: false);
+        var clean = await reconciler.ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
         Assert.That(clean.Vanished, Is.Empty, "a consistent host has nothing to report");
 
         Assert.That(Runtime.Host(hostId).VanishContainer(instanceId), Is.True);
-        var found = await reconciler.ReconcileAsync(removeOrphans: false);
+        var found = await reconciler.ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
         var view = await Client.GetGrain<IInstanceGrain>(instanceId).GetAsync();
         Assert.Multiple(() =>
         {
@@ -28,7 +28,7 @@ public sealed class ReconciliationTests : GrainTest
             Assert.That(view.State, Is.EqualTo("Ready"), "a finding is not a state change");
         });
 
-        var again = await reconciler.ReconcileAsync(removeOrphans: false);
+        var again = await reconciler.ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
         Assert.That(again.Vanished, Is.Empty, "already marked: reported once");
     }
 }

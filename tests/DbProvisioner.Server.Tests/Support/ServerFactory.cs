@@ -63,7 +63,8 @@ internal sealed class ShellApp : IAsyncDisposable
     public static async Task<ShellApp> StartAsync(
         Action<RouteGroupBuilder>? mapTestEndpoints = null,
         IReadOnlyDictionary<string, string>? settings = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var merged = new Dictionary<string, string>(TestSettings.HttpShell);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -80,6 +81,7 @@ internal sealed class ShellApp : IAsyncDisposable
         builder.AddDbProvisionerServer();
         builder.Services.AddSingleton<IApiKeyVerifier, FakeApiKeyVerifier>();
         services?.Invoke(builder.Services);
+        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseDbProvisionerServer();
@@ -92,12 +94,16 @@ internal sealed class ShellApp : IAsyncDisposable
         }
         catch
         {
-            await shell.DisposeAsync();
+            // A host that failed before its hosted services started cannot be stopped; the start failure is what matters.
+            await app.DisposeAsync();
             throw;
         }
 
         return shell;
     }
+
+    /// <summary>A handler into the TestServer, for the CLI's HTTP client.</summary>
+    public HttpMessageHandler CreateHandler() => app.GetTestServer().CreateHandler();
 
     public HttpClient CreateClient(string? key = null)
     {

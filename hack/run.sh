@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Starts the appliance in the foreground (after `make setup build`): the server from the Release build,
+# then registers this machine as host `local` (loop-disk pool, pool `general`) unless it already is.
+# Ctrl-C stops the server.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+SERVER_DLL="$REPO_DIR/artifacts/bin/DbProvisioner.Server/release/DbProvisioner.Server.dll"
+CONFIG="${DBPROV_CONFIG:-$HOME/.config/dbprov/config.json}"
+URL="${DBPROV_URL:-http://127.0.0.1:8080}"
+LOG_DIR="${DBPROV_LOG_DIR:-$STATE_DIR/logs}"
+HOST_ID="${DBPROV_HOST_ID:-local}"
+# The host's disks: the loop-disk pool by default; "none" registers it without disks (smoke tests that must not format them).
+HOST_DISKS="${DBPROV_HOST_DISKS:-loop}"
+LOG_FILE="$LOG_DIR/server.out"
+DBPROV="$HACK_DIR/dbprov"
+
+[ -f "$SERVER_DLL" ] || die "the server is not built ($SERVER_DLL): run 'make build'"
+mkdir -p "$LOG_DIR"
+
+# The server's content root is its folder: appsettings.json and the relative log folder live there.
+log "starting the server on $URL (output: $LOG_FILE, rolling logs: $LOG_DIR)"
+( cd "$(dirname "$SERVER_DLL")" && exec dotnet "$SERVER_DLL" --Server:Url="$URL" --Log:Directory="$LOG_DIR" ) >>"$LOG_FILE" 2>&1 &
+SERVER_PID=$!
+
+stop() {
+  trap - INT TERM EXIT
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "stopping the server (pid $SERVER_PID)"
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+}
+trap stop INT TERM EXIT
+
+for _ in $(seq 1 240); do
+  kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 40 "$LOG_FILE" >&2; die "the server exited during start-up (see $LOG_FILE)"; }
+  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fsS "$URL/healthz" >/dev/null 2>&1 || { tail -n 40 "$LOG_FILE" >&2; die "the server did not become healthy in 120 s (see $LOG_FILE)"; }
+log "server healthy"
+
+[ -f "$CONFIG" ] || die "no CLI config at $CONFIG: the server writes it on first run (Bootstrap:GenerateKeysOnStart); see $LOG_FILE"
+
+if "$DBPROV" --config "$CONFIG" --url "$URL" host show "$HOST_ID" >/dev/null 2>&1; then
+  log "host $HOST_ID is already registered"
+else
+  disks=()
+  if [ "$HOST_DISKS" != none ]; then
+    while IFS=$'\t' read -r device bytes _; do
+      [ -n "$device" ] || continue
+      disks+=(--disk "$device:$(( bytes / 1024 / 1024 / 1024 ))")
+    done < <(bash "$HACK_DIR/disks.sh" list)
+    [ "${#disks[@]}" -gt 0 ] || log "warning: no loop disks (bash hack/disks.sh up); registering host $HOST_ID without disks"
+  fi
+  log "registering this machine as host $HOST_ID (pool general, $(( ${#disks[@]} / 2 )) disks, ports 3400-3499)"
+  "$DBPROV" --config "$CONFIG" --url "$URL" host add "$HOST_ID" \
+    --engine unix:///var/run/docker.sock --zone z1 --rack r1 --pool general \
+    --ports 3400-3499 "${disks[@]}" >/dev/null \
+    || die "registering host $HOST_ID failed (see the message above and $LOG_FILE)"
+fi
+
+cat <<INFO
+
+  DbProvisioner is running at $URL   (API reference: $URL/api/reference)
+  CLI config (URL and one API key per role, mode 0600): $CONFIG
+  Run the CLI with: $DBPROV …   (e.g. alias dbprov=$DBPROV)
+
+  Provision a first instance:
+    $DBPROV instance create --pool general --cpus 1 --memory-mib 1024 --disk-gib 1
+  Look around:
+    $DBPROV host show $HOST_ID
+    $DBPROV instance list
+
+  Ctrl-C stops the server.
+INFO
+
+wait "$SERVER_PID"

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Globalization;
+using DbProvisioner.Cli.Http;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace DbProvisioner.Cli.Commands;
+
+/// <summary><c>dbprov cluster create|show</c>.</summary>
+internal static class ClusterCommands
+{
+    public static Command Create(CommandRunner runner) =>
+        new("cluster", "Create and inspect whole clusters (shards × replicas under a spread rule).")
+        {
+            CreateCluster(runner),
+            Show(runner),
+        };
+
+    private static Command CreateCluster(CommandRunner runner)
+    {
+        var name = new Argument<string>("name") { Description = "Cluster name: lowercase letters, digits and '-', at most 40." };
+        var pool = new Option<string>("--pool") { Description = "Pool to place the members in.", Required = true };
+        var shards = new Option<int>("--shards") { Description = "Number of shards (1-64).", DefaultValueFactory = _ => 1 };
+        var replicas = new Option<int>("--replicas") { Description = "Members per shard (1-9).", DefaultValueFactory = _ => 2 };
+        var spread = new Option<string>("--spread") { Description = "Failure domain members of one shard are spread over: host, rack or zone.", DefaultValueFactory = _ => "host" };
+        var maxPerDomain = new Option<int>("--max-per-domain") { Description = "At most this many members of one shard per domain.", DefaultValueFactory = _ => 1 };
+        var soft = new Option<bool>("--soft") { Description = "Prefer the spread rule instead of enforcing it." };
+        var cpus = new Option<int>("--cpus") { Description = "Exclusive CPUs per member.", Required = true };
+        var memory = new Option<long>("--memory-mib") { Description = "Memory per member in MiB.", Required = true };
+        var disk = new Option<long>("--disk-gib") { Description = "Disk per member in GiB.", Required = true };
+        var swap = new Option<long?>("--swap-mib") { Description = "Swap allowance per member in MiB." };
+        var swappiness = new Option<int?>("--swappiness") { Description = "0-100 (default 1)." };
+        var diskClass = new Option<string?>("--disk-class") { Description = "Disk class (default standard)." };
+        var numa = new Option<string?>("--numa") { Description = "NUMA policy: required, preferred (default), interleave, none." };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once the cluster is accepted (202)." };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every member to be Ready.", DefaultValueFactory = _ => 900 };
+        spread.AcceptOnlyFromAmong("host", "rack", "zone");
+        numa.AcceptOnlyFromAmong("required", "preferred", "interleave", "none");
+
+        var command = new Command("create", "Create a cluster: every member is placed, or none is (requester).")
+        {
+            name, pool, shards, replicas, spread, maxPerDomain, soft, cpus, memory, disk, swap, swappiness, diskClass, numa, noWait, timeout,
+        };
+        runner.SetApiAction(command, "requester", async (context, cancellationToken) =>
+        {
+            var p = context.Parse;
+            var body = new CreateClusterBody(
+                p.GetValue(name)!,
+                p.GetValue(pool)!,
+                p.GetValue(shards),
+                p.GetValue(replicas),
+                new SpreadSpec(p.GetValue(spread)!, p.GetValue(maxPerDomain), p.GetValue(soft) ? "soft" : "hard"),
+                new InstanceTemplateBody(p.GetValue(cpus), p.GetValue(memory), p.GetValue(disk), p.GetValue(swap), p.GetValue(swappiness), p.GetValue(diskClass), p.GetValue(numa)));
+            var cluster = await context.Client.PostAsync<CreateClusterBody, ClusterView>("clusters", body, cancellationToken);
+            if (p.GetValue(noWait) || cluster.IsSettled)
+            {
+                context.Render(cluster, RenderCluster);
+                return cluster.State == "Failed" ? Failed(context, cluster) : ExitCodes.Ok;
+            }
+
+            var settled = await FollowAsync(context, cluster, TimeSpan.FromSeconds(p.GetValue(timeout)), cancellationToken);
+            if (settled is null)
+            {
+                context.Environment.Error.WriteLine("error (timeout): the cluster did not become Ready in time; follow it with 'dbprov cluster show <name>'.");
+                return ExitCodes.Failure;
+            }
+
+            context.Render(settled, RenderCluster);
+            return settled.State == "Ready" ? ExitCodes.Ok : Failed(context, settled);
+        });
+        return command;
+    }
+
+    private static Command Show(CommandRunner runner)
+    {
+        var name = new Argument<string>("name") { Description = "Cluster name." };
+        var command = new Command("show", "Show a cluster: state, spread rule, members with host and state.") { name };
+        runner.SetApiAction(command, "viewer", async (context, cancellationToken) =>
+        {
+            var cluster = await context.Client.GetAsync<ClusterView>("clusters/" + Uri.EscapeDataString(context.Parse.GetValue(name)!), cancellationToken);
+            context.Render(cluster, RenderCluster);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static int Failed(CommandContext context, ClusterView cluster)
+    {
+        context.Environment.Error.WriteLine($"error (failed): cluster {cluster.Name} failed: {cluster.Reason ?? "a member failed"}");
+        return ExitCodes.Rejected;
+    }
+
+    private static async Task<ClusterView?> FollowAsync(CommandContext context, ClusterView accepted, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var path = "clusters/" + Uri.EscapeDataString(accepted.Name);
+        var interactive = context.Format == OutputFormat.Table && context.Console.Profile.Capabilities.Interactive;
+        try
+        {
+            if (!interactive)
+            {
+                while (true)
+                {
+                    var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
+                    if (current.IsSettled)
+                    {
+                        return current;
+                    }
+
+                    await Task.Delay(InstanceCommands.PollInterval, deadline.Token);
+                }
+            }
+
+            ClusterView? result = null;
+            await context.Console.Live(RenderCluster(accepted)).StartAsync(async live =>
+            {
+                while (true)
+                {
+                    var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
+                    live.UpdateTarget(RenderCluster(current));
+                    live.Refresh();
+                    if (current.IsSettled)
+                    {
+                        result = current;
+                        return;
+                    }
+
+                    await Task.Delay(InstanceCommands.PollInterval, deadline.Token);
+                }
+            });
+            return result;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    internal static IRenderable RenderCluster(ClusterView c)
+    {
+        var members = new Table().Border(TableBorder.Simple).Title("Members").AddColumns("Shard", "Instance", "Role", "Host", "State");
+        foreach (var m in c.Members.OrderBy(m => m.Shard, StringComparer.Ordinal).ThenBy(m => m.InstanceId, StringComparer.Ordinal))
+        {
+            members.AddRow(Markup.Escape(m.Shard), Markup.Escape(m.InstanceId), Markup.Escape(m.Role), Markup.Escape(m.Host ?? "-"), InstanceCommands.StateMarkup(m.State));
+        }
+
+        return new Rows(
+            CommandContext.PropertyTable(
+                ("Cluster", c.Name),
+                ("State", c.State),
+                ("Reason", c.Reason),
+                ("Pool", c.Pool),
+                ("Shape", $"{c.Shards} shards × {c.Replicas} members"),
+                ("Spread", $"at most {c.Spread.MaxPerDomain} per {c.Spread.Domain} ({c.Spread.Mode})"),
+                ("Created", c.CreatedAt.ToString("u", CultureInfo.InvariantCulture))),
+            members);
+    }
+}

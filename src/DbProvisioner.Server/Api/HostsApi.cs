@@ -1,0 +1,247 @@
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Topology;
+using DbProvisioner.Server.Auth;
+using DbProvisioner.Server.Validation;
+using Microsoft.AspNetCore.Mvc;
+
+namespace DbProvisioner.Server.Api;
+
+/// <summary>Body of <c>POST /hosts/{id}/cordon</c>; an empty body cordons.</summary>
+public sealed record CordonRequest(bool? Cordoned = null);
+
+/// <summary><c>/api/v1/hosts</c>: register (admin), list, show, cordon (admin).</summary>
+public static class HostsApi
+{
+    public const int MinPort = 1024;
+    public const int MaxPort = 65535;
+
+    public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
+    {
+        var hosts = api.MapGroup("/hosts").WithTags("Hosts");
+
+        hosts.MapPost("/", RegisterAsync)
+            .RequireAuthorization(ApiPolicies.Admin)
+            .WithName("RegisterHost")
+            .WithSummary("Register a host: engine endpoint, zone, rack, pool, disks, reserved CPUs, port range (topology discovered unless given).")
+            .Produces<HostView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        hosts.MapGet("/", ListAsync)
+            .WithName("ListHosts")
+            .WithSummary("Every registered host with its pool, labels and free capacity.")
+            .Produces<IReadOnlyList<HostSummary>>();
+
+        hosts.MapGet("/{id}", GetAsync)
+            .WithName("GetHost")
+            .WithSummary("One host: CPU map per NUMA node, disks and their states, instances.")
+            .Produces<HostView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        hosts.MapPost("/{id}/cordon", CordonAsync)
+            .RequireAuthorization(ApiPolicies.Admin)
+            .WithName("CordonHost")
+            .WithSummary("Cordon (no new placements) or uncordon a host; body {\"cordoned\": true} (the default) or false.")
+            .Produces<HostView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return api;
+    }
+
+    internal static async Task<IResult> RegisterAsync(RegisterHostRequest request, [FromServices] IGrainFactory grains)
+    {
+        if (Validate(request) is { IsValid: false } validator)
+        {
+            return validator.ToProblem();
+        }
+
+        var outcome = await grains.GetGrain<IHostGrain>(request.Id!).RegisterAsync(request);
+        return OutcomeResults.Match(outcome, host => TypedResults.Created($"{ApiV1.Prefix}/hosts/{host.Id}", host));
+    }
+
+    internal static async Task<IResult> ListAsync([FromServices] IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        var hosts = await grains.ListHostsAsync().WaitAsync(cancellationToken);
+        return TypedResults.Ok(hosts.OrderBy(h => h.Id, StringComparer.Ordinal).ToList());
+    }
+
+    internal static async Task<IResult> GetAsync(string id, [FromServices] IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        if (!ApiNames.IsId(id))
+        {
+            return OutcomeResults.NotFound("Host", id);
+        }
+
+        var host = await grains.GetGrain<IHostGrain>(id).GetAsync().WaitAsync(cancellationToken);
+        return host is null ? OutcomeResults.NotFound("Host", id) : TypedResults.Ok(host);
+    }
+
+    internal static async Task<IResult> CordonAsync(
+        string id,
+        [FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] CordonRequest? request,
+        [FromServices] IGrainFactory grains)
+    {
+        if (!ApiNames.IsId(id))
+        {
+            return OutcomeResults.NotFound("Host", id);
+        }
+
+        var outcome = await grains.GetGrain<IHostGrain>(id).CordonAsync(request?.Cordoned ?? true);
+        return OutcomeResults.Match(outcome, host => TypedResults.Ok(host));
+    }
+
+    /// <summary>Every field of a registration; the host grain checks what needs the host (reserved CPUs exist, disks unique by id).</summary>
+    public static RequestValidator Validate(RegisterHostRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var v = new RequestValidator();
+        if (string.IsNullOrEmpty(request.Id))
+        {
+            v.AddError("id", "is required");
+        }
+        else
+        {
+            v.Check(ApiNames.IsId(request.Id), request.Id, ApiNames.IdRule);
+        }
+
+        v.Check(IsEngineEndpoint(request.EngineEndpoint), request.EngineEndpoint, "must be a unix:///path or tcp://host:port URI of the container engine");
+        CheckName(v, "zone", request.Zone);
+        CheckName(v, "rack", request.Rack);
+        CheckName(v, "pool", request.Pool);
+
+        var devices = new HashSet<string>(StringComparer.Ordinal);
+        var disks = request.Disks ?? [];
+        for (var i = 0; i < disks.Count; i++)
+        {
+            var disk = disks[i];
+            if (disk is null)
+            {
+                v.AddError($"disks[{i}]", "must be a disk object");
+                continue;
+            }
+
+            if (!IsDevice(disk.Device))
+            {
+                v.AddError($"disks[{i}].device", "must be a block device path under /dev/ (e.g. /dev/sdb)");
+            }
+            else if (!devices.Add(disk.Device))
+            {
+                v.AddError($"disks[{i}].device", $"'{disk.Device}' is listed more than once");
+            }
+
+            if (disk.SizeGiB < 1)
+            {
+                v.AddError($"disks[{i}].sizeGiB", "must be at least 1 (GiB)");
+            }
+
+            if (disk.Class is not null && !ApiNames.IsName(disk.Class))
+            {
+                v.AddError($"disks[{i}].class", ApiNames.NameRule);
+            }
+
+            if (disk.Id is not null && !ApiNames.IsId(disk.Id))
+            {
+                v.AddError($"disks[{i}].id", ApiNames.IdRule);
+            }
+        }
+
+        if (!CpuSet.TryParse(request.ReservedCpus ?? string.Empty, out _, out var cpuError))
+        {
+            v.AddError("reservedCpus", $"must be a CPU list like '0-1,4': {cpuError}");
+        }
+
+        if (request.Ports is not { } ports)
+        {
+            v.AddError("ports", "is required: {\"first\": 3400, \"last\": 3499}");
+        }
+        else if (ports.First < MinPort || ports.First > ports.Last || ports.Last > MaxPort)
+        {
+            v.AddError("ports", $"must satisfy {MinPort} ≤ first ≤ last ≤ {MaxPort}");
+        }
+
+        if (request.MySqlAddress is not null && string.IsNullOrWhiteSpace(request.MySqlAddress))
+        {
+            v.AddError("mySqlAddress", "must be a host name or address when given");
+        }
+
+        foreach (var (key, _) in request.Labels ?? new Dictionary<string, string>())
+        {
+            if (!ApiNames.IsName(key))
+            {
+                v.AddError($"labels.{key}", "label names " + ApiNames.NameRule);
+            }
+        }
+
+        if (request.Topology is { } topology)
+        {
+            if (topology.NumaNodes is < 1 or > 64)
+            {
+                v.AddError("topology.numaNodes", "must be between 1 and 64");
+            }
+
+            if (topology.CoresPerNode is < 1 or > 1024)
+            {
+                v.AddError("topology.coresPerNode", "must be between 1 and 1024");
+            }
+
+            if (topology.ThreadsPerCore is < 1 or > 8)
+            {
+                v.AddError("topology.threadsPerCore", "must be between 1 and 8");
+            }
+
+            if (topology.MemoryMiBPerNode < 1)
+            {
+                v.AddError("topology.memoryMiBPerNode", "must be at least 1 (MiB)");
+            }
+        }
+
+        var watermarks = request.Watermarks ?? [];
+        for (var i = 0; i < watermarks.Count; i++)
+        {
+            var w = watermarks[i];
+            if (w is null || !ApiNames.IsName(w.Class))
+            {
+                v.AddError($"watermarks[{i}].class", ApiNames.NameRule);
+                continue;
+            }
+
+            if (w.MinReady < 0 || w.MinSeeded < 0 || w.MinSeeded > w.MinReady)
+            {
+                v.AddError($"watermarks[{i}]", "must satisfy 0 ≤ minSeeded ≤ minReady");
+            }
+        }
+
+        return v;
+    }
+
+    private static void CheckName(RequestValidator v, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            v.AddError(field, "is required");
+        }
+        else if (!ApiNames.IsName(value))
+        {
+            v.AddError(field, ApiNames.NameRule);
+        }
+    }
+
+    internal static bool IsEngineEndpoint(string? value)
+    {
+        if (value is null || !Uri.TryCreate(value, UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        return uri.Scheme switch
+        {
+            "unix" => uri.AbsolutePath.Length > 1,
+            "tcp" => uri.Host.Length > 0 && !uri.IsDefaultPort && uri.AbsolutePath is "" or "/",
+            _ => false,
+        };
+    }
+
+    internal static bool IsDevice(string? device) =>
+        device is { Length: > 5 } && device.StartsWith("/dev/", StringComparison.Ordinal)
+        && !device.Contains("..", StringComparison.Ordinal) && !device.Any(char.IsWhiteSpace);
+}

@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+using DbProvisioner.Contracts;
+
+namespace DbProvisioner.Server.Api;
+
+/// <summary>Every <see cref="OutcomeKind"/> as an HTTP answer: the value, or RFC 7807 problem details with the grain's reason.</summary>
+public static partial class OutcomeResults
+{
+    /// <summary>The status each refusal answers with.</summary>
+    public static int StatusOf(OutcomeKind kind) => kind switch
+    {
+        OutcomeKind.NotFound => StatusCodes.Status404NotFound,
+        OutcomeKind.Conflict => StatusCodes.Status409Conflict,
+        OutcomeKind.Invalid => StatusCodes.Status400BadRequest,
+        OutcomeKind.Unplaceable => StatusCodes.Status422UnprocessableEntity,
+        OutcomeKind.Forbidden => StatusCodes.Status403Forbidden,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>
+    /// A refused outcome as problem details. An <see cref="OutcomeKind.Invalid"/> reason of the form
+    /// <c>field: message</c> (e.g. <c>reservedCpus: CPU 9 does not exist</c>) becomes a validation problem naming the field.
+    /// </summary>
+    public static IResult ToProblem(OutcomeKind kind, string? reason)
+    {
+        var detail = string.IsNullOrWhiteSpace(reason) ? null : reason;
+        if (kind == OutcomeKind.Invalid && detail is not null && FieldReason().Match(detail) is { Success: true } match)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [match.Groups["field"].Value] = [match.Groups["message"].Value] },
+                detail: detail,
+                title: "Invalid request");
+        }
+
+        var (title, fallback) = kind switch
+        {
+            OutcomeKind.NotFound => ("Not found", "The resource does not exist."),
+            OutcomeKind.Conflict => ("Conflict", "The request conflicts with the current state; nothing was changed."),
+            OutcomeKind.Invalid => ("Invalid request", "The request is invalid; nothing was changed."),
+            OutcomeKind.Unplaceable => ("Cannot be placed", "No host can take the request; nothing was reserved."),
+            OutcomeKind.Forbidden => ("Forbidden", "The API key may not do this."),
+            _ => ("Internal server error", "The server answered an unexpected outcome."),
+        };
+        return TypedResults.Problem(detail: detail ?? fallback, statusCode: StatusOf(kind), title: title);
+    }
+
+    /// <summary>The value with <paramref name="onSuccess"/>, or the refusal as problem details.</summary>
+    public static IResult Match<T>(Outcome<T> outcome, Func<T, IResult> onSuccess)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(onSuccess);
+        if (outcome.Ok)
+        {
+            return outcome.Value is { } value
+                ? onSuccess(value)
+                : throw new InvalidOperationException("A grain answered success without a value.");
+        }
+
+        return ToProblem(outcome.Kind, outcome.Error);
+    }
+
+    public static IResult NotFound(string what, string id) =>
+        TypedResults.Problem(detail: $"{what} '{id}' does not exist.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+
+    // "reservedCpus: ..." or "disks[1].device: ..." — a JSON field name followed by ':'.
+    [GeneratedRegex(@"^(?<field>[a-z][A-Za-z0-9]*(?:\[\d+\])?(?:\.[a-z][A-Za-z0-9]*(?:\[\d+\])?)*):\s+(?<message>.+)$", RegexOptions.Singleline)]
+    private static partial Regex FieldReason();
+}

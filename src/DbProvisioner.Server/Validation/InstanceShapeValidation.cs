@@ -1,0 +1,95 @@
+using DbProvisioner.Domain.Config;
+
+namespace DbProvisioner.Server.Validation;
+
+/// <summary>The resources of one instance, as a request or a cluster's template gives them, with the API's defaults.</summary>
+public sealed record InstanceShape(int Cpus, long MemoryMiB, long SwapMiB, int Swappiness, long DiskGiB, string DiskClass, string Numa);
+
+/// <summary>
+/// Checks and defaults shared by <c>POST /instances</c> and the template of <c>POST /clusters</c>. Errors are keyed
+/// by JSON field under <c>prefix</c> (<c>cpus</c>, <c>template.cpus</c>).
+/// </summary>
+public static class InstanceShapeValidation
+{
+    public const int MaxCpus = 256;
+    public const int DefaultSwappiness = 1;
+    public const string DefaultDiskClass = "standard";
+    public const string DefaultNuma = "preferred";
+
+    public static readonly IReadOnlyList<string> NumaPolicies = ["required", "preferred", "interleave", "none"];
+
+    /// <returns>The shape with defaults filled in, or null when a field is invalid (each error added to <paramref name="validator"/>).</returns>
+    public static InstanceShape? Validate(
+        RequestValidator validator,
+        string prefix,
+        int? cpus,
+        long? memoryMiB,
+        long? swapMiB,
+        int? swappiness,
+        long? diskGiB,
+        string? diskClass,
+        string? numa)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        var before = validator.Errors.Count;
+
+        if (cpus is null)
+        {
+            validator.AddError(prefix + "cpus", "is required");
+        }
+        else if (cpus is < 1 or > MaxCpus)
+        {
+            validator.AddError(prefix + "cpus", $"must be between 1 and {MaxCpus}");
+        }
+
+        if (memoryMiB is null)
+        {
+            validator.AddError(prefix + "memoryMiB", "is required");
+        }
+        else if (memoryMiB < MyCnf.MinimumMemoryMiB)
+        {
+            validator.AddError(prefix + "memoryMiB", $"must be at least {MyCnf.MinimumMemoryMiB} (MiB)");
+        }
+
+        if (swapMiB is < 0)
+        {
+            validator.AddError(prefix + "swapMiB", "must not be negative");
+        }
+
+        if (swappiness is < 0 or > 100)
+        {
+            validator.AddError(prefix + "swappiness", "must be between 0 and 100");
+        }
+
+        if (diskGiB is null)
+        {
+            validator.AddError(prefix + "diskGiB", "is required");
+        }
+        else if (diskGiB < 1)
+        {
+            validator.AddError(prefix + "diskGiB", "must be at least 1 (GiB)");
+        }
+
+        if (diskClass is not null && !ApiNames.IsName(diskClass))
+        {
+            validator.AddError(prefix + "diskClass", ApiNames.NameRule);
+        }
+
+        var policy = numa?.Trim().ToLowerInvariant();
+        if (policy is not null && !NumaPolicies.Contains(policy))
+        {
+            validator.AddError(prefix + "numa", $"must be one of {string.Join(", ", NumaPolicies)}");
+        }
+
+        return validator.Errors.Count > before || cpus is null || memoryMiB is null || diskGiB is null
+            ? null
+            : new InstanceShape(
+                cpus.Value,
+                memoryMiB.Value,
+                swapMiB ?? 0,
+                swappiness ?? DefaultSwappiness,
+                diskGiB.Value,
+                diskClass ?? DefaultDiskClass,
+                policy ?? DefaultNuma);
+    }
+}

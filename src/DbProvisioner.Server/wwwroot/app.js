@@ -1,0 +1,295 @@
+// DbProvisioner operator page: plain DOM, no framework, no build step. Every API call carries the key typed into the
+// page; the key is kept in sessionStorage only (gone when the tab closes), never in localStorage or a cookie.
+'use strict';
+
+const KEY_STORAGE = 'dbprov.key';
+const REFRESH_MS = 3000;
+const API = '/api/v1';
+
+let refreshTimer = null;
+let refreshing = false;
+let pending = new Map();
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function key() { return sessionStorage.getItem(KEY_STORAGE); }
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(describeProblem(status, problem));
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+function describeProblem(status, problem) {
+  if (!problem) return `The server answered ${status}.`;
+  const lines = [`${problem.title || 'Error'} (${problem.status || status})`];
+  if (problem.detail) lines.push(problem.detail);
+  for (const [field, messages] of Object.entries(problem.errors || {})) {
+    for (const message of [].concat(messages)) lines.push(`${field}: ${message}`);
+  }
+  return lines.join('\n');
+}
+
+async function api(method, path, body) {
+  const k = key();
+  if (!k) throw new ApiError(401, { title: 'No key', detail: 'Enter an API key first.' });
+  const init = { method, headers: { Authorization: `Bearer ${k}`, Accept: 'application/json, application/problem+json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(API + path, init);
+  const text = await response.text();
+  let json = null;
+  if (text) {
+    try { json = JSON.parse(text); } catch { json = null; }
+  }
+  if (!response.ok) throw new ApiError(response.status, json);
+  return json;
+}
+
+// An action's error stays until the next action; a refresh clears only the error a refresh showed.
+let errorFromRefresh = false;
+
+function showError(error, fromRefresh = false) {
+  const box = $('error');
+  if (!error) {
+    if (fromRefresh && !errorFromRefresh) return;
+    box.hidden = true; box.textContent = ''; errorFromRefresh = false; return;
+  }
+  errorFromRefresh = fromRefresh;
+  box.textContent = error instanceof ApiError ? error.message : `Cannot reach the server: ${error.message || error}`;
+  box.hidden = false;
+}
+
+function showNotice(message) {
+  const box = $('notice');
+  box.textContent = message || '';
+  box.hidden = !message;
+}
+
+function riskBadge(risk) {
+  const blocking = risk.severity === 'Blocking';
+  return el('span', { class: `risk ${blocking ? 'blocking' : 'warning'}`, title: risk.message, 'data-code': risk.code },
+    `${blocking ? '⛔' : '⚠'} ${risk.code}`);
+}
+
+function renderScaleDowns(requests) {
+  pending = new Map(requests.map((r) => [r.id, r]));
+  const target = $('scale-down-list');
+  if (requests.length === 0) {
+    target.replaceChildren(el('p', { class: 'muted', id: 'no-scale-downs' }, 'No pending requests.'));
+    return;
+  }
+  const rows = requests.map((r) => el('tr', { 'data-request': r.id, 'data-instance': r.instanceId },
+    el('td', {}, el('code', {}, r.id)),
+    el('td', {}, el('strong', {}, r.instanceId), el('div', { class: 'muted' }, `${r.cluster} / ${r.shard} / ${r.role}`)),
+    el('td', {}, r.host || '-'),
+    el('td', {}, r.requestedBy),
+    el('td', {}, new Date(r.expiresAt).toLocaleString()),
+    el('td', { class: 'risk-cell' }, r.risks.length ? r.risks.map(riskBadge) : el('span', { class: 'muted' }, 'none'),
+      el('ul', { class: 'risk-messages' }, r.risks.map((risk) => el('li', { class: risk.severity === 'Blocking' ? 'blocking' : 'warning' }, risk.message)))),
+    el('td', {},
+      el('button', { class: 'danger approve', 'data-id': r.id, onclick: () => openApprove(r.id) }, 'Approve'), ' ',
+      el('button', { class: 'reject', 'data-id': r.id, onclick: () => openReject(r.id) }, 'Reject'))));
+  target.replaceChildren(el('table', { id: 'scale-down-table' },
+    el('thead', {}, el('tr', {}, ['Request', 'Instance', 'Host', 'Requested by', 'Expires', 'Risks', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows)));
+}
+
+function renderInstances(instances) {
+  const target = $('instance-list');
+  const shown = instances.filter((i) => i.state !== 'Removed');
+  if (shown.length === 0) {
+    target.replaceChildren(el('p', { class: 'muted' }, 'No instances.'));
+    return;
+  }
+  target.replaceChildren(el('table', { id: 'instance-table' },
+    el('thead', {}, el('tr', {}, ['Instance', 'State', 'Cluster', 'Shard', 'Host'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, shown.map((i) => el('tr', { 'data-instance': i.id },
+      el('td', {}, el('code', {}, i.id)),
+      el('td', {}, el('span', { class: `state ${i.state}` }, i.state)),
+      el('td', {}, i.cluster), el('td', {}, i.shard), el('td', {}, i.host || '-'))))));
+}
+
+function renderHost(host) {
+  const numa = host.numaNodes.map((node) => el('div', { class: 'numa', 'data-numa': node.id },
+    el('div', {}, `NUMA node ${node.id} · ${node.freeMemoryMiB} of ${node.memoryMiB} MiB free`),
+    el('div', { class: 'cores' }, node.cores.map((core) => {
+      const state = core.reserved ? 'reserved' : core.instance ? 'held' : 'free';
+      const label = core.reserved ? 'reserved' : core.instance ? core.instance : 'free';
+      return el('div', {
+        class: `core ${state}`, 'data-core': core.core, 'data-instance': core.instance || null,
+        title: `core ${core.core} (CPUs ${core.cpus}): ${label}`,
+      }, el('div', {}, `#${core.core}`), el('div', {}, core.reserved ? 'rsv' : core.instance ? core.instance.slice(-6) : '·'));
+    }))));
+  const disks = el('table', { class: 'disks' },
+    el('thead', {}, el('tr', {}, ['Disk', 'Device', 'GiB', 'Class', 'State', 'Claimed by'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, host.disks.map((d) => el('tr', { 'data-disk': d.id },
+      el('td', {}, d.id), el('td', {}, d.device), el('td', {}, d.sizeGiB), el('td', {}, d.class),
+      el('td', {}, el('span', { class: `state ${d.state}` }, d.state + (d.seeded ? ' (seeded)' : ''))),
+      el('td', {}, d.claimedBy || '-')))));
+  return el('div', { class: 'host', 'data-host': host.id },
+    el('h4', {}, host.id, host.cordoned ? ' (cordoned)' : ''),
+    el('div', { class: 'muted' }, `zone ${host.zone} · rack ${host.rack} · ${host.freeCores} free cores · ports ${host.ports.first}-${host.ports.last}`),
+    numa, disks);
+}
+
+function renderHosts(hosts) {
+  const target = $('host-list');
+  if (hosts.length === 0) {
+    target.replaceChildren(el('p', { class: 'muted' }, 'No hosts.'));
+    return;
+  }
+  const pools = new Map();
+  for (const host of hosts) {
+    if (!pools.has(host.pool)) pools.set(host.pool, []);
+    pools.get(host.pool).push(host);
+  }
+  target.replaceChildren(
+    el('div', { class: 'legend muted' }, el('span', { class: 'core free' }, 'free'), el('span', { class: 'core held' }, 'held by an instance'),
+      el('span', { class: 'core reserved' }, 'reserved')),
+    ...[...pools.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([pool, members]) => el('div', { class: 'pool', 'data-pool': pool },
+      el('h3', {}, `Pool ${pool}`), el('div', { class: 'hosts' }, members.map(renderHost)))));
+}
+
+async function refresh() {
+  if (refreshing || !key()) return;
+  if ($('approve-dialog').open || $('reject-dialog').open) return; // do not redraw under an open dialog
+  refreshing = true;
+  try {
+    const [requests, instances, hostList] = await Promise.all([
+      api('GET', '/scale-downs?state=pending'), api('GET', '/instances'), api('GET', '/hosts')]);
+    const hosts = await Promise.all(hostList.map((h) => api('GET', `/hosts/${encodeURIComponent(h.id)}`)));
+    renderScaleDowns(requests);
+    renderInstances(instances);
+    renderHosts(hosts);
+    $('refreshed').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    showError(null, true);
+  } catch (error) {
+    showError(error, true);
+  } finally {
+    refreshing = false;
+  }
+}
+
+function fill(dialog, fields) {
+  for (const [name, value] of Object.entries(fields)) {
+    const node = dialog.querySelector(`[data-field="${name}"]`);
+    if (node) node.textContent = value;
+  }
+}
+
+function openApprove(id) {
+  const request = pending.get(id);
+  if (!request) return;
+  const dialog = $('approve-dialog');
+  fill(dialog, { id: request.id, instance: request.instanceId, requestedBy: request.requestedBy, role: request.role,
+    shard: `${request.cluster}/${request.shard}`, host: request.host || '-' });
+  const blocking = request.risks.filter((r) => r.severity === 'Blocking');
+  dialog.querySelector('[data-field="risks"]').replaceChildren(
+    ...(request.risks.length === 0 ? [el('li', { class: 'muted' }, 'No risks reported.')]
+      : request.risks.map((r) => el('li', { class: r.severity === 'Blocking' ? 'blocking' : 'warning', 'data-code': r.code },
+        el('strong', {}, `${r.severity}: ${r.code}`), ` — ${r.message}`))));
+  dialog.querySelector('[data-field="blockingNote"]').hidden = blocking.length === 0;
+  dialog.dataset.id = id;
+  dialog.returnValue = '';
+  dialog.showModal();
+}
+
+async function approveClosed() {
+  const dialog = $('approve-dialog');
+  const request = pending.get(dialog.dataset.id);
+  if (dialog.returnValue !== 'approve' || !request) return;
+  const acknowledge = request.risks.filter((r) => r.severity === 'Blocking').map((r) => r.code);
+  showNotice(null);
+  try {
+    const view = await api('POST', `/scale-downs/${encodeURIComponent(request.id)}/approve`, { acknowledge });
+    showError(null);
+    showNotice(`Approved ${view.id}: instance ${view.instanceId} is ${view.state}.`);
+  } catch (error) {
+    showError(error);
+  }
+  await refresh();
+}
+
+function openReject(id) {
+  const dialog = $('reject-dialog');
+  fill(dialog, { id });
+  $('reject-reason').value = '';
+  dialog.dataset.id = id;
+  dialog.returnValue = '';
+  dialog.showModal();
+}
+
+async function rejectClosed() {
+  const dialog = $('reject-dialog');
+  const id = dialog.dataset.id;
+  const reason = $('reject-reason').value.trim();
+  if (dialog.returnValue !== 'reject' || !id) return;
+  if (!reason) {
+    showError(new ApiError(400, { title: 'Invalid request', detail: 'A reason is required to reject a request.' }));
+    return;
+  }
+  showNotice(null);
+  try {
+    const view = await api('POST', `/scale-downs/${encodeURIComponent(id)}/reject`, { reason });
+    showError(null);
+    showNotice(`Rejected ${view.id}.`);
+  } catch (error) {
+    showError(error);
+  }
+  await refresh();
+}
+
+async function useKey(value) {
+  if (value) sessionStorage.setItem(KEY_STORAGE, value);
+  $('api-key').value = '';
+  if (!key()) { $('whoami').textContent = 'no key'; return; }
+  try {
+    const me = await api('GET', '/whoami');
+    $('whoami').textContent = `${me.keyId} (${me.role})`;
+    showError(null);
+  } catch (error) {
+    $('whoami').textContent = 'key refused';
+    showError(error);
+    return;
+  }
+  await refresh();
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    useKey($('api-key').value.trim());
+  });
+  $('forget-key').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    $('whoami').textContent = 'no key';
+    for (const id of ['scale-down-list', 'instance-list', 'host-list']) {
+      $(id).replaceChildren(el('p', { class: 'muted' }, 'Enter a key to load.'));
+    }
+  });
+  $('approve-dialog').addEventListener('close', approveClosed);
+  $('reject-dialog').addEventListener('close', rejectClosed);
+  refreshTimer = setInterval(refresh, REFRESH_MS);
+  if (key()) useKey(null);
+});

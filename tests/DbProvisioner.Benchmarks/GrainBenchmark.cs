@@ -1,0 +1,339 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Topology;
+using DbProvisioner.Grains;
+using DbProvisioner.Persistence;
+using DbProvisioner.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace DbProvisioner.Benchmarks;
+
+/// <summary>
+/// Placements through the grains (ShardGrain → PlacementGrain → HostGrain reservation) in an
+/// in-process silo with 5,000 simulated hosts: once on the meta database (a throwaway database,
+/// dropped afterwards) and once on in-memory storage, the same stream both times. Nothing runs a
+/// container: a placement ends with the host's reservation, persisted. Violations are recomputed
+/// afterwards from what the host and shard grains report.
+/// </summary>
+internal static class GrainBenchmark
+{
+    private const int Hosts = 5000;
+    private const int Seed = 20_240_602;
+    private const string Pool = "bench";
+    private const string Cluster = "bench";
+    private static readonly TopologySpec Topology = new(2, 24, 2, 196_608);
+
+    /// <summary>Shards of three members; concurrent shards in flight (members of one shard go one after another).</summary>
+    private static int ShardCount => EnvInt("BENCH_GRAIN_SHARDS", 2000);
+
+    private static int Concurrency => EnvInt("BENCH_GRAIN_CONCURRENCY", 64);
+
+    private static int PoolSize => EnvInt("BENCH_META_POOL", 100);
+
+    private sealed record Outcome(
+        string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement);
+
+    public static BenchSection Run() => RunAsync().GetAwaiter().GetResult();
+
+    private static async Task<BenchSection> RunAsync()
+    {
+        var ci = CultureInfo.InvariantCulture;
+        Console.Error.WriteLine("grains: in-memory storage");
+        var memory = await MeasureAsync(durable: false);
+        Console.Error.WriteLine("grains: meta database storage");
+        var durable = await MeasureAsync(durable: true);
+
+        var durableRate = durable.Placed / durable.Seconds;
+        var memoryRate = memory.Placed / memory.Seconds;
+        var violations = durable.Violations + memory.Violations;
+        foreach (var v in durable.ViolationSamples.Concat(memory.ViolationSamples)) Console.Error.WriteLine("  violation: " + v);
+        var dSorted = durable.LatencyMs.Order().ToArray();
+        var mSorted = memory.LatencyMs.Order().ToArray();
+
+        return new BenchSection(
+            "grains — ShardGrain → PlacementGrain → HostGrain in an in-process silo, 5,000 simulated hosts",
+            [
+                new("grain_placements_per_s", Math.Round(durableRate), "placements/s", string.Create(ci, $"≥ 2,000 target, durable meta DB; kube-scheduler CI floor 460 pods/s with topology spreading (×{durableRate / 460:0.0})"), durableRate >= 2000),
+                new("grain_placements_per_s_memory", Math.Round(memoryRate), "placements/s", string.Create(ci, $"same stream, in-memory storage: the grains' own ceiling (durable is {durableRate / memoryRate:P0} of it)"), null),
+                new("grain_placement_p50_ms", Math.Round(Percentile(dSorted, 0.5), 2), "ms", string.Create(ci, $"one member, durable (in-memory: {Percentile(mSorted, 0.5):0.00} ms)"), null),
+                new("grain_placement_p99_ms", Math.Round(Percentile(dSorted, 0.99), 2), "ms", string.Create(ci, $"one member, durable (in-memory: {Percentile(mSorted, 0.99):0.00} ms)"), null),
+                new("grain_cpu_ms_per_placement", Math.Round(durable.CpuMsPerPlacement, 3), "ms", string.Create(ci, $"this process's CPU per placement, durable (in-memory: {memory.CpuMsPerPlacement:0.000} ms; MariaDB's own CPU not included): at most {Environment.ProcessorCount * 1000 / durable.CpuMsPerPlacement:N0}/s on {Environment.ProcessorCount} idle cores"), null),
+                new("grain_violations", violations, "count", "must be 0: recomputed from host and shard views (CPU/core/disk/port double use, memory over-commit, required spanning nodes, hard rack spread), both runs", violations == 0),
+            ],
+            new Dictionary<string, string>
+            {
+                ["hosts"] = string.Create(ci, $"{Hosts:N0} simulated hosts (2 NUMA × 24 cores × 2 threads, 192 GiB per node, 24 nvme disks claimed on demand, 64 ports), 3 zones × 3 racks, one pool"),
+                ["stream"] = string.Create(ci, $"{ShardCount:N0} shards × 3 members, hard rack spread, 1–16 CPUs, 3 GiB per CPU, required/preferred 50/50, seed {Seed}; {Concurrency} shards in flight"),
+                ["durable"] = string.Create(ci, $"registered in {durable.RegisterSeconds:0.0} s; placed {durable.Placed:N0}, refused {durable.Refused:N0} in {durable.Seconds:0.00} s; {durable.Notes}"),
+                ["memory"] = string.Create(ci, $"registered in {memory.RegisterSeconds:0.0} s; placed {memory.Placed:N0}, refused {memory.Refused:N0} in {memory.Seconds:0.00} s{memory.Notes}"),
+                ["warm_up"] = "the first 10% of the shards are placed before timing starts (JIT, activations, connection pool); violations cover them too",
+                ["machine_load"] = "load average " + LoadAverage() + " at the end (other work on the same cores stretches every hop between grains)",
+                ["writes_per_placement"] = "2 durable writes in sequence: the host's reservation (HostGrain), then the shard's member list (ShardGrain)",
+            });
+    }
+
+    private static async Task<Outcome> MeasureAsync(bool durable)
+    {
+        var database = durable ? "dbprov_bench_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : null;
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            if (database is not null)
+            {
+                silo.ConfigureMetaDb(o =>
+                {
+                    o.Database = database;
+                    o.MaximumPoolSize = PoolSize;
+                }).AddMetaDbGrainStorageAsDefault();
+            }
+            else
+            {
+                // The meta DB's serializer (Orleans binary, Domain types as JSON), so both runs serialize the same way.
+                silo.AddMemoryGrainStorageAsDefault(o => o.Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
+            }
+            silo.Services.AddDbProvisionerGrains(null, new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
+            silo.Services.AddSingleton<IHostRuntimeFactory>(new SimulatedRuntimes(TopologyBuilder.Uniform(Topology.NumaNodes, Topology.CoresPerNode, Topology.ThreadsPerCore, Topology.MemoryMiBPerNode)));
+            silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        });
+        builder.ConfigureClient(client => client.Services.AddDomainSerialization());
+        var cluster = builder.Build();
+        try
+        {
+            await cluster.DeployAsync();
+            var grains = cluster.Client;
+
+            var t0 = Stopwatch.GetTimestamp();
+            await Parallel.ForEachAsync(Enumerable.Range(0, Hosts), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, _) =>
+            {
+                var outcome = await grains.GetGrain<IHostGrain>(HostId(i)).RegisterAsync(HostRequest(i));
+                if (!outcome.Ok) throw new InvalidOperationException($"register {HostId(i)}: {outcome.Kind} {outcome.Error}");
+            });
+            var registerSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Hosts:N0} hosts registered in {registerSeconds:0.0} s"));
+
+            var shards = Shards();
+            var placedOn = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+            var reasons = new ConcurrentBag<string>();
+            // A warm-up of the same kind first (JIT, activations, connection pool), not timed; then the measured stream.
+            var warm = shards.Count / 10;
+            await StreamAsync(shards.Take(warm), new ConcurrentBag<double>(), placedOn, reasons);
+            var latencies = new ConcurrentBag<double>();
+            var cpu1 = Environment.CpuUsage.TotalTime;
+            var t1 = Stopwatch.GetTimestamp();
+            var (placed, refused) = await StreamAsync(shards.Skip(warm), latencies, placedOn, reasons);
+            var seconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+            var cpuMs = (Environment.CpuUsage.TotalTime - cpu1).TotalMilliseconds / Math.Max(1, placed + refused);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed, {refused:N0} refused in {seconds:0.00} s ({placed / seconds:N0}/s) after {warm * 3:N0} warm-up placements"));
+            foreach (var r in reasons.Distinct().Take(3)) Console.Error.WriteLine("  refused: " + r);
+
+            var (violations, samples) = await CountViolationsAsync(grains, shards, placedOn);
+            var notes = database is null ? "" : await MetaDbNotesAsync(database);
+            if (!reasons.IsEmpty) notes += $"; refused for example: {reasons.First()}";
+            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+            if (database is not null) await DropAsync(database);
+        }
+
+        async Task<(int Placed, int Refused)> StreamAsync(IEnumerable<ShardPlan> stream, ConcurrentBag<double> latencies, ConcurrentDictionary<string, string> placedOn, ConcurrentBag<string> reasons)
+        {
+            var grains = cluster.Client;
+            int placed = 0, refused = 0;
+            await Parallel.ForEachAsync(stream, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (shard, _) =>
+            {
+                var grain = grains.GetGrain<IShardGrain>(Cluster + "/" + shard.Name);
+                for (var m = 0; m < 3; m++)
+                {
+                    var id = $"{Cluster}-{shard.Name}-{m + 1}";
+                    var spec = new InstanceSpec(Cluster, shard.Name, m == 0 ? "primary" : "replica", shard.Cpus, shard.Cpus * 3072L, 0, 1, 200, "nvme",
+                        shard.Numa == NumaPolicy.Required ? "required" : "preferred", Pool, new SpreadSpec("rack", 1, "hard"));
+                    var request = new InstanceRequest(id, shard.Cpus, spec.MemoryMiB, shard.Numa, spec.DiskGiB, spec.DiskClass);
+                    var s = Stopwatch.GetTimestamp();
+                    var outcome = await grain.PlaceMemberAsync(id, spec, request);
+                    latencies.Add(Stopwatch.GetElapsedTime(s).TotalMilliseconds);
+                    if (outcome.Reservation is { } r)
+                    {
+                        Interlocked.Increment(ref placed);
+                        placedOn[id] = r.HostId;
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref refused);
+                        reasons.Add(outcome.Reason);
+                    }
+                }
+            });
+            return (placed, refused);
+        }
+    }
+
+    private sealed record ShardPlan(string Name, int Cpus, NumaPolicy Numa);
+
+    private static List<ShardPlan> Shards()
+    {
+        var rng = new Random(Seed);
+        return [.. Enumerable.Range(0, ShardCount).Select(i => new ShardPlan(
+            string.Create(CultureInfo.InvariantCulture, $"s{i + 1}"), rng.Next(1, 17), rng.Next(2) == 0 ? NumaPolicy.Required : NumaPolicy.Preferred))];
+    }
+
+    private static string HostId(int i) => string.Create(CultureInfo.InvariantCulture, $"bh{i + 1:D4}");
+
+    private static RegisterHostRequest HostRequest(int i)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var disks = Enumerable.Range(1, 24).Select(d => new DiskSpec(string.Create(ci, $"/dev/sim/{HostId(i)}-{d}"), 1024, "nvme", string.Create(ci, $"d{d:D2}"))).ToList();
+        // Watermark 0: nothing to format in the background; placements claim the disks on demand.
+        return new RegisterHostRequest(HostId(i), "http://simulated.invalid:2375", string.Create(ci, $"z{(i % 3) + 1}"), string.Create(ci, $"r{(i / 3 % 3) + 1}"), Pool,
+            disks, "", new PortRangeSpec(3306, 3369), Topology: Topology, Watermarks: [new WatermarkSpec("nvme", 0, 0)]);
+    }
+
+    /// <summary>Every broken rule, recomputed from the grains' own views after the stream.</summary>
+    private static async Task<(int Count, IReadOnlyList<string> Samples)> CountViolationsAsync(IClusterClient grains, List<ShardPlan> shards, ConcurrentDictionary<string, string> placedOn)
+    {
+        var problems = new ConcurrentBag<string>();
+        var required = shards.Where(static s => s.Numa == NumaPolicy.Required).Select(static s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var hostsSeen = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(Enumerable.Range(0, Hosts), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            var view = await grains.GetGrain<IHostGrain>(HostId(i)).GetAsync();
+            if (view is null)
+            {
+                problems.Add($"host {HostId(i)} has no view");
+                return;
+            }
+            foreach (var p in HostProblems(view, required)) problems.Add(p);
+            foreach (var inst in view.Instances)
+                if (!hostsSeen.TryAdd(inst.Id, view.Id)) problems.Add($"instance {inst.Id} is on {hostsSeen[inst.Id]} and {view.Id}");
+        });
+        foreach (var (id, host) in placedOn)
+            if (!hostsSeen.TryGetValue(id, out var seen) || seen != host) problems.Add($"instance {id} was reserved on {host} but the hosts show {seen ?? "nothing"}");
+
+        await Parallel.ForEachAsync(shards, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (shard, _) =>
+        {
+            var members = await grains.GetGrain<IShardGrain>(Cluster + "/" + shard.Name).GetMembersAsync();
+            foreach (var g in members.GroupBy(static m => m.Zone + "/" + m.Rack).Where(static g => g.Count() > 1))
+                problems.Add($"shard {shard.Name}: {g.Count()} members in rack {g.Key} (hard spread: at most 1)");
+        });
+        return (problems.Count, [.. problems.Take(10)]);
+    }
+
+    private static IEnumerable<string> HostProblems(HostView view, HashSet<string> requiredShards)
+    {
+        var owner = new Dictionary<int, string>();
+        var nodeOf = new Dictionary<int, int>();
+        foreach (var node in view.NumaNodes)
+        {
+            if (node.FreeMemoryMiB < 0) yield return $"host {view.Id} node {node.Id}: memory over-committed ({node.FreeMemoryMiB} MiB free)";
+            foreach (var core in node.Cores)
+            {
+                foreach (var cpu in CpuSet.Parse(core.Cpus).Cpus()) nodeOf[cpu] = node.Id;
+            }
+        }
+        var ports = new HashSet<int>();
+        foreach (var inst in view.Instances)
+        {
+            if (!ports.Add(inst.Port)) yield return $"host {view.Id}: port {inst.Port} given twice";
+            var cpus = CpuSet.Parse(inst.Cpus);
+            foreach (var cpu in cpus.Cpus())
+                if (!owner.TryAdd(cpu, inst.Id)) yield return $"host {view.Id}: CPU {cpu} held by {owner[cpu]} and {inst.Id}";
+            var nodes = cpus.Cpus().Select(c => nodeOf.GetValueOrDefault(c, -1)).Distinct().Count();
+            var shard = inst.Id.Split('-')[1];
+            if (requiredShards.Contains(shard) && nodes > 1) yield return $"host {view.Id}: NUMA-required instance {inst.Id} spans {nodes} nodes";
+            var disks = view.Disks.Count(d => d.ClaimedBy == inst.Id && d.State == "Claimed");
+            if (disks != 1) yield return $"host {view.Id}: instance {inst.Id} holds {disks} disks";
+        }
+        foreach (var node in view.NumaNodes)
+            foreach (var core in node.Cores)
+            {
+                var holders = CpuSet.Parse(core.Cpus).Cpus().Select(c => owner.GetValueOrDefault(c)).Distinct().ToList();
+                if (holders.Count > 1) yield return $"host {view.Id}: core {core.Core} shared or split ({string.Join(", ", holders.Select(static h => h ?? "free"))})";
+            }
+        foreach (var d in view.Disks.Where(static d => d.State == "Claimed"))
+            if (view.Instances.All(i => i.Id != d.ClaimedBy)) yield return $"host {view.Id}: disk {d.Id} claimed by {d.ClaimedBy}, which holds nothing else here";
+    }
+
+    /// <summary>What the meta DB costs: one commit's latency and the size of what is written per host and per shard.</summary>
+    private static async Task<string> MetaDbNotesAsync(string database)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        await using var connections = new MetaDbConnectionFactory(new MetaDbOptions { Database = database, MaximumPoolSize = 2 });
+        await using var connection = await connections.OpenConnectionAsync(CancellationToken.None);
+        await using (var create = connection.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE bench_commit_probe (id INT PRIMARY KEY, n BIGINT NOT NULL) ENGINE = InnoDB; INSERT INTO bench_commit_probe VALUES (1, 0)";
+            await create.ExecuteNonQueryAsync();
+        }
+        var commits = new double[200];
+        await using (var update = connection.CreateCommand())
+        {
+            update.CommandText = "UPDATE bench_commit_probe SET n = n + 1 WHERE id = 1";
+            for (var i = 0; i < commits.Length; i++)
+            {
+                var s = Stopwatch.GetTimestamp();
+                await update.ExecuteNonQueryAsync(); // autocommit: one durable commit each
+                commits[i] = Stopwatch.GetElapsedTime(s).TotalMilliseconds;
+            }
+        }
+        Array.Sort(commits);
+        var sizes = new List<string>();
+        await using (var query = connection.CreateCommand())
+        {
+            query.CommandText = "SELECT grain_type, COUNT(*), AVG(LENGTH(payload)) FROM grain_state GROUP BY grain_type ORDER BY grain_type";
+            await using var reader = await query.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                sizes.Add(string.Create(ci, $"{reader.GetString(0)} {reader.GetInt64(1):N0} rows × {reader.GetDouble(2):N0} B"));
+        }
+        string flush;
+        await using (var variable = connection.CreateCommand())
+        {
+            variable.CommandText = "SELECT @@innodb_flush_log_at_trx_commit";
+            flush = Convert.ToString(await variable.ExecuteScalarAsync(), ci) ?? "?";
+        }
+        return string.Create(ci, $"one commit on the meta DB: p50 {Percentile(commits, 0.5):0.00} ms, p99 {Percentile(commits, 0.99):0.00} ms (innodb_flush_log_at_trx_commit={flush}); MySqlConnector pool {PoolSize}; state rows: {string.Join(", ", sizes)}");
+    }
+
+    private static async Task DropAsync(string database)
+    {
+        try
+        {
+            await using var connections = new MetaDbConnectionFactory(new MetaDbOptions { Database = database, MaximumPoolSize = 1 });
+            await using var connection = await connections.OpenConnectionAsync(CancellationToken.None);
+            await using var drop = connection.CreateCommand();
+            drop.CommandText = $"DROP DATABASE IF EXISTS `{database}`"; // a generated name: dbprov_bench_ and 8 hex digits
+            await drop.ExecuteNonQueryAsync();
+            Console.Error.WriteLine($"  dropped {database}");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"  could not drop {database}: {e.Message}");
+        }
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+}

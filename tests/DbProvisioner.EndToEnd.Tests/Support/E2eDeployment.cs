@@ -1,0 +1,192 @@
+using System.Net;
+using System.Text.Json;
+using DbProvisioner.Contracts;
+
+namespace DbProvisioner.EndToEnd.Tests.Support;
+
+/// <summary>
+/// One server on its own throw-away meta database with this suite's two logical hosts registered and their disks
+/// Ready. Each host has one free CPU, so a deployment holds at most two instances; fixtures that need more start
+/// their own deployment (there is no scale-down through the API yet).
+/// </summary>
+public sealed class E2eDeployment : IAsyncDisposable
+{
+    private static readonly TimeSpan DisksReadyTimeout = TimeSpan.FromMinutes(4);
+
+    private E2eDeployment(string database, string folder)
+    {
+        Database = database;
+        Folder = folder;
+        ClientConfigPath = Path.Combine(folder, "config.json");
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Server:Url"] = $"http://127.0.0.1:{E2eLayout.HttpPort}",
+            ["Silo:ClusterId"] = "dbprov-e2e",
+            ["Silo:ServiceId"] = "dbprov-e2e",
+            ["Silo:SiloPort"] = E2eLayout.SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Silo:GatewayPort"] = E2eLayout.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["MetaDb:Database"] = database,
+            ["MetaDb:PasswordFile"] = E2eLayout.MetaPasswordFile,
+            ["GrainStorage:MigrateOnStart"] = "true",
+            ["Bootstrap:GenerateKeysOnStart"] = "true",
+            ["Bootstrap:ClientConfigPath"] = ClientConfigPath,
+            ["Log:Directory"] = Path.Combine(folder, "logs"),
+            ["Provisioning:CredentialKeyFile"] = Path.Combine(folder, "secrets", "credentials.key"),
+        };
+        Server = new ServerProcess(settings, Path.Combine(folder, "server.out"));
+    }
+
+    public string Database { get; }
+    public string Folder { get; }
+    public string ClientConfigPath { get; }
+    public ServerProcess Server { get; }
+    public DockerEngine Docker { get; } = new();
+    public IReadOnlyDictionary<string, string> Keys { get; private set; } = new Dictionary<string, string>();
+    public ApiClient Admin { get; private set; } = null!;
+    public ApiClient Requester { get; private set; } = null!;
+    public ApiClient Viewer { get; private set; } = null!;
+    public ApiClient Anonymous { get; private set; } = null!;
+
+    /// <summary>Starts a server on a new database, registers both hosts and waits until every disk is Ready.</summary>
+    public static async Task<E2eDeployment> StartAsync()
+    {
+        var folder = Directory.CreateTempSubdirectory("dbprov-e2e-").FullName;
+        var deployment = new E2eDeployment(MetaDatabase.NewName(), folder);
+        try
+        {
+            await deployment.Server.StartAsync(CancellationToken.None);
+            await deployment.ReadKeysAsync();
+            foreach (var host in E2eLayout.Hosts)
+            {
+                await deployment.RegisterHostAsync(host);
+            }
+
+            await deployment.WaitForDisksReadyAsync();
+            return deployment;
+        }
+        catch
+        {
+            await TestContext.Progress.WriteLineAsync($"deployment failed to start; server output:\n{deployment.Server.Tail()}");
+            await deployment.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills the server (as a crash) and starts it again on the same database, keys and key file.</summary>
+    public async Task RestartAsync()
+    {
+        await Server.KillAsync();
+        await Server.StartAsync(CancellationToken.None);
+    }
+
+    public static RegisterHostRequest RegistrationOf(E2eHost host) => new(
+        host.Id,
+        E2eLayout.EngineEndpoint,
+        E2eLayout.Zone,
+        host.Rack,
+        E2eLayout.Pool,
+        [.. host.Devices.Select(d => new DiskSpec(d, E2eLayout.DiskSizeGiB))],
+        host.ReservedCpus,
+        new PortRangeSpec(host.FirstPort, host.LastPort),
+        MySqlAddress: "127.0.0.1",
+        // Every disk formatted, one seeded: enough for the tests, and less work for two cores.
+        Watermarks: [new WatermarkSpec("standard", host.Devices.Count, 1)]);
+
+    private async Task RegisterHostAsync(E2eHost host)
+    {
+        using var response = await Admin.PostAsync("hosts", RegistrationOf(host));
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"registering host {host.Id} answered {(int)response.StatusCode}: {body}");
+        }
+    }
+
+    private async Task WaitForDisksReadyAsync()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => Admin.GetHostAsync(h.Id)));
+            var disks = hosts.SelectMany(h => h.Disks.Select(d => (Host: h.Id, Disk: d))).ToList();
+            var faulty = disks.Where(d => d.Disk.State == "Faulty").ToList();
+            if (faulty.Count > 0)
+            {
+                throw new InvalidOperationException("faulty disks: " + string.Join(", ", faulty.Select(d => $"{d.Host}:{d.Disk.Device}")) + "\n" + Server.Tail());
+            }
+
+            if (disks.Count == E2eLayout.Hosts.Sum(h => h.Devices.Count) && disks.All(d => d.Disk.State == "Ready"))
+            {
+                await TestContext.Progress.WriteLineAsync($"[e2e] {disks.Count} disks Ready after {watch.Elapsed.TotalSeconds:F1} s");
+                return;
+            }
+
+            if (watch.Elapsed > DisksReadyTimeout)
+            {
+                throw new TimeoutException("disks not Ready: " + string.Join(", ", disks.Select(d => $"{d.Host}:{d.Disk.Device}={d.Disk.State}")) + "\n" + Server.Tail());
+            }
+
+            await Task.Delay(1000);
+        }
+    }
+
+    private async Task ReadKeysAsync()
+    {
+        await using var stream = File.OpenRead(ClientConfigPath);
+        using var config = await JsonDocument.ParseAsync(stream);
+        Keys = config.RootElement.GetProperty("keys").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+        Admin = new ApiClient(Server.BaseAddress, Keys["admin"]);
+        Requester = new ApiClient(Server.BaseAddress, Keys["requester"]);
+        Viewer = new ApiClient(Server.BaseAddress, Keys["viewer"]);
+        Anonymous = new ApiClient(Server.BaseAddress, null);
+    }
+
+    /// <summary>
+    /// Host views and the instance list must agree: every CPU, disk and port claimed on a host belongs to an
+    /// instance that is not Failed, and every such instance holds exactly its own.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> FindLeaksAsync()
+    {
+        var instances = await Admin.ListInstancesAsync();
+        var live = instances.Where(i => i.State != "Failed").Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var host in E2eLayout.Hosts)
+        {
+            var view = await Admin.GetHostAsync(host.Id);
+            foreach (var held in view.Instances.Where(i => !live.Contains(i.Id)))
+            {
+                problems.Add($"{host.Id}: instance {held.Id} (not live) still holds CPUs {held.Cpus}, port {held.Port}");
+            }
+
+            foreach (var core in view.NumaNodes.SelectMany(n => n.Cores).Where(c => c.Instance is not null && !live.Contains(c.Instance)))
+            {
+                problems.Add($"{host.Id}: core {core.Core} (CPUs {core.Cpus}) assigned to {core.Instance}, which is not live");
+            }
+
+            foreach (var disk in view.Disks.Where(d => d.ClaimedBy is not null && !live.Contains(d.ClaimedBy)))
+            {
+                problems.Add($"{host.Id}: disk {disk.Device} claimed by {disk.ClaimedBy}, which is not live");
+            }
+
+            foreach (var disk in view.Disks.Where(d => d.State == "Claimed" && d.ClaimedBy is null))
+            {
+                problems.Add($"{host.Id}: disk {disk.Device} is Claimed by nobody");
+            }
+        }
+
+        return problems;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        var removed = await Docker.RemoveOwnedAsync();
+        await TestContext.Progress.WriteLineAsync($"[e2e] removed {removed.Count} containers/volumes; dropping {Database}; server log {Server.LogFile}");
+        await MetaDatabase.DropAsync(Database);
+        Docker.Dispose();
+        Admin?.Dispose();
+        Requester?.Dispose();
+        Viewer?.Dispose();
+        Anonymous?.Dispose();
+    }
+}

@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DbProvisioner.Grains.Tests.Simulation;
+using DbProvisioner.Server.Tests.Support;
+using static DbProvisioner.Server.Tests.Support.GrainApp;
+
+namespace DbProvisioner.Server.Tests.Api;
+
+/// <summary><c>/api/v1/instances</c> over the real grains (in-memory storage, simulated hosts).</summary>
+[TestFixture]
+[Category("Silo")]
+public sealed class InstancesApiTests
+{
+    private const string Pool = "inst-pool";
+    private const string Valid = """{"pool":"inst-pool","cpus":1,"memoryMiB":1024,"diskGiB":1}""";
+
+    private ShellApp app = null!;
+    private SimulatedHostRuntimeFactory hosts = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        (app, hosts) = await GrainApp.StartAsync();
+        await RegisterHostAsync(app, "inst-h1", Pool, disks: 4);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync() => await app.DisposeAsync();
+
+    private Task<HttpResponseMessage> PostAsync(string json, string? key = FakeApiKeyVerifier.Requester) =>
+        app.CreateClient(key).PostAsync("/api/v1/instances", Body(json));
+
+    private static string With(string field, string json)
+    {
+        var body = JsonNode.Parse(Valid)!.AsObject();
+        body[field] = JsonNode.Parse(json);
+        return body.ToJsonString();
+    }
+
+    private async Task<string> InstanceListAsync() => await app.CreateClient(FakeApiKeyVerifier.Viewer).GetStringAsync("/api/v1/instances");
+
+    [Test]
+    public async Task A_valid_request_is_202_and_reaches_Ready_with_step_timings()
+    {
+        using var response = await PostAsync(Valid);
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
+        var id = accepted.GetProperty("id").GetString()!;
+
+        var instance = await WaitSettledAsync(app, id);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(id, Does.Match("^i-[a-z2-7]{10}$"));
+            Assert.That(accepted.GetProperty("location").GetString(), Is.EqualTo($"/api/v1/instances/{id}"));
+            Assert.That(response.Headers.Location?.ToString(), Is.EqualTo($"/api/v1/instances/{id}"));
+            Assert.That(instance.GetProperty("state").GetString(), Is.EqualTo("Ready"), instance.ToString());
+            Assert.That(instance.GetProperty("host").GetString(), Is.EqualTo("inst-h1"));
+            Assert.That(instance.GetProperty("spec").GetProperty("cluster").GetString(), Is.EqualTo("standalone"));
+            Assert.That(instance.GetProperty("spec").GetProperty("shard").GetString(), Is.EqualTo(id));
+            Assert.That(instance.GetProperty("spec").GetProperty("numa").GetString(), Is.EqualTo("preferred"));
+            Assert.That(instance.GetProperty("spec").GetProperty("swappiness").GetInt32(), Is.EqualTo(1));
+            Assert.That(instance.GetProperty("requestedBy").GetString(), Is.EqualTo("key-requester"));
+            Assert.That(instance.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetString()),
+                Is.SupersetOf(new[] { "Requested", "Placed", "DiskAttached", "ContainerStarted", "Ready" }));
+        });
+    }
+
+    [Test]
+    public async Task Credentials_are_for_the_requesting_key_or_admin_only()
+    {
+        using var response = await PostAsync(Valid);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.That((await WaitSettledAsync(app, id)).GetProperty("state").GetString(), Is.EqualTo("Ready"));
+
+        using var mine = await app.CreateClient(FakeApiKeyVerifier.Requester).GetAsync($"/api/v1/instances/{id}/credentials");
+        using var admin = await app.CreateClient(FakeApiKeyVerifier.Admin).GetAsync($"/api/v1/instances/{id}/credentials");
+        using var viewer = await app.CreateClient(FakeApiKeyVerifier.Viewer).GetAsync($"/api/v1/instances/{id}/credentials");
+        using var approver = await app.CreateClient(FakeApiKeyVerifier.Approver).GetAsync($"/api/v1/instances/{id}/credentials");
+        var credentials = await mine.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(mine.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(mine.Headers.CacheControl?.NoStore, Is.True);
+            Assert.That(credentials.GetProperty("user").GetString(), Is.EqualTo("root"));
+            Assert.That(credentials.GetProperty("password").GetString(), Is.Not.Empty);
+            Assert.That(admin.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+        await ProblemAssert.IsProblemAsync(viewer, HttpStatusCode.Forbidden);
+        await ProblemAssert.IsProblemAsync(approver, HttpStatusCode.Forbidden);
+    }
+
+    [Test]
+    public async Task Credentials_are_409_until_the_instance_is_Ready()
+    {
+        await RegisterHostAsync(app, "slow-h1", "slow-pool");
+        hosts.Host("slow-h1").ReadyDelay = TimeSpan.FromSeconds(5);
+        using var response = await PostAsync("""{"pool":"slow-pool","cpus":1,"memoryMiB":1024,"diskGiB":1}""");
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        using var early = await app.CreateClient(FakeApiKeyVerifier.Requester).GetAsync($"/api/v1/instances/{id}/credentials");
+
+        var problem = await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("Ready"));
+    }
+
+    [TestCase("cpus", "0")]
+    [TestCase("cpus", "-1")]
+    [TestCase("cpus", "257")]
+    [TestCase("cpus", "null")]
+    [TestCase("memoryMiB", "256")]
+    [TestCase("swapMiB", "-1")]
+    [TestCase("swappiness", "101")]
+    [TestCase("diskGiB", "0")]
+    [TestCase("diskClass", "\"fast disk\"")]
+    [TestCase("numa", "\"sometimes\"")]
+    [TestCase("role", "\"leader\"")]
+    [TestCase("cluster", "\"Orders\"")]
+    [TestCase("shard", "\"shard_1\"")]
+    [TestCase("pool", "\"no-such-pool\"")]
+    [TestCase("pool", "\"\"")]
+    public async Task A_bad_field_is_400_naming_it_and_creates_nothing(string field, string json)
+    {
+        var before = await InstanceListAsync();
+
+        using var response = await PostAsync(With(field, json));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
+        Assert.That(await InstanceListAsync(), Is.EqualTo(before), "nothing was created");
+    }
+
+    [Test]
+    public async Task One_answer_names_every_bad_field_including_an_unknown_pool()
+    {
+        using var response = await PostAsync("""{"pool":"no-such-pool","cpus":0,"memoryMiB":64,"swapMiB":-1,"diskGiB":1}""");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name),
+            Is.EquivalentTo(new[] { "pool", "cpus", "memoryMiB", "swapMiB" }));
+    }
+
+    [TestCase("{\"pool\":\"inst-pool\",\"cpus\":1,,}", "")]
+    [TestCase("""{"pool":"inst-pool","cpus":"one","memoryMiB":1024,"diskGiB":1}""", "cpus")]
+    [TestCase("""{"pool":"inst-pool","cpus":1,"memoryMiB":1024,"diskGiB":1,"memoryMb":5}""", "")]
+    public async Task A_body_that_does_not_bind_is_400_and_creates_nothing(string json, string field)
+    {
+        var before = await InstanceListAsync();
+
+        using var response = await PostAsync(json);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        if (field.Length > 0)
+        {
+            Assert.That(problem.GetProperty("field").GetString(), Is.EqualTo(field));
+        }
+
+        Assert.That(await InstanceListAsync(), Is.EqualTo(before));
+    }
+
+    [TestCase(null, HttpStatusCode.Unauthorized)]
+    [TestCase(FakeApiKeyVerifier.Viewer, HttpStatusCode.Forbidden)]
+    [TestCase(FakeApiKeyVerifier.Approver, HttpStatusCode.Forbidden)]
+    public async Task Creating_needs_a_requester_or_admin_key(string? key, HttpStatusCode expected)
+    {
+        var before = await InstanceListAsync();
+
+        using var response = await PostAsync(Valid, key);
+
+        await ProblemAssert.IsProblemAsync(response, expected);
+        Assert.That(await InstanceListAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task The_same_idempotency_key_and_body_answer_the_same_instance()
+    {
+        var client = app.CreateClient(FakeApiKeyVerifier.Admin);
+        client.DefaultRequestHeaders.Add("Idempotency-Key", "order-42");
+
+        using var first = await client.PostAsync("/api/v1/instances", Body(Valid));
+        using var second = await client.PostAsync("/api/v1/instances", Body(Valid));
+        using var different = await client.PostAsync("/api/v1/instances", Body(With("cpus", "2")));
+
+        var a = await first.Content.ReadFromJsonAsync<JsonElement>();
+        var b = await second.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(b.GetProperty("id").GetString(), Is.EqualTo(a.GetProperty("id").GetString()));
+        });
+        await ProblemAssert.IsProblemAsync(different, HttpStatusCode.Conflict);
+    }
+
+    [Test]
+    public async Task Listing_filters_by_state_and_cluster()
+    {
+        using var response = await PostAsync(With("cluster", "\"listing\""));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await WaitSettledAsync(app, id);
+        var viewer = app.CreateClient(FakeApiKeyVerifier.Viewer);
+
+        var byCluster = await viewer.GetFromJsonAsync<JsonElement>("/api/v1/instances?cluster=listing");
+        var failed = await viewer.GetFromJsonAsync<JsonElement>("/api/v1/instances?state=failed");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(byCluster.EnumerateArray().Select(i => i.GetProperty("id").GetString()), Is.EqualTo(new[] { id }));
+            Assert.That(failed.EnumerateArray().Select(i => i.GetProperty("id").GetString()), Does.Not.Contain(id));
+        });
+    }
+
+    [TestCase("/api/v1/instances/i-doesnotexist")]
+    [TestCase("/api/v1/instances/i-doesnotexist/credentials")]
+    [TestCase("/api/v1/instances/NOT..AN..ID")]
+    public async Task Unknown_instances_are_404(string path)
+    {
+        using var response = await app.CreateClient(FakeApiKeyVerifier.Admin).GetAsync(path);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DbProvisioner.Grains;
+using DbProvisioner.Persistence.Storage;
+using DbProvisioner.Grains.Tests.Simulation;
+using DbProvisioner.Runtime;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Hosting;
+
+namespace DbProvisioner.Server.Tests.Support;
+
+/// <summary>
+/// The server's composition with its Orleans silo and the real grains, but in-memory grain storage and simulated hosts
+/// (no engine, no meta DB): HTTP + grains in one process. In-memory storage is for tests only; the server never uses it.
+/// </summary>
+internal static class GrainApp
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<(ShellApp App, SimulatedHostRuntimeFactory Hosts)> StartAsync()
+    {
+        var hosts = new SimulatedHostRuntimeFactory();
+        var app = await ShellApp.StartAsync(
+            settings: new Dictionary<string, string>
+            {
+                ["Silo:Enabled"] = "true",
+                ["Silo:SiloPort"] = FreePort(),
+                ["Silo:GatewayPort"] = FreePort(),
+                ["GrainStorage:MigrateOnStart"] = "false",
+            },
+            services: services =>
+            {
+                services.AddSingleton<IHostRuntimeFactory>(hosts);
+                services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
+                services.Configure<ProvisioningOptions>(o => o.ReadyDeadline = TimeSpan.FromSeconds(10));
+            },
+            configure: builder =>
+            {
+                ReplaceMetaDbGrainStorage(builder.Services);
+                builder.UseOrleans(silo => silo.AddMemoryGrainStorageAsDefault());
+            });
+        return (app, hosts);
+    }
+
+    /// <summary>A simulated host's registration body (topology given: 1 node × 4 cores × 1 thread, 16 GiB).</summary>
+    public static string HostJson(string id, string pool, int disks = 2, int firstPort = 3400, string zone = "z1", string rack = "r1") =>
+        JsonSerializer.Serialize(new
+        {
+            id,
+            engineEndpoint = $"tcp://{id}.sim:2375",
+            zone,
+            rack,
+            pool,
+            disks = Enumerable.Range(0, disks).Select(i => new { device = $"/dev/sim-{id}-{i}", sizeGiB = 2 }).ToArray(),
+            reservedCpus = "",
+            ports = new { first = firstPort, last = firstPort + 9 },
+            topology = new { numaNodes = 1, coresPerNode = 4, threadsPerCore = 1, memoryMiBPerNode = 16384 },
+        });
+
+    public static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static async Task<HttpResponseMessage> RegisterHostAsync(ShellApp app, string id, string pool, int disks = 2)
+    {
+        var response = await app.CreateClient(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", Body(HostJson(id, pool, disks)));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        await WaitDisksReadyAsync(app, id);
+        return response;
+    }
+
+    /// <summary>
+    /// Waits until the host's background formatting is done: a request placed while every disk is still Formatting is
+    /// refused ("no Ready or Discovered disk"), which is not what these tests are about.
+    /// </summary>
+    public static async Task WaitDisksReadyAsync(ShellApp app, string hostId)
+    {
+        var client = app.CreateClient(FakeApiKeyVerifier.Viewer);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var host = await client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{hostId}");
+            if (host.GetProperty("disks").EnumerateArray().All(d => d.GetProperty("state").GetString() == "Ready"))
+            {
+                return;
+            }
+
+            Assert.That(DateTime.UtcNow, Is.LessThan(until), $"the disks of host {hostId} did not become Ready: {host}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Polls <c>GET /instances/{id}</c> until Ready or Failed.</summary>
+    public static async Task<JsonElement> WaitSettledAsync(ShellApp app, string id, TimeSpan? timeout = null)
+    {
+        var client = app.CreateClient(FakeApiKeyVerifier.Viewer);
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var view = await client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}");
+            var state = view.GetProperty("state").GetString();
+            if (state is "Ready" or "Failed" || DateTime.UtcNow > until)
+            {
+                return view;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Takes out the server's meta-DB grain storage (the keyed provider and its silo lifecycle participant, both made by
+    /// Orleans' AddGrainStorage&lt;MySqlGrainStorage&gt;) so that in-memory storage can take its name.
+    /// </summary>
+    private static void ReplaceMetaDbGrainStorage(IServiceCollection services)
+    {
+        static bool MadeForMySql(Delegate? factory) =>
+            factory?.Method.DeclaringType is { IsGenericType: true } closure
+            && closure.GetGenericArguments().Contains(typeof(MySqlGrainStorage));
+
+        var removed = services.Where(d =>
+                (!d.IsKeyedService && MadeForMySql(d.ImplementationFactory))
+                || (d.IsKeyedService && (MadeForMySql(d.KeyedImplementationFactory) || d.KeyedImplementationType == typeof(MySqlGrainStorage))))
+            .ToList();
+        Assert.That(removed, Is.Not.Empty, "the server registers the meta-DB grain storage");
+        foreach (var descriptor in removed)
+        {
+            services.Remove(descriptor);
+        }
+    }
+
+    private static string FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    }
+}

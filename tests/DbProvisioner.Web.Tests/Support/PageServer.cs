@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DbProvisioner.Contracts;
+using DbProvisioner.Grains;
+using DbProvisioner.Grains.Tests.Simulation;
+using DbProvisioner.Runtime;
+using DbProvisioner.Server.Api;
+using DbProvisioner.Server.Auth;
+using DbProvisioner.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace DbProvisioner.Web.Tests.Support;
+
+/// <summary>
+/// The server's own composition (AddDbProvisionerServer / UseDbProvisionerServer / MapApiV1) on a real loopback port, so a
+/// browser can reach it, with real grains on in-memory grain storage, simulated hosts, a fake MySQL, captured audit events
+/// and fixed test keys. The engine itself is proven by the end-to-end tests; this is for the page.
+/// </summary>
+internal sealed class PageServer : IAsyncDisposable
+{
+    public const string ViewerKey = "web-viewer-key";
+    public const string RequesterKey = "web-requester-key";
+    public const string ApproverKey = "web-approver-key";
+    public const string AdminKey = "web-admin-key";
+
+    private readonly WebApplication app;
+
+    private PageServer(WebApplication app, Uri url, SimulatedHostRuntimeFactory hosts, CapturedAudit audit)
+    {
+        this.app = app;
+        Url = url;
+        Hosts = hosts;
+        Audit = audit;
+    }
+
+    public Uri Url { get; }
+
+    public SimulatedHostRuntimeFactory Hosts { get; }
+
+    public CapturedAudit Audit { get; }
+
+    public static async Task<PageServer> StartAsync()
+    {
+        var port = FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}");
+        var settings = new Dictionary<string, string>
+        {
+            ["Server:Url"] = url.ToString().TrimEnd('/'),
+            ["Silo:Enabled"] = "true",
+            ["Silo:SiloPort"] = FreePort(),
+            ["Silo:GatewayPort"] = FreePort(),
+            ["GrainStorage:MigrateOnStart"] = "false",
+            ["Bootstrap:GenerateKeysOnStart"] = "false",
+            ["Log:Directory"] = string.Empty,
+            ["Log:MinimumLevel"] = "Warning",
+        };
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Testing",
+            Args = [.. settings.Select(s => $"--{s.Key}={s.Value}")],
+        });
+        builder.AddDbProvisionerServer();
+        var hosts = new SimulatedHostRuntimeFactory();
+        var audit = new CapturedAudit();
+        builder.Services.AddSingleton<IApiKeyVerifier, TestKeys>();
+        builder.Services.AddSingleton<IHostRuntimeFactory>(hosts);
+        builder.Services.AddSingleton<IMySqlAdmin, QuietMySql>();
+        builder.Services.AddSingleton<IAuditSink>(audit);
+        builder.Services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
+        builder.Services.Configure<ProvisioningOptions>(o =>
+        {
+            o.ReadyDeadline = TimeSpan.FromSeconds(10);
+            o.DrainTimeout = TimeSpan.FromSeconds(2);
+        });
+        builder.UseOrleans(UseMemoryGrainStorage);
+
+        var app = builder.Build();
+        app.UseDbProvisionerServer();
+        app.MapApiV1();
+        await app.StartAsync();
+        return new PageServer(app, url, hosts, audit);
+    }
+
+    public HttpClient Client(string key)
+    {
+        var client = new HttpClient { BaseAddress = Url };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>A simulated host (1 NUMA node × 4 cores, core 0 reserved) whose catalog bucket is 0 (see the report on bucket-0 pool checks).</summary>
+    public async Task<string> RegisterHostAsync(string prefix, string pool)
+    {
+        var id = Enumerable.Range(0, 10_000).Select(i => $"{prefix}-{i}").First(i => Catalog.BucketOf(i) == 0);
+        var body = JsonSerializer.Serialize(new
+        {
+            id,
+            engineEndpoint = $"tcp://{id}.sim:2375",
+            zone = "z1",
+            rack = "r1",
+            pool,
+            disks = new[] { new { device = $"/dev/sim-{id}-0", sizeGiB = 2 }, new { device = $"/dev/sim-{id}-1", sizeGiB = 2 } },
+            reservedCpus = "0",
+            ports = new { first = 3400, last = 3409 },
+            topology = new { numaNodes = 1, coresPerNode = 4, threadsPerCore = 1, memoryMiBPerNode = 16384 },
+        });
+        using var client = Client(AdminKey);
+        using var response = await client.PostAsync("/api/v1/hosts", Json(body));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        return id;
+    }
+
+    public async Task<string> CreateReadyInstanceAsync(string pool)
+    {
+        using var client = Client(RequesterKey);
+        using var response = await client.PostAsync("/api/v1/instances", Json(JsonSerializer.Serialize(new { pool, cpus = 1, memoryMiB = 1024, diskGiB = 1 })));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var view = await client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}");
+            var state = view.GetProperty("state").GetString();
+            if (state == "Ready")
+            {
+                return id;
+            }
+
+            Assert.That(state != "Failed" && DateTime.UtcNow < until, Is.True, view.ToString());
+            await Task.Delay(50);
+        }
+    }
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    /// <summary>In-memory grain storage in place of the meta database (tests only); drops the replaced provider's lifecycle hook.</summary>
+    private static void UseMemoryGrainStorage(ISiloBuilder silo)
+    {
+        var hooks = silo.Services.Where(d => d.ServiceType == typeof(ILifecycleParticipant<ISiloLifecycle>)
+            && d.ImplementationFactory?.Method.DeclaringType?.FullName?.StartsWith("Orleans.Runtime.Hosting.StorageProviderExtensions", StringComparison.Ordinal) == true).ToList();
+        foreach (var hook in hooks)
+        {
+            silo.Services.Remove(hook);
+        }
+
+        silo.AddMemoryGrainStorageAsDefault(o => o.Configure<Serializer>(
+            (m, serializer) => m.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
+    }
+
+    private static string FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private sealed class TestKeys : IApiKeyVerifier
+    {
+        private static readonly Dictionary<string, ApiPrincipal> Keys = new(StringComparer.Ordinal)
+        {
+            [ViewerKey] = new("web-viewer", ApiRole.Viewer),
+            [RequesterKey] = new("web-requester", ApiRole.Requester),
+            [ApproverKey] = new("web-approver", ApiRole.Approver),
+            [AdminKey] = new("web-admin", ApiRole.Admin),
+        };
+
+        public Task<ApiPrincipal?> VerifyAsync(string key, CancellationToken cancellationToken) => Task.FromResult(Keys.GetValueOrDefault(key));
+    }
+
+    private sealed class QuietMySql : IMySqlAdmin
+    {
+        public Task<MySqlStatus> GetStatusAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken) =>
+            Task.FromResult(new MySqlStatus(0, null, false));
+
+        public Task SetReadOnlyAsync(string address, int port, InstanceCredentials credentials, bool readOnly, CancellationToken cancellationToken) =>
+            Task.CompletedTask;
+    }
+}
+
+/// <summary>The audit events the grains wrote, in order.</summary>
+internal sealed class CapturedAudit : IAuditSink
+{
+    private readonly ConcurrentQueue<AuditEvent> events = new();
+
+    public IReadOnlyList<AuditEvent> Events => [.. events];
+
+    public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        events.Enqueue(auditEvent);
+        return Task.CompletedTask;
+    }
+}
