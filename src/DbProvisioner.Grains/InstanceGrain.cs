@@ -252,7 +252,9 @@ public sealed class InstanceGrain(
         var runtime = Runtime();
         var check = await runtime.CheckDiskAsync(device, CancellationToken.None);
         var outcome = check.IsSeeded ? "pre-formatted, seeded" : "pre-formatted";
-        if (!check.IsXfs)
+        // A disk claimed straight from Discovered was never wiped by the appliance: whatever it holds
+        // (even an old xfs with someone's data) is formatted away first.
+        if (!check.IsXfs || S.Reservation.Disk.OnDemand)
         {
             // Not prepared ahead of time: format now, and MySQL initialises it at first start.
             await runtime.FormatDiskAsync(device, seed: false, CancellationToken.None);

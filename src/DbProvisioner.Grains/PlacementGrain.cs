@@ -10,6 +10,9 @@ namespace DbProvisioner.Grains;
 /// </summary>
 public sealed class PlacementGrain : Grain, IPlacementGrain
 {
+    // Like kube-scheduler's minimum: stop after 100 feasible hosts (2% of a 5,000-host pool).
+    private static readonly PlacementOptions Options = new(PercentageOfHostsToScore: 2);
+
     private readonly List<HostCapacity> _hosts = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
     private int _next;
@@ -44,14 +47,17 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     public Task<PlacementDecision> PlaceAsync(PlacementRequest request)
     {
-        var decision = Scheduler.Place(_hosts, request, PlacementOptions.Default, _next);
+        var decision = Scheduler.Place(_hosts, request, Options, _next);
         _next = decision.NextStartIndex;
+        // Assume the host takes it until its own push says otherwise, so concurrent requests spread
+        // instead of piling onto the host the index still shows as emptiest.
+        if (decision.Placed) _hosts[decision.HostIndex] = _hosts[decision.HostIndex].Assume(request.Instance);
         return Task.FromResult(decision);
     }
 
     public Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request)
     {
-        var result = ClusterPlacement.Place(_hosts, request, PlacementOptions.Default, _next);
+        var result = ClusterPlacement.Place(_hosts, request, Options, _next);
         _next = result.NextStartIndex;
         return Task.FromResult(result);
     }

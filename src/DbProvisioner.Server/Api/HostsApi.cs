@@ -38,6 +38,12 @@ public static class HostsApi
             .Produces<HostView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        hosts.MapGet("/{id}/reconciliation", ReconciliationAsync)
+            .WithName("GetHostReconciliation")
+            .WithSummary("The last reconciliation of a host: orphan containers, instances whose container vanished, stale helpers removed.")
+            .Produces<ReconciliationView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         hosts.MapPost("/{id}/cordon", CordonAsync)
             .RequireAuthorization(ApiPolicies.Admin)
             .WithName("CordonHost")
@@ -63,6 +69,17 @@ public static class HostsApi
     {
         var hosts = await grains.ListHostsAsync().WaitAsync(cancellationToken);
         return TypedResults.Ok(hosts.OrderBy(h => h.Id, StringComparer.Ordinal).ToList());
+    }
+
+    internal static async Task<IResult> ReconciliationAsync(string id, [FromServices] IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        if (!ApiNames.IsId(id) || await grains.GetGrain<IHostGrain>(id).GetLocationAsync().WaitAsync(cancellationToken) is null)
+        {
+            return OutcomeResults.NotFound("Host", id);
+        }
+
+        var last = await grains.GetGrain<IReconcilerGrain>(id).GetLastAsync().WaitAsync(cancellationToken);
+        return last is null ? OutcomeResults.NotFound("Reconciliation of host", id) : TypedResults.Ok(last);
     }
 
     internal static async Task<IResult> GetAsync(string id, [FromServices] IGrainFactory grains, CancellationToken cancellationToken)

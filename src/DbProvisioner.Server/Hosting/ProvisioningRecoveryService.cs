@@ -36,7 +36,7 @@ internal sealed partial class ProvisioningRecoveryService(
     {
         var instances = await grains.ListInstancesAsync().WaitAsync(cancellationToken);
         var resumed = 0;
-        foreach (var instance in instances.Where(i => i.State is not ("Ready" or "Failed")))
+        foreach (var instance in instances.Where(i => i.State is not ("Ready" or "Removed")))
         {
             cancellationToken.ThrowIfCancellationRequested();
             try

@@ -76,6 +76,8 @@ public static class ServerComposition
             services.AddHostedService<ProvisioningRecoveryService>();
             services.AddHostedService<FleetMetricsService>();
             services.AddHostedService<ScaleDownRecoveryService>();
+            services.AddOptions<ReconciliationOptions>().Bind(configuration.GetSection(ReconciliationOptions.SectionName));
+            services.AddHostedService<ReconciliationService>();
         }
 
         return builder;
@@ -84,14 +86,15 @@ public static class ServerComposition
     /// <summary>Middleware and the infrastructure endpoints: /healthz, /metrics, /openapi/v1.json, /api/reference.</summary>
     public static WebApplication UseDbProvisionerServer(this WebApplication app)
     {
+        // Request logging goes first, so it records the status the exception handler answered (a bad body is a 400,
+        // not a 500). Without an explicit logger it would write to the static Log.Logger, which this process leaves silent.
+        app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
         // Client errors (bad JSON, wrong content type) are answered as 400s; only server faults are logged as errors.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException,
         });
         app.UseStatusCodePages();
-        // Without an explicit logger the middleware writes to the static Log.Logger, which this process leaves silent.
-        app.UseSerilogRequestLogging(o => o.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
         app.UseAuthentication();
         app.UseAuthorization();
 

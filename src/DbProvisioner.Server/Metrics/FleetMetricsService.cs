@@ -56,7 +56,7 @@ internal sealed partial class FleetMetricsService(
             // The placement index has the capacity after every reservation; the catalog's host summaries only after registration.
             var capacities = await grains.GetGrain<IPlacementGrain>(pool).SnapshotAsync().WaitAsync(cancellationToken);
             freeCores[pool] = capacities.Sum(c => (long)c.FreeCores);
-            readyDisks[pool] = capacities.Sum(c => c.ReadyDisks.Sum(d => (long)d.Count));
+            readyDisks[pool] = capacities.Sum(c => c.ReadyDisks.Where(static d => !d.OnDemand).Sum(d => (long)d.Count));
         }
 
         return new FleetMetricsSnapshot(byState, freeCores, readyDisks);

@@ -45,6 +45,9 @@ internal static class GrainApp
             {
                 ReplaceMetaDbGrainStorage(builder.Services);
                 builder.UseOrleans(silo => silo.AddMemoryGrainStorageAsDefault());
+                // No meta DB and no MySQL here: audit rows are recorded in memory, MySQL status is simulated.
+                builder.Services.AddSingleton<IAuditSink>(new RecordingAuditSink());
+                builder.Services.AddSingleton<IMySqlAdmin>(new SimulatedMySqlAdmin());
             });
         return (app, hosts);
     }
