@@ -37,6 +37,8 @@ public sealed class ApiClient : IDisposable
 
     public Task<HttpResponseMessage> GetAsync(string path) => _http.GetAsync(path);
 
+    public Task<HttpResponseMessage> DeleteAsync(string path) => _http.DeleteAsync(path);
+
     /// <summary>GET that must answer 200 with a <typeparamref name="T"/>.</summary>
     public async Task<T> GetOkAsync<T>(string path)
     {

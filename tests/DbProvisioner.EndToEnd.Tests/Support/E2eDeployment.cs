@@ -13,7 +13,7 @@ public sealed class E2eDeployment : IAsyncDisposable
 {
     private static readonly TimeSpan DisksReadyTimeout = TimeSpan.FromMinutes(4);
 
-    private E2eDeployment(string database, string folder)
+    private E2eDeployment(string database, string folder, IReadOnlyDictionary<string, string>? extraSettings)
     {
         Database = database;
         Folder = folder;
@@ -33,6 +33,11 @@ public sealed class E2eDeployment : IAsyncDisposable
             ["Log:Directory"] = Path.Combine(folder, "logs"),
             ["Provisioning:CredentialKeyFile"] = Path.Combine(folder, "secrets", "credentials.key"),
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
         Server = new ServerProcess(settings, Path.Combine(folder, "server.out"));
     }
 
@@ -45,13 +50,14 @@ public sealed class E2eDeployment : IAsyncDisposable
     public ApiClient Admin { get; private set; } = null!;
     public ApiClient Requester { get; private set; } = null!;
     public ApiClient Viewer { get; private set; } = null!;
+    public ApiClient Approver { get; private set; } = null!;
     public ApiClient Anonymous { get; private set; } = null!;
 
     /// <summary>Starts a server on a new database, registers both hosts and waits until every disk is Ready.</summary>
-    public static async Task<E2eDeployment> StartAsync()
+    public static async Task<E2eDeployment> StartAsync(IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var folder = Directory.CreateTempSubdirectory("dbprov-e2e-").FullName;
-        var deployment = new E2eDeployment(MetaDatabase.NewName(), folder);
+        var deployment = new E2eDeployment(MetaDatabase.NewName(), folder, extraSettings);
         try
         {
             await deployment.Server.StartAsync(CancellationToken.None);
@@ -138,6 +144,7 @@ public sealed class E2eDeployment : IAsyncDisposable
         Admin = new ApiClient(Server.BaseAddress, Keys["admin"]);
         Requester = new ApiClient(Server.BaseAddress, Keys["requester"]);
         Viewer = new ApiClient(Server.BaseAddress, Keys["viewer"]);
+        Approver = new ApiClient(Server.BaseAddress, Keys["approver"]);
         Anonymous = new ApiClient(Server.BaseAddress, null);
     }
 
@@ -148,7 +155,7 @@ public sealed class E2eDeployment : IAsyncDisposable
     public async Task<IReadOnlyList<string>> FindLeaksAsync()
     {
         var instances = await Admin.ListInstancesAsync();
-        var live = instances.Where(i => i.State != "Failed").Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var live = instances.Where(i => i.State is not ("Failed" or "Removed")).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var host in E2eLayout.Hosts)
         {
@@ -187,6 +194,7 @@ public sealed class E2eDeployment : IAsyncDisposable
         Admin?.Dispose();
         Requester?.Dispose();
         Viewer?.Dispose();
+        Approver?.Dispose();
         Anonymous?.Dispose();
     }
 }
