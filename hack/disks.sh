@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The local disk pool: sparse files attached as loop devices, one whole "disk" per instance.
-#   disks.sh up       attach DBPROV_DISKS files of DBPROV_DISK_SIZE (default 10 × 2G: sparse, so
-#                     they take only what is written) and print the pool
-#   disks.sh list     print "device<TAB>size-bytes<TAB>backing-file" for each disk of the pool
+# The local disk pools: sparse files attached as loop devices, one whole "disk" per instance.
+# Two pools, so that `make run` and `make test` never format each other's disks:
+#   disk-NN.img  DBPROV_DISKS (default 10) for the tests, attached first (/dev/loop0… on a fresh machine)
+#   run-NN.img   DBPROV_RUN_DISKS (default 3) for the appliance `make run` starts (host `local`)
+#   disks.sh up         attach both pools (DBPROV_DISK_SIZE each, default 2G: sparse, so they take only
+#                       what is written) and print the test pool
+#   disks.sh list [run] print "device<TAB>size-bytes<TAB>backing-file" for each disk of the test (or run) pool
 #   disks.sh down     detach the loop devices (files kept)
 #   disks.sh purge    detach and delete the files
 source "$(dirname "$0")/lib.sh"
 
 COUNT="${DBPROV_DISKS:-10}"
+RUN_COUNT="${DBPROV_RUN_DISKS:-3}"
 SIZE="${DBPROV_DISK_SIZE:-2G}"
 DIR="$STATE_DIR/disks"
 
 device_of() { losetup -j "$1" -O NAME -n 2>/dev/null | head -n 1 | tr -d ' '; }
 
-up() {
-  need_root
-  mkdir -p "$DIR"
-  for i in $(seq 1 "$COUNT"); do
-    f="$DIR/disk-$(printf '%02d' "$i").img"
+attach() { # attach PREFIX COUNT
+  for i in $(seq 1 "$2"); do
+    f="$DIR/$1-$(printf '%02d' "$i").img"
     [ -f "$f" ] || truncate -s "$SIZE" "$f"
     if [ -z "$(device_of "$f")" ]; then
       # losetup -f needs a free /dev/loopN node; make more when the machine has few.
@@ -28,11 +30,20 @@ up() {
       losetup -f "$f"
     fi
   done
+}
+
+up() {
+  need_root
+  mkdir -p "$DIR"
+  attach disk "$COUNT"
+  attach run "$RUN_COUNT"
   list
 }
 
 list() {
-  for f in "$DIR"/disk-*.img; do
+  local prefix=disk
+  [ "${1:-}" = run ] && prefix=run
+  for f in "$DIR"/"$prefix"-*.img; do
     [ -f "$f" ] || continue
     d="$(device_of "$f")"
     [ -n "$d" ] && printf '%s\t%s\t%s\n' "$d" "$(stat -c %s "$f")" "$f"
@@ -40,7 +51,7 @@ list() {
 }
 
 down() {
-  for f in "$DIR"/disk-*.img; do
+  for f in "$DIR"/disk-*.img "$DIR"/run-*.img; do
     [ -f "$f" ] || continue
     d="$(device_of "$f")"
     [ -n "$d" ] && losetup -d "$d"
@@ -50,7 +61,7 @@ down() {
 
 case "${1:-up}" in
   up) up ;;
-  list) list ;;
+  list) list "${2:-}" ;;
   down) down ;;
   purge) down; rm -rf "$DIR"; log "disk files removed" ;;
   *) die "usage: disks.sh up|list|down|purge" ;;

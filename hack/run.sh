@@ -51,15 +51,21 @@ else
     while IFS=$'\t' read -r device bytes _; do
       [ -n "$device" ] || continue
       disks+=(--disk "$device:$(( bytes / 1024 / 1024 / 1024 ))")
-    done < <(bash "$HACK_DIR/disks.sh" list)
+    done < <(bash "$HACK_DIR/disks.sh" list run)
     [ "${#disks[@]}" -gt 0 ] || log "warning: no loop disks (bash hack/disks.sh up); registering host $HOST_ID without disks"
   fi
-  log "registering this machine as host $HOST_ID (pool general, $(( ${#disks[@]} / 2 )) disks, ports 3400-3499)"
+  log "registering this machine as host $HOST_ID (pool general, $(( ${#disks[@]} / 2 )) disks, ports 4400-4499)"
   "$DBPROV" --config "$CONFIG" --url "$URL" host add "$HOST_ID" \
     --engine unix:///var/run/docker.sock --zone z1 --rack r1 --pool general \
-    --ports 3400-3499 "${disks[@]}" >/dev/null \
+    --ports 4400-4499 "${disks[@]}" >/dev/null \
     || die "registering host $HOST_ID failed (see the message above and $LOG_FILE)"
 fi
+
+# The disks are formatted (and seeded) in the background; the first instance is quickest once one is Ready.
+for _ in $(seq 1 120); do
+  "$DBPROV" --config "$CONFIG" --url "$URL" host show "$HOST_ID" --output json 2>/dev/null | grep -q '"state": *"Ready"' && break
+  sleep 0.5
+done
 
 cat <<INFO
 
