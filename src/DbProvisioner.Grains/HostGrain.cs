@@ -18,6 +18,8 @@ public sealed class HostGrainState
     [Id(2)] public List<DiskWatermark> Watermarks { get; set; } = [];
     [Id(3)] public Dictionary<string, string> DiskErrors { get; set; } = [];
     [Id(4)] public DateTimeOffset RegisteredAt { get; set; }
+    /// <summary>The registration as asked, so that a repeat is recognised and a different one refused.</summary>
+    [Id(5)] public RegisterHostRequest? Registration { get; set; }
 }
 
 /// <summary>
@@ -56,10 +58,13 @@ public sealed class HostGrain(
         ArgumentNullException.ThrowIfNull(request);
         if (state.State.Host is { } existing)
         {
-            var same = existing.Pool == request.Pool && state.State.Location?.EngineEndpoint == request.EngineEndpoint;
+            // Registering again is idempotent only for the very same registration; anything else would be silently ignored.
+            var same = state.State.Registration is { } before
+                ? System.Text.Json.JsonSerializer.Serialize(before) == System.Text.Json.JsonSerializer.Serialize(request)
+                : existing.Pool == request.Pool && state.State.Location?.EngineEndpoint == request.EngineEndpoint;
             return same
                 ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!))
-                : Outcome<HostView>.Fail(OutcomeKind.Conflict, $"host {Id} is already registered in pool {existing.Pool} with engine {state.State.Location?.EngineEndpoint}");
+                : Outcome<HostView>.Fail(OutcomeKind.Conflict, $"host {Id} is already registered (pool {existing.Pool}, engine {state.State.Location?.EngineEndpoint}) with another configuration");
         }
 
         var location = new HostLocation(Id, request.EngineEndpoint!, request.MySqlAddress ?? "127.0.0.1", request.Zone!, request.Rack!, request.Pool!);
@@ -101,13 +106,16 @@ public sealed class HostGrain(
         state.State.Location = location;
         state.State.Watermarks = watermarks;
         state.State.RegisteredAt = clock.GetUtcNow();
+        state.State.Registration = request;
         await state.WriteStateAsync();
         logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
 
         await GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host));
         PushCapacity(host);
-        await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
+        // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
+        if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
+            await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
         return Outcome<HostView>.Success(Mapping.ToView(host, location));
     }
 

@@ -15,6 +15,8 @@ internal static class Program
     {
         ["scheduler"] = SchedulerBenchmark.Run,
         ["grains"] = GrainBenchmark.Run,
+        ["delivery"] = DeliveryBenchmark.Run,
+        ["memory"] = MemoryBenchmark.Run,
         ["machine"] = MachineSection.Run,
     };
 

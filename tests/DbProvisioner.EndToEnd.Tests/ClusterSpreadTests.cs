@@ -7,41 +7,16 @@ namespace DbProvisioner.EndToEnd.Tests;
 
 /// <summary>Issue 4: one shard × 2 replicas with hard host spread on two logical hosts; a third member is refused for spread.</summary>
 [TestFixture]
-[Category("EndToEnd")]
-[NonParallelizable]
-public sealed class ClusterSpreadTests
+public sealed class ClusterSpreadTests : E2eFixture
 {
     private static readonly SpreadSpec HardHostSpread = new("host", 1, "hard");
     private static readonly string[] SpreadWords = ["spread", "already holds", "per host"];
-
-    private E2eDeployment _e2e = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _e2e = await E2eDeployment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_e2e is not null)
-        {
-            await _e2e.DisposeAsync();
-        }
-    }
-
-    [TearDown]
-    public void ShowServerOnFailure()
-    {
-        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-        {
-            TestContext.Out.WriteLine($"server output ({_e2e.Server.LogFile}):\n{_e2e.Server.Tail(120)}");
-        }
-    }
 
     [Test, Order(1)]
     public async Task Three_members_of_one_shard_on_two_hosts_are_refused_for_spread_and_nothing_stays_reserved()
     {
         var request = new CreateClusterRequest("e2e-three", E2eLayout.Pool, 1, 3, HardHostSpread, E2eRequests.Template());
-        using var response = await _e2e.Requester.PostAsync("clusters", request);
+        using var response = await E2e.Requester.PostAsync("clusters", request);
         var problem = await Problem.ReadAsync(response);
         Assert.Multiple(() =>
         {
@@ -51,15 +26,15 @@ public sealed class ClusterSpreadTests
                 $"the reason should name the spread rule: {problem.Detail}");
         });
 
-        using (var cluster = await _e2e.Requester.GetAsync("clusters/e2e-three"))
+        using (var cluster = await E2e.Requester.GetAsync("clusters/e2e-three"))
         {
             Assert.That(cluster.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), await cluster.Content.ReadAsStringAsync());
         }
 
-        Assert.That(await _e2e.Admin.ListInstancesAsync(), Is.Empty);
+        Assert.That(await E2e.Admin.ListInstancesAsync(), Is.Empty);
         foreach (var host in E2eLayout.Hosts)
         {
-            var view = await _e2e.Admin.GetHostAsync(host.Id);
+            var view = await E2e.Admin.GetHostAsync(host.Id);
             Assert.That(view.Instances, Is.Empty, $"{host.Id} holds instances");
             Assert.That(view.Disks.Where(d => d.ClaimedBy is not null || d.State == "Claimed"), Is.Empty, $"{host.Id} has claimed disks");
         }
@@ -69,7 +44,7 @@ public sealed class ClusterSpreadTests
     public async Task Two_replicas_land_on_both_hosts_and_a_third_member_fails_naming_spread_with_nothing_reserved()
     {
         var watch = Stopwatch.StartNew();
-        using var response = await _e2e.Requester.PostAsync("clusters", new CreateClusterRequest("e2e-pair", E2eLayout.Pool, 1, 2, HardHostSpread, E2eRequests.Template()));
+        using var response = await E2e.Requester.PostAsync("clusters", new CreateClusterRequest("e2e-pair", E2eLayout.Pool, 1, 2, HardHostSpread, E2eRequests.Template()));
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
         var cluster = System.Text.Json.JsonSerializer.Deserialize<ClusterView>(body, ApiClient.Json)!;
@@ -80,7 +55,7 @@ public sealed class ClusterSpreadTests
         var members = new List<InstanceView>();
         foreach (var member in cluster.Members)
         {
-            members.Add(await ApiClient.WaitSettledAsync(_e2e.Requester, member.InstanceId, TimeSpan.FromSeconds(150)));
+            members.Add(await ApiClient.WaitSettledAsync(E2e.Requester, member.InstanceId, TimeSpan.FromSeconds(150)));
         }
 
         await TestContext.Progress.WriteLineAsync($"[e2e] cluster of 2 settled in {watch.Elapsed.TotalSeconds:F1} s: "
@@ -88,18 +63,18 @@ public sealed class ClusterSpreadTests
         Assert.That(members.Select(m => m.State), Is.All.EqualTo("Ready"), string.Join("\n", members.Select(E2eRequests.Describe)));
         Assert.That(members.Select(m => m.Host), Is.Unique);
 
-        var shown = await _e2e.Requester.GetOkAsync<ClusterView>("clusters/e2e-pair");
+        var shown = await E2e.Requester.GetOkAsync<ClusterView>("clusters/e2e-pair");
         Assert.That(shown.State, Is.EqualTo("Ready"));
 
         // A third member of the same shard: refused at once (4xx) or accepted and then Failed; either way for spread.
         var shard = cluster.Members[0].Shard;
-        using var third = await _e2e.Requester.PostAsync("instances", E2eRequests.Instance(cluster: "e2e-pair", shard: shard));
+        using var third = await E2e.Requester.PostAsync("instances", E2eRequests.Instance(cluster: "e2e-pair", shard: shard));
         string reason;
         string? thirdId = null;
         if (third.StatusCode == HttpStatusCode.Accepted)
         {
             thirdId = (await ApiClient.ReadAsync<System.Text.Json.JsonElement>(third)).GetProperty("id").GetString()!;
-            var failed = await ApiClient.WaitSettledAsync(_e2e.Requester, thirdId, TimeSpan.FromSeconds(30));
+            var failed = await ApiClient.WaitSettledAsync(E2e.Requester, thirdId, TimeSpan.FromSeconds(30));
             Assert.That(failed.State, Is.EqualTo("Failed"), E2eRequests.Describe(failed));
             reason = failed.Reason ?? "";
         }
@@ -118,7 +93,7 @@ public sealed class ClusterSpreadTests
         var memberIds = members.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var host in E2eLayout.Hosts)
         {
-            var view = await _e2e.Admin.GetHostAsync(host.Id);
+            var view = await E2e.Admin.GetHostAsync(host.Id);
             Assert.Multiple(() =>
             {
                 Assert.That(view.Instances.Select(i => i.Id), Is.SubsetOf(memberIds), $"{host.Id} instances");
@@ -129,10 +104,10 @@ public sealed class ClusterSpreadTests
             });
         }
 
-        Assert.That(await _e2e.FindLeaksAsync(), Is.Empty);
+        Assert.That(await E2e.FindLeaksAsync(), Is.Empty);
         if (thirdId is not null)
         {
-            Assert.That((await _e2e.Admin.GetInstanceAsync(thirdId)).State, Is.EqualTo("Failed"));
+            Assert.That((await E2e.Admin.GetInstanceAsync(thirdId)).State, Is.EqualTo("Failed"));
         }
     }
 }

@@ -6,52 +6,27 @@ namespace DbProvisioner.EndToEnd.Tests;
 
 /// <summary>Issue 4: kill the server between placement and container start, start it again, and nothing is lost or leaked.</summary>
 [TestFixture]
-[Category("EndToEnd")]
-[NonParallelizable]
-public sealed class ServerRestartTests
+public sealed class ServerRestartTests : E2eFixture
 {
     private static readonly string[] MidProvisioning = ["Placed", "DiskAttached"];
-
-    private E2eDeployment _e2e = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _e2e = await E2eDeployment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_e2e is not null)
-        {
-            await _e2e.DisposeAsync();
-        }
-    }
-
-    [TearDown]
-    public void ShowServerOnFailure()
-    {
-        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-        {
-            TestContext.Out.WriteLine($"server output ({_e2e.Server.LogFile}):\n{_e2e.Server.Tail(150)}");
-        }
-    }
 
     [Test]
     public async Task Killed_mid_provisioning_the_instance_resumes_to_Ready_or_fails_with_nothing_leaked()
     {
-        var hostsBefore = await Task.WhenAll(E2eLayout.Hosts.Select(h => _e2e.Admin.GetHostAsync(h.Id)));
-        var id = await E2eRequests.CreateInstanceAsync(_e2e.Requester, E2eRequests.Instance());
+        var hostsBefore = await Task.WhenAll(E2eLayout.Hosts.Select(h => E2e.Admin.GetHostAsync(h.Id)));
+        var id = await E2eRequests.CreateInstanceAsync(E2e.Requester, E2eRequests.Instance());
 
         // Kill as soon as the instance shows Placed or DiskAttached.
         var watch = Stopwatch.StartNew();
-        var beforeKill = await _e2e.Requester.WaitForInstanceAsync(
+        var beforeKill = await E2e.Requester.WaitForInstanceAsync(
             id, v => v.State != "Requested", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
-        await _e2e.Server.KillAsync();
+        await E2e.Server.KillAsync();
         var killedMidway = MidProvisioning.Contains(beforeKill.State);
         await TestContext.Progress.WriteLineAsync(
             $"[e2e] killed after {watch.Elapsed.TotalSeconds:F2} s at {beforeKill.State} (mid-provisioning: {killedMidway}): {E2eRequests.Describe(beforeKill)}");
 
         // Nothing of the instance may be running while the server is down, except what the state says was done.
-        var containersWhileDown = await _e2e.Docker.OwnedContainersAsync();
+        var containersWhileDown = await E2e.Docker.OwnedContainersAsync();
         if (killedMidway)
         {
             await TestContext.Progress.WriteLineAsync(
@@ -59,12 +34,12 @@ public sealed class ServerRestartTests
         }
 
         watch.Restart();
-        await _e2e.Server.StartAsync(CancellationToken.None);
+        await E2e.Server.StartAsync(CancellationToken.None);
         await TestContext.Progress.WriteLineAsync($"[e2e] server back in {watch.Elapsed.TotalSeconds:F1} s");
 
         // The state survived: the same instance with (at least) what it had, the hosts as registered.
-        var afterRestart = await _e2e.Requester.GetInstanceAsync(id);
-        var hostsAfter = await Task.WhenAll(E2eLayout.Hosts.Select(h => _e2e.Admin.GetHostAsync(h.Id)));
+        var afterRestart = await E2e.Requester.GetInstanceAsync(id);
+        var hostsAfter = await Task.WhenAll(E2eLayout.Hosts.Select(h => E2e.Admin.GetHostAsync(h.Id)));
         Assert.Multiple(() =>
         {
             Assert.That(afterRestart.Version, Is.GreaterThanOrEqualTo(beforeKill.Version), "the instance's state went backwards");
@@ -88,27 +63,27 @@ public sealed class ServerRestartTests
         });
 
         watch.Restart();
-        var settled = await ApiClient.WaitSettledAsync(_e2e.Requester, id, TimeSpan.FromSeconds(120));
+        var settled = await ApiClient.WaitSettledAsync(E2e.Requester, id, TimeSpan.FromSeconds(120));
         await TestContext.Progress.WriteLineAsync($"[e2e] settled {watch.Elapsed.TotalSeconds:F1} s after restart: {E2eRequests.Describe(settled)}");
         Assert.That(settled.State, Is.AnyOf("Ready", "Failed"), E2eRequests.Describe(settled));
 
         if (settled.State == "Ready")
         {
             // The password was kept (encrypted) across the restart, and MySQL took it.
-            var credentials = await _e2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
+            var credentials = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
             Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1));
-            var containers = await _e2e.Docker.OwnedContainersAsync();
+            var containers = await E2e.Docker.OwnedContainersAsync();
             Assert.That(containers.Where(c => c.Labels.ContainsKey("dbprov.instance")).Select(c => c.Names.Single().TrimStart('/')),
                 Is.EquivalentTo(new[] { DockerEngine.ContainerName(id) }), "exactly one instance container");
         }
         else
         {
-            var containers = await _e2e.Docker.OwnedContainersAsync();
+            var containers = await E2e.Docker.OwnedContainersAsync();
             Assert.That(containers.Where(c => c.Labels.TryGetValue("dbprov.instance", out var i) && i == id), Is.Empty, "a Failed instance's container stays");
         }
 
-        Assert.That(await _e2e.FindLeaksAsync(), Is.Empty);
-        var held = (await Task.WhenAll(E2eLayout.Hosts.Select(h => _e2e.Admin.GetHostAsync(h.Id)))).SelectMany(h => h.Instances).ToList();
+        Assert.That(await E2e.FindLeaksAsync(), Is.Empty);
+        var held = (await Task.WhenAll(E2eLayout.Hosts.Select(h => E2e.Admin.GetHostAsync(h.Id)))).SelectMany(h => h.Instances).ToList();
         Assert.That(held.Select(h => h.Id), settled.State == "Ready" ? Is.EquivalentTo(new[] { id }) : Is.Empty, "what the hosts hold");
         // Helpers (disk check/format) are short-lived; one interrupted by the crash must not stay behind.
         var helpers = await WaitForNoHelpersAsync(TimeSpan.FromSeconds(15));
@@ -121,10 +96,10 @@ public sealed class ServerRestartTests
         var watch = Stopwatch.StartNew();
         while (true)
         {
-            var helpers = (await _e2e.Docker.OwnedContainersAsync())
+            var helpers = (await E2e.Docker.OwnedContainersAsync())
                 .Where(c => c.Labels.ContainsKey("dbprov.helper"))
                 .Select(c => $"{c.Names.FirstOrDefault()} ({c.State}, {c.Status})")
-                .Concat((await _e2e.Docker.OwnedVolumesAsync()).Where(v => v.Labels.ContainsKey("dbprov.helper")).Select(v => $"volume {v.Name}"))
+                .Concat((await E2e.Docker.OwnedVolumesAsync()).Where(v => v.Labels.ContainsKey("dbprov.helper")).Select(v => $"volume {v.Name}"))
                 .ToList();
             if (helpers.Count == 0 || watch.Elapsed > timeout)
             {

@@ -11,38 +11,13 @@ namespace DbProvisioner.EndToEnd.Tests;
 /// (cgroup, NUMA node, device, credentials); the CLI provisions the second instance.
 /// </summary>
 [TestFixture]
-[Category("EndToEnd")]
-[NonParallelizable]
-public sealed class SingleInstanceTests
+public sealed class SingleInstanceTests : E2eFixture
 {
-    private E2eDeployment _e2e = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _e2e = await E2eDeployment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_e2e is not null)
-        {
-            await _e2e.DisposeAsync();
-        }
-    }
-
-    [TearDown]
-    public void ShowServerOnFailure()
-    {
-        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
-        {
-            TestContext.Out.WriteLine($"server output ({_e2e.Server.LogFile}):\n{_e2e.Server.Tail(120)}");
-        }
-    }
-
     [Test, Order(1)]
     public async Task Bad_input_answers_400_naming_the_field_401_403_and_changes_nothing()
     {
-        var instancesBefore = await _e2e.Admin.ListInstancesAsync();
-        var hostsBefore = await Task.WhenAll(E2eLayout.Hosts.Select(h => _e2e.Admin.GetHostAsync(h.Id)));
+        var instancesBefore = await E2e.Admin.ListInstancesAsync();
+        var hostsBefore = await Task.WhenAll(E2eLayout.Hosts.Select(h => E2e.Admin.GetHostAsync(h.Id)));
 
         var invalid = new (string Case, CreateInstanceRequest Request, string Field)[]
         {
@@ -54,7 +29,7 @@ public sealed class SingleInstanceTests
         };
         foreach (var (name, request, field) in invalid)
         {
-            using var response = await _e2e.Requester.PostAsync("instances", request);
+            using var response = await E2e.Requester.PostAsync("instances", request);
             var problem = await Problem.ReadAsync(response);
             Assert.Multiple(() =>
             {
@@ -65,33 +40,33 @@ public sealed class SingleInstanceTests
         }
 
         // Malformed JSON: cut off, and a value of the wrong type.
-        using (var response = await _e2e.Requester.PostRawAsync("instances", """{"cpus": 1, "memoryMiB": 1024, "diskGiB": 1, "pool": "e2e" """))
+        using (var response = await E2e.Requester.PostRawAsync("instances", """{"cpus": 1, "memoryMiB": 1024, "diskGiB": 1, "pool": "e2e" """))
         {
             var problem = await Problem.ReadAsync(response);
             Assert.That(problem.Status, Is.EqualTo(400), problem.Body);
             Assert.That(problem.ContentType, Is.EqualTo("application/problem+json"), problem.Body);
         }
 
-        using (var response = await _e2e.Requester.PostRawAsync("instances", """{"cpus": "one", "memoryMiB": 1024, "diskGiB": 1, "pool": "e2e"}"""))
+        using (var response = await E2e.Requester.PostRawAsync("instances", """{"cpus": "one", "memoryMiB": 1024, "diskGiB": 1, "pool": "e2e"}"""))
         {
             var problem = await Problem.ReadAsync(response);
             Assert.That(problem.Status, Is.EqualTo(400), problem.Body);
             Assert.That(problem.Names("cpus"), Is.True, $"wrong type should name 'cpus': {problem.Body}");
         }
 
-        using (var response = await _e2e.Anonymous.PostAsync("instances", E2eRequests.Instance()))
+        using (var response = await E2e.Anonymous.PostAsync("instances", E2eRequests.Instance()))
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), await response.Content.ReadAsStringAsync());
         }
 
-        using (var response = await _e2e.Viewer.PostAsync("instances", E2eRequests.Instance()))
+        using (var response = await E2e.Viewer.PostAsync("instances", E2eRequests.Instance()))
         {
             var problem = await Problem.ReadAsync(response);
             Assert.That(problem.Status, Is.EqualTo(403), problem.Body);
         }
 
-        var instancesAfter = await _e2e.Admin.ListInstancesAsync();
-        var hostsAfter = await Task.WhenAll(E2eLayout.Hosts.Select(h => _e2e.Admin.GetHostAsync(h.Id)));
+        var instancesAfter = await E2e.Admin.ListInstancesAsync();
+        var hostsAfter = await Task.WhenAll(E2eLayout.Hosts.Select(h => E2e.Admin.GetHostAsync(h.Id)));
         Assert.Multiple(() =>
         {
             Assert.That(instancesAfter.Select(i => i.Id), Is.EquivalentTo(instancesBefore.Select(i => i.Id)), "GET /instances shows something new");
@@ -108,8 +83,8 @@ public sealed class SingleInstanceTests
     public async Task Instance_reaches_Ready_on_its_cpu_set_numa_node_and_device_with_working_credentials()
     {
         var watch = Stopwatch.StartNew();
-        var id = await E2eRequests.CreateInstanceAsync(_e2e.Requester, E2eRequests.Instance());
-        var view = await ApiClient.WaitSettledAsync(_e2e.Requester, id, E2eRequests.ReadyTimeout);
+        var id = await E2eRequests.CreateInstanceAsync(E2e.Requester, E2eRequests.Instance());
+        var view = await ApiClient.WaitSettledAsync(E2e.Requester, id, E2eRequests.ReadyTimeout);
         await TestContext.Progress.WriteLineAsync($"[e2e] request → {view.State} in {watch.Elapsed.TotalSeconds:F1} s: {E2eRequests.Describe(view)}");
         Assert.That(view.State, Is.EqualTo("Ready"), E2eRequests.Describe(view));
 
@@ -131,9 +106,9 @@ public sealed class SingleInstanceTests
         Assert.That(cpus.Overlaps(E2eRequests.ParseCpuList(host.ReservedCpus)), Is.False, "a reserved CPU was handed out");
 
         // Credentials: the requester's key reads them, and they work; a viewer gets 403.
-        var credentials = await _e2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
+        var credentials = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
         Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1));
-        using (var forbidden = await _e2e.Viewer.GetAsync($"instances/{id}/credentials"))
+        using (var forbidden = await E2e.Viewer.GetAsync($"instances/{id}/credentials"))
         {
             Assert.That(forbidden.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await forbidden.Content.ReadAsStringAsync());
         }
@@ -143,7 +118,7 @@ public sealed class SingleInstanceTests
         var mems = await DockerEngine.ExecAsync(id, "cat", "/sys/fs/cgroup/cpuset/cpuset.mems");
         var memoryLimit = await DockerEngine.ExecAsync(id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes");
         var mounts = await DockerEngine.ExecAsync(id, "cat", "/proc/mounts");
-        var hostConfig = (await _e2e.Docker.InspectAsync(id)).HostConfig ?? throw new InvalidOperationException("no HostConfig");
+        var hostConfig = (await E2e.Docker.InspectAsync(id)).HostConfig ?? throw new InvalidOperationException("no HostConfig");
         const long MiB = 1024 * 1024;
         Assert.Multiple(() =>
         {
@@ -165,13 +140,13 @@ public sealed class SingleInstanceTests
         });
 
         // The password is in no container's environment.
-        foreach (var container in await _e2e.Docker.OwnedContainersAsync())
+        foreach (var container in await E2e.Docker.OwnedContainersAsync())
         {
-            var env = (await _e2e.Docker.InspectContainerAsync(container.ID)).Config?.Env ?? [];
+            var env = (await E2e.Docker.InspectContainerAsync(container.ID)).Config?.Env ?? [];
             Assert.That(env.Where(e => e.Contains(credentials.Password, StringComparison.Ordinal)), Is.Empty, $"password in the env of {container.Names.FirstOrDefault()}");
         }
 
-        Assert.That(await _e2e.FindLeaksAsync(), Is.Empty);
+        Assert.That(await E2e.FindLeaksAsync(), Is.Empty);
     }
 
     [Test, Order(3)]
@@ -182,7 +157,7 @@ public sealed class SingleInstanceTests
             TimeSpan.FromSeconds(150),
             "instance", "create", "--pool", E2eLayout.Pool, "--cpus", "1", "--memory-mib", "1024", "--swap-mib", "256", "--disk-gib", "1",
             "--numa", "required", "--timeout", "120", "--output", "json",
-            "--url", _e2e.Server.BaseAddress.ToString().TrimEnd('/'), "--config", _e2e.ClientConfigPath);
+            "--url", E2e.Server.BaseAddress.ToString().TrimEnd('/'), "--config", E2e.ClientConfigPath);
         await TestContext.Progress.WriteLineAsync($"[e2e] dbprov instance create → exit {exitCode} in {watch.Elapsed.TotalSeconds:F1} s");
         Assert.That(exitCode, Is.EqualTo(0), $"stdout:\n{output}\nstderr:\n{error}");
 
@@ -190,10 +165,10 @@ public sealed class SingleInstanceTests
         var id = json.RootElement.GetProperty("id").GetString()!;
         Assert.That(json.RootElement.GetProperty("state").GetString(), Is.EqualTo("Ready"), output);
 
-        var view = await _e2e.Requester.GetInstanceAsync(id);
+        var view = await E2e.Requester.GetInstanceAsync(id);
         Assert.That(view.State, Is.EqualTo("Ready"), E2eRequests.Describe(view));
-        var credentials = await _e2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
+        var credentials = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{id}/credentials");
         Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1));
-        Assert.That(await _e2e.FindLeaksAsync(), Is.Empty);
+        Assert.That(await E2e.FindLeaksAsync(), Is.Empty);
     }
 }

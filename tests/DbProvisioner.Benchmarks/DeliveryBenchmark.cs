@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using DbProvisioner.Contracts;
+
+namespace DbProvisioner.Benchmarks;
+
+/// <summary>
+/// Request → Ready through the HTTP API of the real server on the real Docker engine, one instance at a time:
+/// first on pre-formatted, seeded disks (watermark: every disk Ready and seeded), then on demand (watermark 0:
+/// the request claims a Discovered disk, formats it, and MySQL initialises the data directory at first start).
+/// Between instances the instance is removed through the scale-down gate (a different key approves). A disk
+/// that was used goes back to Ready, so on-demand measurements need fresh deployments (4 disks each).
+/// Only host <c>bench</c>, /dev/loop6–9 and ports 3600–3699 are used; everything labelled
+/// dbprov.host=bench is removed before and after.
+/// </summary>
+internal static class DeliveryBenchmark
+{
+    private const string HostId = "bench";
+    private const string Pool = "bench";
+    private const string DiskClass = "standard";
+    private const string Image = "dbprov/mysql:10.11";
+    private static readonly string[] Devices = ["/dev/loop6", "/dev/loop7", "/dev/loop8", "/dev/loop9"];
+    private static readonly string[] StepNames = ["Placed", "DiskAttached", "ContainerStarted", "Ready"];
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(150);
+    private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan DisksTimeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Instances per mode.</summary>
+    private static int PerMode => Math.Max(1, EnvInt("BENCH_DELIVERY_INSTANCES", 5));
+
+    private sealed record Measurement(string Mode, string InstanceId, double WallSeconds, double ServerSeconds, IReadOnlyDictionary<string, double> StepMs, string DiskOutcome, string Device);
+
+    private sealed record Deployment(double StartSeconds, double PrepareSeconds, List<double> RemovalSeconds, List<double> ReseedSeconds);
+
+    public static BenchSection Run() => RunAsync().GetAwaiter().GetResult();
+
+    private static async Task<BenchSection> RunAsync()
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var suite = Stopwatch.StartNew();
+        await PreflightAsync();
+        var leftovers = await CleanEngineAsync();
+        if (leftovers > 0) Console.Error.WriteLine($"delivery: removed {leftovers} leftover containers/volumes of host {HostId}");
+
+        var seeded = new List<Measurement>();
+        var onDemand = new List<Measurement>();
+        var deployments = new List<(string Mode, Deployment D)>();
+        try
+        {
+            Console.Error.WriteLine("delivery: seeded disks");
+            deployments.Add(("seeded", await SeededAsync(seeded)));
+            // A removed disk comes back Ready (wiped, re-formatted) and a claim prefers Ready disks, so an on-demand
+            // measurement needs a pool without a Ready disk: one fresh deployment (server + meta DB) per instance.
+            while (onDemand.Count < PerMode)
+            {
+                Console.Error.WriteLine(string.Create(ci, $"delivery: on demand, deployment {deployments.Count}"));
+                deployments.Add(("on demand", await OnDemandAsync(onDemand)));
+            }
+        }
+        finally
+        {
+            var removed = await CleanEngineAsync();
+            Console.Error.WriteLine($"delivery: removed {removed} containers/volumes of host {HostId} at the end");
+        }
+
+        var seededWall = seeded.Select(static m => m.WallSeconds).Order().ToArray();
+        var onDemandWall = onDemand.Select(static m => m.WallSeconds).Order().ToArray();
+        var seededMedian = Median(seededWall);
+        var onDemandMedian = Median(onDemandWall);
+        var ratio = onDemandMedian / seededMedian;
+        var mismatches = seeded.Count(static m => !m.DiskOutcome.Contains("seeded", StringComparison.Ordinal) || m.DiskOutcome.Contains("on demand", StringComparison.Ordinal))
+            + onDemand.Count(static m => !m.DiskOutcome.Contains("on demand", StringComparison.Ordinal));
+
+        var metrics = new List<BenchMetric>
+        {
+            new("seeded_median_s", Math.Round(seededMedian, 2), "s", string.Create(ci, $"≤ 3 s target; RDS MySQL create ≈ 4 min (×{240 / seededMedian:N0} faster), Percona XtraDB operator 3 nodes ≈ 6 min"), seededMedian <= 3.0),
+            new("seeded_p95_s", Math.Round(Percentile(seededWall, 0.95), 2), "s", string.Create(ci, $"{seeded.Count} instances, request → Ready seen by the client (polled every {Poll.TotalMilliseconds:0} ms)"), null),
+            new("on_demand_median_s", Math.Round(onDemandMedian, 2), "s", string.Create(ci, $"{onDemand.Count} instances: format during the request, MySQL initialises at first start; p95 {Percentile(onDemandWall, 0.95):0.00} s"), null),
+            new("ratio", Math.Round(ratio, 2), "×", "on_demand_median / seeded_median; loop devices over sparse files format far faster than real disks, so this understates the gain", null),
+        };
+        foreach (var (mode, list) in new[] { ("seeded", seeded), ("on_demand", onDemand) })
+        {
+            foreach (var step in StepNames)
+            {
+                var values = list.Where(m => m.StepMs.ContainsKey(step)).Select(m => m.StepMs[step]).Order().ToArray();
+                metrics.Add(new($"{mode}_{Snake(step)}_median_ms", Math.Round(Median(values)), "ms", $"median of the {step} step's own duration (server side)", null));
+            }
+        }
+        metrics.Add(new("mode_mismatches", mismatches, "count", "must be 0: a seeded measurement whose DiskAttached step did not report a seeded disk, or an on-demand one that did not format", mismatches == 0));
+
+        var seededDeployment = deployments[0].D;
+        var settings = new Dictionary<string, string>
+        {
+            ["host"] = $"{HostId}: engine unix:///var/run/docker.sock, pool {Pool}, zone z1, rack r1, no reserved CPUs, ports 3600–3699, disks {string.Join(", ", Devices)} (2 GiB loop devices over sparse files)",
+            ["instance"] = $"cpus 1, memoryMiB 1024, diskGiB 1, numa preferred, image {Image}; one at a time, removed through DELETE + approve (approver key) before the next",
+            ["seeded"] = string.Create(ci, $"watermark minReady = minSeeded = {Devices.Length}; disks Ready and seeded {seededDeployment.PrepareSeconds:0.0} s after registration; before each next request the harness waits (untimed) until every disk is Ready and seeded again: median {Median([.. seededDeployment.ReseedSeconds.Order()]):0.0} s after Removed (the removal itself re-formats and re-seeds the disk)"),
+            ["on_demand"] = string.Create(ci, $"watermark minReady 0: every request claims a Discovered disk; one fresh deployment (server process + meta DB, engine cleaned) per instance, because a removed disk comes back Ready and a claim prefers Ready disks"),
+            ["seeded_s"] = string.Join(" ", seeded.Select(m => m.WallSeconds.ToString("0.00", ci))),
+            ["on_demand_s"] = string.Join(" ", onDemand.Select(m => m.WallSeconds.ToString("0.00", ci))),
+            ["server_side_s"] = string.Create(ci, $"sum of the four steps' durations: seeded median {Median([.. seeded.Select(static m => m.ServerSeconds).Order()]):0.00} s, on demand {Median([.. onDemand.Select(static m => m.ServerSeconds).Order()]):0.00} s"),
+            ["disk_outcomes"] = string.Join("; ", seeded.Concat(onDemand).Select(static m => m.DiskOutcome).Distinct()),
+            ["removal_s"] = string.Create(ci, $"DELETE → Removed (drain, container removed, resources freed, disk wiped and re-formatted): median {Median([.. deployments.SelectMany(static d => d.D.RemovalSeconds).Order()]):0.0} s"),
+            ["server_start_s"] = string.Join(" ", deployments.Select(d => d.D.StartSeconds.ToString("0.0", ci))),
+            ["suite_s"] = suite.Elapsed.TotalSeconds.ToString("0", ci),
+            ["machine_load"] = "load average " + LoadAverage() + " at the end",
+        };
+        return new BenchSection("delivery — request → Ready through the API on the real Docker engine, seeded vs on demand", metrics, settings);
+    }
+
+    private static async Task<Deployment> SeededAsync(List<Measurement> results)
+    {
+        await using var server = await BenchServer.StartAsync("delivery-seeded");
+        var deployment = new Deployment(server.StartSeconds, 0, [], []);
+        try
+        {
+            var registered = Stopwatch.StartNew();
+            await RegisterAsync(server, Devices.Length, Devices.Length);
+            await WaitDisksAsync(server, static d => d.State == "Ready" && d.Seeded, "Ready and seeded");
+            deployment = deployment with { PrepareSeconds = registered.Elapsed.TotalSeconds };
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Length} disks Ready and seeded after {deployment.PrepareSeconds:0.0} s"));
+            for (var i = 1; i <= PerMode; i++)
+            {
+                var m = await MeasureAsync(server, "seeded", i);
+                results.Add(m);
+                deployment.RemovalSeconds.Add(await RemoveAsync(server, m.InstanceId));
+                if (i < PerMode)
+                {
+                    var reseed = Stopwatch.StartNew();
+                    await WaitDisksAsync(server, static d => d.State == "Ready" && d.Seeded, "Ready and seeded");
+                    deployment.ReseedSeconds.Add(reseed.Elapsed.TotalSeconds);
+                }
+            }
+            return deployment;
+        }
+        catch
+        {
+            Console.Error.WriteLine($"  server output ({server.LogFile}):\n{server.Tail()}");
+            throw;
+        }
+    }
+
+    private static async Task<Deployment> OnDemandAsync(List<Measurement> results)
+    {
+        await CleanEngineAsync(); // nothing of an earlier deployment may remain on the engine
+        await using var server = await BenchServer.StartAsync("delivery-ondemand");
+        var deployment = new Deployment(server.StartSeconds, 0, [], []);
+        try
+        {
+            await RegisterAsync(server, 0, 0);
+            var host = await server.Admin.GetAsync<HostView>($"hosts/{HostId}");
+            if (host.Disks.Any(static d => d.State != "Discovered"))
+                throw new InvalidOperationException("with watermark 0 every disk should stay Discovered: " + string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}")));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Length} disks Discovered"));
+            var m = await MeasureAsync(server, "on demand", results.Count + 1);
+            results.Add(m);
+            // Removed the same way as a seeded one (the disk is wiped and re-formatted back to Ready), so the
+            // deployment ends clean; the next on-demand measurement starts a new deployment.
+            deployment.RemovalSeconds.Add(await RemoveAsync(server, m.InstanceId));
+            return deployment;
+        }
+        catch
+        {
+            Console.Error.WriteLine($"  server output ({server.LogFile}):\n{server.Tail()}");
+            throw;
+        }
+    }
+
+    private static async Task RegisterAsync(BenchServer server, int minReady, int minSeeded)
+    {
+        var request = new RegisterHostRequest(
+            HostId, "unix:///var/run/docker.sock", "z1", "r1", Pool,
+            [.. Devices.Select(static d => new DiskSpec(d, 2, DiskClass))],
+            "",
+            new PortRangeSpec(3600, 3699),
+            MySqlAddress: "127.0.0.1",
+            Watermarks: [new WatermarkSpec(DiskClass, minReady, minSeeded)]);
+        await server.Admin.PostAsync<HostView>("hosts", request, HttpStatusCode.Created);
+    }
+
+    /// <summary>POST /instances, then GET until Ready: the client's wall clock, and the server's step durations.</summary>
+    private static async Task<Measurement> MeasureAsync(BenchServer server, string mode, int n)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var cluster = mode == "seeded" ? "bench-seeded" : "bench-ondemand";
+        var request = new CreateInstanceRequest(cluster, string.Create(ci, $"s{n}"), null, 1, 1024, null, 1, DiskClass, "preferred", Pool);
+        var start = Stopwatch.GetTimestamp();
+        var accepted = await server.Requester.PostAsync<Accepted>("instances", request, HttpStatusCode.Accepted);
+        InstanceView view;
+        while (true)
+        {
+            view = await server.Requester.GetAsync<InstanceView>($"instances/{accepted.Id}");
+            if (view.State is "Ready" or "Failed") break;
+            if (Stopwatch.GetElapsedTime(start) > ReadyTimeout)
+                throw new TimeoutException($"instance {accepted.Id} not Ready after {ReadyTimeout.TotalSeconds:0} s: {Describe(view)}");
+            await Task.Delay(Poll);
+        }
+        var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (view.State != "Ready") throw new InvalidOperationException($"instance {accepted.Id} failed: {Describe(view)}");
+        var steps = view.Steps.Where(static s => StepNames.Contains(s.Step)).GroupBy(static s => s.Step).ToDictionary(static g => g.Key, static g => g.Last().DurationMs, StringComparer.Ordinal);
+        var disk = view.Steps.LastOrDefault(static s => s.Step == "DiskAttached")?.Outcome ?? "(no DiskAttached step)";
+        Console.Error.WriteLine(string.Create(ci, $"  {mode} #{n}: {wall:0.00} s  {Describe(view)}"));
+        return new Measurement(mode, accepted.Id, wall, steps.Values.Sum() / 1000, steps, disk, view.Device ?? "?");
+    }
+
+    /// <summary>DELETE → approve with the approver key, acknowledging every blocking risk → GET until Removed.</summary>
+    private static async Task<double> RemoveAsync(BenchServer server, string instanceId)
+    {
+        var watch = Stopwatch.StartNew();
+        var request = await server.Requester.DeleteAsync<ScaleDownView>($"instances/{instanceId}", HttpStatusCode.Accepted);
+        var blocking = request.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        await server.Approver.PostAsync<ScaleDownView>($"scale-downs/{request.Id}/approve", new ApproveScaleDownRequest(blocking), HttpStatusCode.OK);
+        while (true)
+        {
+            var view = await server.Requester.GetAsync<ScaleDownView>($"scale-downs/{request.Id}");
+            if (view.State == "Removed") break;
+            if (view.State is "Failed" or "Rejected" or "Expired")
+                throw new InvalidOperationException($"scale-down {request.Id} of {instanceId} ended {view.State}: {view.Reason}");
+            if (watch.Elapsed > RemovalTimeout)
+                throw new TimeoutException($"scale-down {request.Id} of {instanceId} still {view.State} after {RemovalTimeout.TotalSeconds:0} s: " + string.Join("; ", view.Steps.Select(static s => $"{s.Step} {s.Outcome}")));
+            await Task.Delay(250);
+        }
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    removed {instanceId} in {watch.Elapsed.TotalSeconds:0.0} s (acknowledged: {string.Join(", ", blocking)})"));
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task WaitDisksAsync(BenchServer server, Func<DiskView, bool> done, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var host = await server.Admin.GetAsync<HostView>($"hosts/{HostId}");
+            if (host.Disks.FirstOrDefault(static d => d.State == "Faulty") is { } faulty)
+                throw new InvalidOperationException($"disk {faulty.Device} is Faulty");
+            if (host.Disks.Count == Devices.Length && host.Disks.All(done)) return;
+            if (watch.Elapsed > DisksTimeout)
+                throw new TimeoutException($"disks not {what} after {DisksTimeout.TotalSeconds:0} s: " + string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task PreflightAsync()
+    {
+        foreach (var device in Devices)
+            if (!File.Exists(device)) throw new InvalidOperationException($"{device} does not exist: run `bash hack/disks.sh up` (the delivery suite uses {string.Join(", ", Devices)})");
+        var (code, _, error) = await DockerAsync("image", "inspect", "--format", "{{.Id}}", Image);
+        if (code != 0) throw new InvalidOperationException($"image {Image} is not on the engine ({error.Trim()}): build it with hack/");
+    }
+
+    /// <summary>Force-removes every container, then every volume, labelled dbprov.host=bench; returns how many.</summary>
+    private static async Task<int> CleanEngineAsync()
+    {
+        var removed = 0;
+        var (_, containers, _) = await DockerAsync("ps", "-aq", "--filter", $"label=dbprov.host={HostId}");
+        foreach (var id in containers.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if ((await DockerAsync("rm", "-f", "-v", id)).Code == 0) removed++;
+        var (_, volumes, _) = await DockerAsync("volume", "ls", "-q", "--filter", $"label=dbprov.host={HostId}");
+        foreach (var name in volumes.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if ((await DockerAsync("volume", "rm", "-f", name)).Code == 0) removed++;
+        return removed;
+    }
+
+    private static async Task<(int Code, string Output, string Error)> DockerAsync(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("the docker CLI did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
+    private sealed record Accepted(string Id, string State, string Location);
+
+    private static string Describe(InstanceView v) =>
+        $"{v.Id} {v.State}{(v.Reason is null ? "" : " (" + v.Reason + ")")} cpus={v.CpuSet} disk={v.Device} port={v.Endpoint?.Port} steps=[{string.Join("; ", v.Steps.Select(static s => string.Create(CultureInfo.InvariantCulture, $"{s.Step} {s.DurationMs:0}ms {s.Outcome}")))}]";
+
+    private static string Snake(string step) => string.Concat(step.Select(static (c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private static double Median(double[] sorted) =>
+        sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+}
