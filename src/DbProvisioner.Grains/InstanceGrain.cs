@@ -248,19 +248,23 @@ public sealed class InstanceGrain(
 
     private async Task AttachDiskAsync(Stopwatch watch)
     {
-        var device = S.Reservation!.Disk.DevicePath;
-        var runtime = Runtime();
-        var check = await runtime.CheckDiskAsync(device, CancellationToken.None);
-        var outcome = check.IsSeeded ? "pre-formatted, seeded" : "pre-formatted";
-        // A disk claimed straight from Discovered was never wiped by the appliance: whatever it holds
-        // (even an old xfs with someone's data) is formatted away first.
-        if (!check.IsXfs || S.Reservation.Disk.OnDemand)
+        var disk = S.Reservation!.Disk;
+        string outcome;
+        if (disk.OnDemand)
         {
-            // Not prepared ahead of time: format now, and MySQL initialises it at first start.
-            await runtime.FormatDiskAsync(device, seed: false, CancellationToken.None);
-            outcome = "formatted on demand";
+            // Claimed straight from Discovered, never wiped by the appliance: whatever it holds (even an old xfs
+            // with someone's data) is formatted away now, and MySQL initialises it at first start.
+            await Runtime().FormatDiskAsync(disk.DevicePath, seed: false, CancellationToken.None);
+            outcome = $"{disk.DevicePath}: formatted on demand";
         }
-        await AdvanceAsync(InstanceStates.DiskAttached, watch, $"{device}: {outcome}");
+        else
+        {
+            // A Ready disk was formatted (and checked) by the disk pool ahead of time, so delivery does not wait
+            // for a helper: if it was tampered with since, the container fails to mount it and the instance fails
+            // with everything given back, the disk going through Releasing (re-format) again.
+            outcome = $"{disk.DevicePath}: pre-formatted{(disk.Seeded ? ", seeded" : "")}";
+        }
+        await AdvanceAsync(InstanceStates.DiskAttached, watch, outcome);
     }
 
     private async Task StartContainerAsync(Stopwatch watch)

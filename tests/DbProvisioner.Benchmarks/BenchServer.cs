@@ -269,6 +269,8 @@ internal sealed class BenchServer : IAsyncDisposable
     }
 
     /// <summary>artifacts/bin/DbProvisioner.Server/&lt;configuration&gt;/DbProvisioner.Server.dll, built with this project.</summary>
+    public static string ServerDllPath => ServerDll;
+
     private static string ServerDll
     {
         get

@@ -34,35 +34,47 @@ internal static class MemoryBenchmark
     private static async Task<BenchSection> RunAsync()
     {
         var ci = CultureInfo.InvariantCulture;
-        Console.Error.WriteLine("memory: the server as shipped");
+        var gc = ServerGcMode();
+        Console.Error.WriteLine($"memory: the server as shipped ({gc})");
         var shipped = await MeasureAsync(new Dictionary<string, string>());
-        // The same run with the workstation GC, to tell the GC's own headroom from what the hosts hold.
-        Console.Error.WriteLine("memory: the same with DOTNET_gcServer=0 (workstation GC), for comparison");
-        var workstation = await MeasureAsync(new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" });
+        // The same run with the other GC, to tell the GC's own headroom from what the hosts hold.
+        var otherGc = gc.StartsWith("server", StringComparison.Ordinal) ? "0" : "1";
+        Console.Error.WriteLine($"memory: the same with DOTNET_gcServer={otherGc}, for comparison");
+        var other = await MeasureAsync(new Dictionary<string, string> { ["DOTNET_gcServer"] = otherGc });
 
         var perHost = shipped.PerHost(Hosts);
-        var perHostWorkstation = workstation.PerHost(Hosts);
+        var perHostOther = other.PerHost(Hosts);
         var latencies = shipped.LatencyMs;
         return new BenchSection(
             "memory — the server process with 5,000 simulated hosts registered through the API",
             [
-                new("server_bytes_per_host", Math.Round(perHost), "B/host", string.Create(ci, $"≤ 20,000 target: (settled RSS after − idle RSS before) / {Hosts:N0}, server as shipped (server GC)"), perHost <= 20_000),
+                new("server_bytes_per_host", Math.Round(perHost), "B/host", string.Create(ci, $"≤ 20,000 target: (settled RSS after − idle RSS before) / {Hosts:N0}, server as shipped ({gc})"), perHost <= 20_000),
                 new("server_rss_before_mib", Math.Round(shipped.Before.Median / 1048576.0, 1), "MiB", "idle, one warm-up host registered, median of 5 samples", null),
                 new("server_rss_after_mib", Math.Round(shipped.After.Median / 1048576.0, 1), "MiB", string.Create(ci, $"{Hosts:N0} hosts more, settled {SettleSeconds} s, median of 5 samples"), null),
                 new("server_rss_peak_mib", Math.Round(shipped.Peak / 1048576.0, 1), "MiB", "VmHWM: the highest resident set of the run", null),
-                new("server_bytes_per_host_workstation_gc", Math.Round(perHostWorkstation), "B/host", string.Create(ci, $"the same measurement with DOTNET_gcServer=0: {workstation.Before.Median / 1048576.0:0.0} → {workstation.After.Median / 1048576.0:0.0} MiB (peak {workstation.Peak / 1048576.0:0.0} MiB)"), null),
+                new("server_bytes_per_host_other_gc", Math.Round(perHostOther), "B/host", string.Create(ci, $"the same measurement with DOTNET_gcServer={otherGc}: {other.Before.Median / 1048576.0:0.0} → {other.After.Median / 1048576.0:0.0} MiB (peak {other.Peak / 1048576.0:0.0} MiB)"), null),
                 new("host_registrations_per_s", Math.Round(Hosts / shipped.RegisterSeconds), "hosts/s", string.Create(ci, $"POST /hosts, {Concurrency} in flight; p50 {Percentile(latencies, 0.5):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms"), null),
                 new("server_cpu_ms_per_registration", Math.Round(shipped.CpuSeconds * 1000 / Hosts, 2), "ms", "the server process's CPU (user + system) per registration", null),
             ],
             new Dictionary<string, string>
             {
                 ["hosts"] = string.Create(ci, $"{Hosts:N0} simulated hosts: topology given (2 NUMA × 24 cores × 2 threads, 192 GiB per node), 2 disks /dev/sim-N-a|b, watermark minReady 0, engine tcp://sim-N.invalid:2375 (never contacted at registration)"),
-                ["server"] = string.Create(ci, $"DbProvisioner.Server as built (runtimeconfig: System.GC.Server true), own meta DB each run, healthy in {shipped.StartSeconds:0.0} s / {workstation.StartSeconds:0.0} s; Reconciliation:Interval 1 day (its start-up round ran with no hosts), Log:MinimumLevel Warning"),
+                ["server"] = string.Create(ci, $"DbProvisioner.Server as built ({gc}), own meta DB each run, healthy in {shipped.StartSeconds:0.0} s / {other.StartSeconds:0.0} s; Reconciliation:Interval 1 day (its start-up round ran with no hosts), Log:MinimumLevel Warning"),
                 ["measure"] = string.Create(ci, $"VmRSS of /proc/<pid>/status, 5 samples 1 s apart after {SettleSeconds} s idle; before: {Fmt(shipped.Before.Samples)} MiB; after: {Fmt(shipped.After.Samples)} MiB; right after the last registration {shipped.RightAfter / 1048576.0:0.0} MiB"),
-                ["workstation_gc"] = string.Create(ci, $"before {Fmt(workstation.Before.Samples)} MiB; after {Fmt(workstation.After.Samples)} MiB; registered in {workstation.RegisterSeconds:0.0} s"),
-                ["unreachable_engine_log_lines"] = (shipped.EngineLogLines + workstation.EngineLogLines).ToString(ci),
+                ["other_gc"] = string.Create(ci, $"DOTNET_gcServer={otherGc}: before {Fmt(other.Before.Samples)} MiB; after {Fmt(other.After.Samples)} MiB; registered in {other.RegisterSeconds:0.0} s"),
+                ["unreachable_engine_log_lines"] = (shipped.EngineLogLines + other.EngineLogLines).ToString(ci),
                 ["machine_load"] = "load average " + LoadAverage(),
             });
+    }
+
+    /// <summary>The GC the built server runs with, read from its runtimeconfig.json.</summary>
+    private static string ServerGcMode()
+    {
+        var config = Path.ChangeExtension(BenchServer.ServerDllPath, ".runtimeconfig.json");
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
+        var server = doc.RootElement.GetProperty("runtimeOptions").TryGetProperty("configProperties", out var props)
+            && props.TryGetProperty("System.GC.Server", out var value) && value.GetBoolean();
+        return server ? "server GC" : "workstation GC";
     }
 
     private static async Task<Outcome> MeasureAsync(IReadOnlyDictionary<string, string> environment)
