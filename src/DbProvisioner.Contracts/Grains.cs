@@ -27,7 +27,7 @@ public interface IHostGrain : IGrainWithStringKey
 public sealed record DiskJob([property: Id(0)] string DiskId, [property: Id(1)] string Device, [property: Id(2)] bool Seed);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]
-public sealed record ReserveOutcome([property: Id(0)] HostReservation? Reservation, [property: Id(1)] string Reason);
+public sealed record ReserveOutcome([property: Id(0)] HostReservation? Reservation, [property: Id(1)] string Reason, [property: Id(2)] HostLocation? Location = null);
 
 /// <summary>How the appliance reaches a host, for the runtime driver.</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.HostLocation")]

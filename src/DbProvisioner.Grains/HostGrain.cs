@@ -36,6 +36,9 @@ public sealed class HostGrain(
     // Disks a worker is formatting right now; after a crash the set is empty and the work is redone.
     private readonly HashSet<string> _diskWorkInFlight = new(StringComparer.Ordinal);
 
+    // What this activation last told the catalog (one-way, so a lost message is repaired by the next change).
+    private HostSummary? _lastSummary;
+
     private string Id => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -111,7 +114,8 @@ public sealed class HostGrain(
         logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
 
-        await GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host));
+        _lastSummary = Mapping.ToSummary(host);
+        await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
         PushCapacity(host);
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
@@ -135,7 +139,8 @@ public sealed class HostGrain(
             host = host with { Cordoned = cordoned };
             state.State.Host = host;
             await state.WriteStateAsync();
-            await GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host));
+            _lastSummary = Mapping.ToSummary(host);
+            await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
             PushCapacity(host);
         }
         return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!));
@@ -158,7 +163,7 @@ public sealed class HostGrain(
             await state.WriteStateAsync();
             PushCapacity(result.State);
         }
-        return new(result.Reservation, "");
+        return new(result.Reservation, "", state.State.Location);
     }
 
     public async Task ReleaseAsync(string instanceId)
@@ -248,8 +253,13 @@ public sealed class HostGrain(
 
     private void PushCapacity(HostState host)
     {
-        GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(HostCapacity.From(host)).Ignore();
-        GrainFactory.For(Id).UpsertHostAsync(Mapping.ToSummary(host)).Ignore();
+        var capacity = HostCapacity.From(host);
+        GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
+        // The catalog keeps only a summary: tell it only when the summary changed.
+        var summary = Mapping.ToSummary(host, capacity);
+        if (summary == _lastSummary) return;
+        _lastSummary = summary;
+        GrainFactory.For(Id).UpsertHostAsync(summary).Ignore();
     }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>

@@ -63,9 +63,12 @@ public static class Mapping
     public static DiskView ToView(Disk d) =>
         new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy);
 
-    public static HostSummary ToSummary(HostState host)
+    public static HostSummary ToSummary(HostState host) => ToSummary(host, HostCapacity.From(host));
+
+    public static HostSummary ToSummary(HostState host, HostCapacity capacity)
     {
-        var capacity = HostCapacity.From(host);
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(capacity);
         return new HostSummary(host.HostId, host.Pool, host.Zone, host.Rack, host.Cordoned, capacity.FreeCores, capacity.TotalCores,
             host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready));
     }

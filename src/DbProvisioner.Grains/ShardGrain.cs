@@ -57,7 +57,8 @@ public sealed class ShardGrain(
                 reason = outcome.Reason; // the index was stale; the host has corrected it
                 continue;
             }
-            var location = await host.GetLocationAsync();
+            // The host answers with its location, so that no second round trip is needed for the spread domain.
+            var location = outcome.Location ?? await host.GetLocationAsync();
             state.State.Spread = spread;
             state.State.Members.Add(new ShardMember(instanceId, spec.Role, decision.HostId!, location!.Zone, location.Rack));
             await state.WriteStateAsync();

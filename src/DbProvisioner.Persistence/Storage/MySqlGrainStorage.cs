@@ -67,6 +67,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         command.CommandText =
             "SELECT payload, version FROM grain_state WHERE grain_type = @type AND grain_id = @id AND state_name = @state";
         key.AddParameters(command);
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -124,6 +125,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
                 """;
             key.AddParameters(insert);
             insert.Parameters.AddWithValue("@payload", payload);
+            await insert.PrepareAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -146,6 +148,9 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
             key.AddParameters(update);
             update.Parameters.AddWithValue("@payload", payload);
             update.Parameters.AddWithValue("@expected", expected);
+            // Prepared once per pooled session (MySqlConnector caches it): the payload travels as raw bytes in the
+            // binary protocol instead of an escaped literal, and the server does not parse the statement again.
+            await update.PrepareAsync(cancellationToken).ConfigureAwait(false);
             if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
             {
                 throw await ConflictAsync(connection, key, grainId, grainState.ETag, "write", null, cancellationToken).ConfigureAwait(false);
