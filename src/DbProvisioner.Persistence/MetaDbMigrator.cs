@@ -171,8 +171,9 @@ public sealed partial class MetaDbMigrator
         }
         catch (MySqlException e)
         {
-            // The lock dies with the session anyway; the pool resets the connection.
+            // The lock dies with its session: pooled sessions are not reset on reuse, so end this one.
             _logger.LogWarning(e, "Could not release the schema lock {LockName}", lockName);
+            MySqlConnection.ClearPool(connection);
         }
     }
 
