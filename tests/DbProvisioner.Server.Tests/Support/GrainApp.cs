@@ -1,3 +1,4 @@
+using DbProvisioner.Tests.Shared;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -6,7 +7,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DbProvisioner.Grains;
-using DbProvisioner.Persistence.Storage;
 using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Runtime;
 using Microsoft.AspNetCore.Builder;
@@ -43,8 +43,7 @@ internal static class GrainApp
             },
             configure: builder =>
             {
-                ReplaceMetaDbGrainStorage(builder.Services);
-                builder.UseOrleans(silo => silo.AddMemoryGrainStorageAsDefault());
+                builder.UseOrleans(TestGrainStorage.UseMemoryGrainStorage);
                 // No meta DB and no MySQL here: audit rows are recorded in memory, MySQL status is simulated.
                 builder.Services.AddSingleton<IAuditSink>(new RecordingAuditSink());
                 builder.Services.AddSingleton<IMySqlAdmin>(new SimulatedMySqlAdmin());
@@ -113,27 +112,6 @@ internal static class GrainApp
             }
 
             await Task.Delay(50);
-        }
-    }
-
-    /// <summary>
-    /// Takes out the server's meta-DB grain storage (the keyed provider and its silo lifecycle participant, both made by
-    /// Orleans' AddGrainStorage&lt;MySqlGrainStorage&gt;) so that in-memory storage can take its name.
-    /// </summary>
-    private static void ReplaceMetaDbGrainStorage(IServiceCollection services)
-    {
-        static bool MadeForMySql(Delegate? factory) =>
-            factory?.Method.DeclaringType is { IsGenericType: true } closure
-            && closure.GetGenericArguments().Contains(typeof(MySqlGrainStorage));
-
-        var removed = services.Where(d =>
-                (!d.IsKeyedService && MadeForMySql(d.ImplementationFactory))
-                || (d.IsKeyedService && (MadeForMySql(d.KeyedImplementationFactory) || d.KeyedImplementationType == typeof(MySqlGrainStorage))))
-            .ToList();
-        Assert.That(removed, Is.Not.Empty, "the server registers the meta-DB grain storage");
-        foreach (var descriptor in removed)
-        {
-            services.Remove(descriptor);
         }
     }
 

@@ -1,3 +1,4 @@
+using DbProvisioner.Tests.Shared;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -81,7 +82,7 @@ internal sealed class ScaleDownApp : IAsyncDisposable
                         }
                     });
                 },
-                configure: builder => builder.UseOrleans(UseMemoryGrainStorage));
+                configure: builder => builder.UseOrleans(TestGrainStorage.UseMemoryGrainStorage));
             return new ScaleDownApp(app, hosts, mysql, database);
         }
         catch
@@ -92,23 +93,6 @@ internal sealed class ScaleDownApp : IAsyncDisposable
     }
 
     public HttpClient Client(string key) => App.CreateClient(key);
-
-    /// <summary>
-    /// Replaces the server's meta-database grain storage with in-memory storage (tests only), with the same state serializer.
-    /// The replaced provider's silo-lifecycle hook would cast the new provider to a lifecycle participant, so it goes too.
-    /// </summary>
-    public static void UseMemoryGrainStorage(ISiloBuilder silo)
-    {
-        var hooks = silo.Services.Where(d => d.ServiceType == typeof(ILifecycleParticipant<ISiloLifecycle>)
-            && d.ImplementationFactory?.Method.DeclaringType?.FullName?.StartsWith("Orleans.Runtime.Hosting.StorageProviderExtensions", StringComparison.Ordinal) == true).ToList();
-        foreach (var hook in hooks)
-        {
-            silo.Services.Remove(hook);
-        }
-
-        silo.AddMemoryGrainStorageAsDefault(o => o.Configure<Serializer>(
-            (m, serializer) => m.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
-    }
 
     /// <summary>Registers a simulated host (1 NUMA node × 4 cores) in <paramref name="pool"/> and returns its id.</summary>
     public async Task<string> RegisterHostAsync(string prefix, string pool, int disks = 2)

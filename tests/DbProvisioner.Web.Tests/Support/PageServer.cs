@@ -1,3 +1,4 @@
+using DbProvisioner.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -84,7 +85,7 @@ internal sealed class PageServer : IAsyncDisposable
             o.ReadyDeadline = TimeSpan.FromSeconds(10);
             o.DrainTimeout = TimeSpan.FromSeconds(2);
         });
-        builder.UseOrleans(UseMemoryGrainStorage);
+        builder.UseOrleans(TestGrainStorage.UseMemoryGrainStorage);
 
         var app = builder.Build();
         app.UseDbProvisionerServer();
@@ -149,20 +150,6 @@ internal sealed class PageServer : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
-    }
-
-    /// <summary>In-memory grain storage in place of the meta database (tests only); drops the replaced provider's lifecycle hook.</summary>
-    private static void UseMemoryGrainStorage(ISiloBuilder silo)
-    {
-        var hooks = silo.Services.Where(d => d.ServiceType == typeof(ILifecycleParticipant<ISiloLifecycle>)
-            && d.ImplementationFactory?.Method.DeclaringType?.FullName?.StartsWith("Orleans.Runtime.Hosting.StorageProviderExtensions", StringComparison.Ordinal) == true).ToList();
-        foreach (var hook in hooks)
-        {
-            silo.Services.Remove(hook);
-        }
-
-        silo.AddMemoryGrainStorageAsDefault(o => o.Configure<Serializer>(
-            (m, serializer) => m.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
     }
 
     private static string FreePort()
