@@ -1,8 +1,9 @@
 namespace DbProvisioner.Grains;
 
 /// <summary>
-/// One audit row: who did what to which subject, with what outcome, under which request and at which
-/// state version. Never a secret: details carry ids, hosts, CPUs and reasons only.
+/// One audit row: who did what to which subject, with what outcome (one word: ok, failed, refused…) and why
+/// (<see cref="OutcomeDetail"/>), under which request and at which state version. Never a secret: details carry ids,
+/// hosts, CPUs and reasons only.
 /// </summary>
 public sealed record AuditEvent(
     string Actor,
@@ -12,7 +13,8 @@ public sealed record AuditEvent(
     string Outcome,
     string? RequestId = null,
     long? StateVersion = null,
-    IReadOnlyDictionary<string, string>? Details = null);
+    IReadOnlyDictionary<string, string>? Details = null,
+    string? OutcomeDetail = null);
 
 /// <summary>The append-only audit trail (the meta database's audit table in the server).</summary>
 public interface IAuditSink

@@ -72,7 +72,7 @@ public sealed class InstanceGrain(
         if (S.State.Length > 0) return Existing(spec);
         Begin(spec, requestedBy);
         await PersistAsync();
-        await AuditAsync(InstanceStates.Requested, "ok", 0);
+        await AuditAsync(InstanceStates.Requested, "ok", null, 0);
         StartLoop();
         return Outcome<InstanceView>.Success(View());
     }
@@ -121,7 +121,7 @@ public sealed class InstanceGrain(
         S.State = RemovalStates.Draining;
         S.Steps.Add(new StepView(RemovalStates.Draining, clock.GetUtcNow(), 0, $"approved by {approvedBy}"));
         await PersistAsync();
-        await AuditAsync(RemovalStates.Draining, "started", 0);
+        await AuditAsync(RemovalStates.Draining, "started", null, 0);
         StartLoop();
         return Outcome<InstanceView>.Success(View());
     }
@@ -131,7 +131,7 @@ public sealed class InstanceGrain(
         if (S.State.Length == 0 || S.ContainerMissing == missing) return;
         S.ContainerMissing = missing;
         await state.WriteStateAsync(); // a finding, not a change of the instance: the version stays
-        await AuditAsync(missing ? "ContainerMissing" : "ContainerReturned", missing ? "the container is gone from its host" : "the container is back", 0);
+        await AuditAsync(missing ? "ContainerMissing" : "ContainerReturned", "found", missing ? "the container is gone from its host" : "the container is back", 0);
         logger.LogWarning("Instance {InstanceId}: container {Finding}", Id, missing ? "vanished" : "returned");
     }
 
@@ -218,7 +218,7 @@ public sealed class InstanceGrain(
             {
                 // A removal is never abandoned half-way: it waits and goes on from its last step.
                 logger.LogWarning("Instance {InstanceId}: removal step after {Step} failed ({Reason}); retrying", Id, step, e.Message);
-                await AuditAsync(step, "retrying: " + e.Message, watch.Elapsed.TotalMilliseconds);
+                await AuditAsync(step, "retrying", e.Message, watch.Elapsed.TotalMilliseconds);
                 await Task.Delay(ReleaseRetryDelay, clock);
             }
             catch (Exception e) when (step != InstanceStates.Failed && e is not InvalidOperationException)
@@ -393,7 +393,7 @@ public sealed class InstanceGrain(
         S.Steps.Add(new StepView(next, clock.GetUtcNow(), watch.Elapsed.TotalMilliseconds, outcome));
         await PersistAsync();
         observer.StepCompleted(next, watch.Elapsed, true);
-        await AuditAsync(next, "ok: " + outcome, watch.Elapsed.TotalMilliseconds);
+        await AuditAsync(next, "ok", outcome, watch.Elapsed.TotalMilliseconds);
     }
 
     private async Task FailAsync(string reason, TimeSpan elapsed, bool released)
@@ -403,10 +403,10 @@ public sealed class InstanceGrain(
         S.Released = released;
         S.Steps.Add(new StepView(InstanceStates.Failed, clock.GetUtcNow(), elapsed.TotalMilliseconds, reason));
         await PersistAsync();
-        await AuditAsync(InstanceStates.Failed, "failed: " + reason, elapsed.TotalMilliseconds);
+        await AuditAsync(InstanceStates.Failed, "failed", reason, elapsed.TotalMilliseconds);
     }
 
-    private async Task AuditAsync(string step, string outcome, double durationMs)
+    private async Task AuditAsync(string step, string outcome, string? detail, double durationMs)
     {
         var details = new Dictionary<string, string> { ["durationMs"] = durationMs.ToString("0", System.Globalization.CultureInfo.InvariantCulture) };
         if (S.Host is { } host) details["host"] = host.HostId;
@@ -420,7 +420,7 @@ public sealed class InstanceGrain(
         try
         {
             await audit.AppendAsync(new AuditEvent(removing ? S.RemovalApprovedBy ?? "system" : S.RequestedBy,
-                (removing ? "removal." : "provisioning.") + step, "instance", Id, outcome, S.RemovalRequestId, S.Version, details), CancellationToken.None);
+                (removing ? "removal." : "provisioning.") + step, "instance", Id, outcome, S.RemovalRequestId, S.Version, details, detail), CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

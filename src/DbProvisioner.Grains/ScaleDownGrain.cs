@@ -85,7 +85,7 @@ public sealed class ScaleDownGrain(
         S.ExpiresAt = S.CreatedAt + options.Value.ScaleDownExpiry;
         S.Steps.Add(new StepView(ScaleDownStates.Pending, S.CreatedAt, 0, $"{risks.Count(static r => r.Severity == "Blocking")} blocking risk(s), {risks.Count(static r => r.Severity != "Blocking")} warning(s)"));
         await PersistAsync();
-        await AuditAsync(requestedBy, "scale-down.request", "ok", new() { ["risks"] = string.Join(",", risks.Select(static r => r.Code)) });
+        await AuditAsync(requestedBy, "scale-down.request", "ok", null, new() { ["risks"] = string.Join(",", risks.Select(static r => r.Code)) });
         return Outcome<ScaleDownView>.Success(View());
     }
 
@@ -110,14 +110,14 @@ public sealed class ScaleDownGrain(
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"scale-down request {Id} expired at {S.ExpiresAt:u}");
         if (approvedBy == S.RequestedBy)
         {
-            await AuditAsync(approvedBy, "scale-down.approve", "refused: the requester cannot approve their own request");
+            await AuditAsync(approvedBy, "scale-down.approve", "refused", "the requester cannot approve their own request");
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Forbidden, "the requester of a scale-down cannot approve it: another approver must");
         }
         var missing = S.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code)
             .Where(code => !acknowledged.Contains(code, StringComparer.Ordinal)).Distinct().ToList();
         if (missing.Count > 0)
         {
-            await AuditAsync(approvedBy, "scale-down.approve", "refused: unacknowledged risks " + string.Join(",", missing));
+            await AuditAsync(approvedBy, "scale-down.approve", "refused", "unacknowledged risks " + string.Join(",", missing));
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Invalid,
                 $"acknowledge: the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing)} ("
                 + string.Join("; ", S.Risks.Where(r => missing.Contains(r.Code)).Select(static r => r.Message)) + ")");
@@ -130,7 +130,7 @@ public sealed class ScaleDownGrain(
             S.Reason = $"instance {S.InstanceId} changed since the request (version {S.BoundVersion}, now {instance?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "gone"}): plan the removal again";
             S.Steps.Add(new StepView(ScaleDownStates.Failed, clock.GetUtcNow(), 0, S.Reason));
             await PersistAsync();
-            await AuditAsync(approvedBy, "scale-down.approve", "refused: " + S.Reason);
+            await AuditAsync(approvedBy, "scale-down.approve", "refused", S.Reason);
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, S.Reason);
         }
 
@@ -139,7 +139,7 @@ public sealed class ScaleDownGrain(
         S.Decision = new ScaleDownDecisionView(approvedBy, now, "approved", [.. acknowledged], null);
         S.Steps.Add(new StepView(ScaleDownStates.Approved, now, 0, $"approved by {approvedBy}"));
         await PersistAsync();
-        await AuditAsync(approvedBy, "scale-down.approve", "ok", new() { ["acknowledged"] = string.Join(",", acknowledged) });
+        await AuditAsync(approvedBy, "scale-down.approve", "ok", null, new() { ["acknowledged"] = string.Join(",", acknowledged) });
         await StartRemovalAsync();
         return Outcome<ScaleDownView>.Success(View());
     }
@@ -155,7 +155,7 @@ public sealed class ScaleDownGrain(
         S.Decision = new ScaleDownDecisionView(rejectedBy, now, "rejected", [], reason);
         S.Steps.Add(new StepView(ScaleDownStates.Rejected, now, 0, $"rejected by {rejectedBy}: {reason}"));
         await PersistAsync();
-        await AuditAsync(rejectedBy, "scale-down.reject", "ok", new() { ["reason"] = reason });
+        await AuditAsync(rejectedBy, "scale-down.reject", "ok", null, new() { ["reason"] = reason });
         return Outcome<ScaleDownView>.Success(View());
     }
 
@@ -178,7 +178,7 @@ public sealed class ScaleDownGrain(
         S.Reason = reason;
         S.Steps.Add(new StepView(S.State, now, (now - (S.Decision?.At ?? now)).TotalMilliseconds, succeeded ? "instance removed, disk recycled" : reason ?? "failed"));
         await PersistAsync();
-        await AuditAsync(S.Decision?.By ?? "system", "scale-down.removed", succeeded ? "ok" : "failed: " + reason);
+        await AuditAsync(S.Decision?.By ?? "system", "scale-down.removed", succeeded ? "ok" : "failed", succeeded ? null : reason);
         logger.LogInformation("Scale-down {RequestId}: instance {InstanceId} {Outcome}", Id, S.InstanceId, S.State);
     }
 
@@ -203,7 +203,7 @@ public sealed class ScaleDownGrain(
             S.Reason = outcome.Error;
             S.Steps.Add(new StepView(ScaleDownStates.Failed, clock.GetUtcNow(), 0, outcome.Error ?? "refused"));
             await PersistAsync();
-            await AuditAsync(S.Decision.By, "scale-down.removal", "refused: " + outcome.Error);
+            await AuditAsync(S.Decision.By, "scale-down.removal", "refused", outcome.Error);
             return;
         }
         if (S.State == ScaleDownStates.Approved)
@@ -255,13 +255,13 @@ public sealed class ScaleDownGrain(
         changed.TrySetResult();
     }
 
-    private async Task AuditAsync(string actor, string action, string outcome, Dictionary<string, string>? details = null)
+    private async Task AuditAsync(string actor, string action, string outcome, string? detail = null, Dictionary<string, string>? details = null)
     {
         details ??= [];
         details["instance"] = S.InstanceId;
         try
         {
-            await audit.AppendAsync(new AuditEvent(actor, action, "scale-down", Id, outcome, Id, S.BoundVersion, details), CancellationToken.None);
+            await audit.AppendAsync(new AuditEvent(actor, action, "scale-down", Id, outcome, Id, S.BoundVersion, details, detail), CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

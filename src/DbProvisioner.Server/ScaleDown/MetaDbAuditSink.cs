@@ -6,10 +6,9 @@ using DbProvisioner.Persistence.Audit;
 namespace DbProvisioner.Server.ScaleDown;
 
 /// <summary>
-/// The grains' audit trail written to the meta database's append-only <c>audit</c> table. An outcome such as
-/// <c>refused: the requester cannot approve…</c> keeps its first word in the (short) outcome column and the rest in
-/// <c>details.outcomeDetail</c>; details are a JSON object of the event's strings, and a detail named like a secret is
-/// dropped (with a warning naming only its key), never written.
+/// The grains' audit trail written to the meta database's append-only <c>audit</c> table: the outcome word in the
+/// (short) outcome column, the why in <c>details.outcomeDetail</c>; details are a JSON object of the event's strings,
+/// and a detail named like a secret is dropped (with a warning naming only its key), never written.
 /// </summary>
 public sealed partial class MetaDbAuditSink(AuditLog log, ILogger<MetaDbAuditSink> logger) : IAuditSink
 {
@@ -25,7 +24,8 @@ public sealed partial class MetaDbAuditSink(AuditLog log, ILogger<MetaDbAuditSin
     public static AuditEntry ToEntry(AuditEvent auditEvent, Action<string>? secretDropped = null)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
-        var (outcome, outcomeDetail) = SplitOutcome(auditEvent.Outcome);
+        var outcome = string.IsNullOrWhiteSpace(auditEvent.Outcome) ? "unknown" : Truncate(auditEvent.Outcome.Trim(), OutcomeLength);
+        var outcomeDetail = auditEvent.OutcomeDetail;
         var details = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in auditEvent.Details ?? new Dictionary<string, string>())
         {
@@ -53,22 +53,6 @@ public sealed partial class MetaDbAuditSink(AuditLog log, ILogger<MetaDbAuditSin
             auditEvent.RequestId is null ? null : Truncate(auditEvent.RequestId, 128),
             auditEvent.StateVersion,
             json);
-    }
-
-    /// <summary><c>"refused: reason"</c> → (<c>refused</c>, <c>reason</c>); a short single word stays as it is.</summary>
-    internal static (string Outcome, string? Detail) SplitOutcome(string? outcome)
-    {
-        var text = string.IsNullOrWhiteSpace(outcome) ? "unknown" : outcome.Trim();
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        var head = colon > 0 ? text[..colon].Trim() : text;
-        var rest = colon > 0 ? text[(colon + 1)..].Trim() : null;
-        if (head.Length > OutcomeLength || head.Contains(' ', StringComparison.Ordinal))
-        {
-            // Not a word: keep the whole sentence in the details.
-            return (Truncate(head.Split(' ')[0], OutcomeLength), text);
-        }
-
-        return (head, string.IsNullOrEmpty(rest) ? null : rest);
     }
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
