@@ -1,3 +1,4 @@
+using DbProvisioner.Tests.Shared;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -36,9 +37,9 @@ internal sealed class BenchServer : IAsyncDisposable
         var ci = CultureInfo.InvariantCulture;
         Database = DatabasePrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         Folder = Directory.CreateTempSubdirectory($"dbprov-bench-{purpose}-").FullName;
-        var http = FreePort();
-        var silo = FreePort();
-        var gateway = FreePort();
+        var http = TestPorts.Next();
+        var silo = TestPorts.Next();
+        var gateway = TestPorts.Next();
         BaseAddress = new Uri(string.Create(ci, $"http://127.0.0.1:{http}/"));
         var settings = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -258,16 +259,6 @@ internal sealed class BenchServer : IAsyncDisposable
         if (line is null) return;
         lock (_logLock) _log?.WriteLine(line);
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     /// <summary>artifacts/bin/DbProvisioner.Server/&lt;configuration&gt;/DbProvisioner.Server.dll, built with this project.</summary>
     public static string ServerDllPath => ServerDll;
 

@@ -9,6 +9,9 @@ namespace DbProvisioner.Server.Tests.Api;
 
 [TestFixture]
 [Category("Fast")]
+// The OpenTelemetry provider listens to every "DbProvisioner" meter in the process by name: a server host started by
+// another fixture at the same time feeds or shadows this host's /metrics. One server per process, as in production.
+[NonParallelizable]
 public sealed class HttpShellTests
 {
     private ServerFactory factory = null!;

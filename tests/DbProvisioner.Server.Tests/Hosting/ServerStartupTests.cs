@@ -1,3 +1,4 @@
+using DbProvisioner.Tests.Shared;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -34,13 +35,6 @@ public sealed class OptionsValidationTests
 [Category("Silo")]
 public sealed class SiloHealthTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Test]
     [CancelAfter(60_000)]
     public async Task Healthz_reports_the_local_silo_active()
@@ -48,8 +42,8 @@ public sealed class SiloHealthTests
         await using var app = await ShellApp.StartAsync(settings: new Dictionary<string, string>
         {
             ["Silo:Enabled"] = "true",
-            ["Silo:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Silo:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Silo:SiloPort"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Silo:GatewayPort"] = TestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Storage is wired (checked below) but not touched: no grain runs here, so no meta DB is needed.
             ["GrainStorage:MigrateOnStart"] = "false",
         });

@@ -31,8 +31,8 @@ internal static class GrainApp
             settings: new Dictionary<string, string>
             {
                 ["Silo:Enabled"] = "true",
-                ["Silo:SiloPort"] = FreePort(),
-                ["Silo:GatewayPort"] = FreePort(),
+                ["Silo:SiloPort"] = TestPorts.NextText(),
+                ["Silo:GatewayPort"] = TestPorts.NextText(),
                 ["GrainStorage:MigrateOnStart"] = "false",
             },
             services: services =>
@@ -113,12 +113,5 @@ internal static class GrainApp
 
             await Task.Delay(50);
         }
-    }
-
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
     }
 }

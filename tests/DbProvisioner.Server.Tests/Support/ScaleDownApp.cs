@@ -59,8 +59,8 @@ internal sealed class ScaleDownApp : IAsyncDisposable
                 settings: new Dictionary<string, string>
                 {
                     ["Silo:Enabled"] = "true",
-                    ["Silo:SiloPort"] = FreePort(),
-                    ["Silo:GatewayPort"] = FreePort(),
+                    ["Silo:SiloPort"] = TestPorts.NextText(),
+                    ["Silo:GatewayPort"] = TestPorts.NextText(),
                     ["GrainStorage:MigrateOnStart"] = "false",
                     ["MetaDb:Host"] = options.Host,
                     ["MetaDb:Port"] = options.Port.ToString(CultureInfo.InvariantCulture),
@@ -100,6 +100,8 @@ internal sealed class ScaleDownApp : IAsyncDisposable
         var id = HostIdInBucketZero(prefix);
         using var response = await Client(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", GrainApp.Body(GrainApp.HostJson(id, pool, disks)));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        // The disks are formatted in the background: a request before they are Ready is (rightly) refused.
+        await GrainApp.WaitDisksReadyAsync(App, id);
         return id;
     }
 
@@ -206,13 +208,6 @@ internal sealed class ScaleDownApp : IAsyncDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = $"DROP DATABASE IF EXISTS `{database}`";
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
     }
 }
 

@@ -54,14 +54,14 @@ internal sealed class PageServer : IAsyncDisposable
 
     public static async Task<PageServer> StartAsync()
     {
-        var port = FreePort();
+        var port = TestPorts.NextText();
         var url = new Uri($"http://127.0.0.1:{port}");
         var settings = new Dictionary<string, string>
         {
             ["Server:Url"] = url.ToString().TrimEnd('/'),
             ["Silo:Enabled"] = "true",
-            ["Silo:SiloPort"] = FreePort(),
-            ["Silo:GatewayPort"] = FreePort(),
+            ["Silo:SiloPort"] = TestPorts.NextText(),
+            ["Silo:GatewayPort"] = TestPorts.NextText(),
             ["GrainStorage:MigrateOnStart"] = "false",
             ["Bootstrap:GenerateKeysOnStart"] = "false",
             ["Log:Directory"] = string.Empty,
@@ -151,14 +151,6 @@ internal sealed class PageServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
     }
-
-    private static string FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
-    }
-
     private sealed class TestKeys : IApiKeyVerifier
     {
         private static readonly Dictionary<string, ApiPrincipal> Keys = new(StringComparer.Ordinal)
