@@ -15,7 +15,7 @@ RUN_COUNT="${DBPROV_RUN_DISKS:-3}"
 SIZE="${DBPROV_DISK_SIZE:-2G}"
 DIR="$STATE_DIR/disks"
 
-device_of() { losetup -j "$1" -O NAME -n 2>/dev/null | head -n 1 | tr -d ' '; }
+device_of() { local out; out="$(losetup -j "$1" -O NAME -n 2>/dev/null || true)"; out="${out%%$'\n'*}"; printf '%s' "${out// /}"; }
 
 attach() { # attach PREFIX COUNT
   for i in $(seq 1 "$2"); do

@@ -7,7 +7,7 @@ want=(docker.io xfsprogs debootstrap mariadb-client util-linux iproute2 curl ca-
 if [ "${DBPROV_BROWSER_TESTS:-1}" = 1 ]; then want+=(chromium); fi
 missing=()
 for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  contains "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing: ${missing[*]}"

@@ -13,4 +13,18 @@ die() { printf '\033[1;31m[hack]\033[0m %s\n' "$*" >&2; exit 1; }
 
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (it installs packages, loop devices and dockerd)"; }
 
+# N random letters and digits. No `tr < /dev/urandom | head`: under pipefail `tr` dies of SIGPIPE
+# when `head` has enough and the script exits 141; a bounded read has no early-closing reader.
+random_alnum() {
+  local n="${1:-32}" out=""
+  while [ "${#out}" -lt "$n" ]; do
+    out+="$(LC_ALL=C tr -dc 'A-Za-z0-9' < <(head -c 512 /dev/urandom))"
+  done
+  printf '%s' "${out:0:$n}"
+}
+
+# Whether TEXT contains WORD, without `cmd | grep -q` (grep -q exits at the first match, the writer
+# then dies of SIGPIPE and pipefail turns a match into a failure).
+contains() { [[ "$1" == *"$2"* ]]; }
+
 engine_answers() { docker version --format '{{.Server.APIVersion}}' >/dev/null 2>&1; }

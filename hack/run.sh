@@ -63,7 +63,8 @@ fi
 
 # The disks are formatted (and seeded) in the background; the first instance is quickest once one is Ready.
 for _ in $(seq 1 120); do
-  "$DBPROV" --config "$CONFIG" --url "$URL" host show "$HOST_ID" --output json 2>/dev/null | grep -q '"state": *"Ready"' && break
+  shown="$("$DBPROV" --config "$CONFIG" --url "$URL" host show "$HOST_ID" --output json 2>/dev/null || true)"
+  [[ "$shown" =~ \"state\":\ *\"Ready\" ]] && break
   sleep 0.5
 done
 

@@ -47,7 +47,8 @@ write_init_file() {
   local root_pw="${MYSQL_ROOT_PASSWORD:-}"
   if [ -z "$root_pw" ]; then
     if [ -n "${MYSQL_RANDOM_ROOT_PASSWORD:-}" ]; then
-      root_pw="$(tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 32)"
+      # A bounded read: `tr < /dev/urandom | head` dies of SIGPIPE under pipefail.
+      root_pw="$(LC_ALL=C tr -dc 'A-Za-z0-9' < <(head -c 1024 /dev/urandom))"; root_pw="${root_pw:0:32}"
     elif [ -z "${MYSQL_ALLOW_EMPTY_PASSWORD:-}" ]; then
       fail "no root password: set MYSQL_ROOT_PASSWORD_FILE (or MYSQL_ROOT_PASSWORD, MYSQL_ALLOW_EMPTY_PASSWORD, MYSQL_RANDOM_ROOT_PASSWORD)"
     fi
