@@ -23,7 +23,7 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         // Free cores and Ready disks change with every reservation: kept fresh in memory (hosts push
         // them), written only with a change that must survive a restart.
         var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned;
-        if (lasting) await state.WriteStateAsync();
+        if (lasting) await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public async Task UpsertInstanceAsync(InstanceSummary instance)
@@ -31,14 +31,14 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         ArgumentNullException.ThrowIfNull(instance);
         if (state.State.Instances.TryGetValue(instance.Id, out var old) && old == instance) return;
         state.State.Instances[instance.Id] = instance;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public async Task AddClusterAsync(string name)
     {
         if (state.State.Clusters.Contains(name)) return;
         state.State.Clusters.Add(name);
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public async Task UpsertScaleDownAsync(ScaleDownSummary request)
@@ -46,7 +46,7 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         ArgumentNullException.ThrowIfNull(request);
         if (state.State.ScaleDowns.TryGetValue(request.Id, out var old) && old == request) return;
         state.State.ScaleDowns[request.Id] = request;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public Task<IReadOnlyList<ScaleDownSummary>> GetScaleDownsAsync() =>

@@ -47,7 +47,7 @@ public sealed class ClusterGrain(
             await ReleaseAsync(state.State.Members);
             state.State.State = "Failed";
             state.State.Reason = "interrupted while reserving; every reservation was given back";
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
         }
     }
 
@@ -81,7 +81,7 @@ public sealed class ClusterGrain(
             state.State.RequestedBy = requestedBy;
             state.State.CreatedAt = clock.GetUtcNow();
             state.State.Reason = null;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
 
             var reservations = new List<HostReservation>();
             foreach (var m in members)
@@ -97,7 +97,7 @@ public sealed class ClusterGrain(
             if (reservations.Count == members.Count)
             {
                 state.State.State = "Provisioning";
-                await state.WriteStateAsync();
+                await state.WriteOrReloadAsync(DeactivateOnIdle);
                 await GrainFactory.For(Name).AddClusterAsync(Name);
                 foreach (var (m, r) in members.Zip(reservations))
                 {
@@ -114,7 +114,7 @@ public sealed class ClusterGrain(
 
         state.State.State = "";
         state.State.Members = [];
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
         return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, $"cluster {Name} could not be reserved after {Attempts} attempts, nothing stays reserved: {reason}");
     }
 

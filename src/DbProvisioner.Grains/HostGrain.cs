@@ -110,7 +110,7 @@ public sealed class HostGrain(
         state.State.Watermarks = watermarks;
         state.State.RegisteredAt = clock.GetUtcNow();
         state.State.Registration = request;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
         logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
 
@@ -138,7 +138,7 @@ public sealed class HostGrain(
         {
             host = host with { Cordoned = cordoned };
             state.State.Host = host;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
             _lastSummary = Mapping.ToSummary(host);
             await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
             PushCapacity(host);
@@ -160,7 +160,7 @@ public sealed class HostGrain(
         if (!already)
         {
             state.State.Host = result.State;
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
             PushCapacity(result.State);
         }
         return new(result.Reservation, "", state.State.Location);
@@ -173,7 +173,7 @@ public sealed class HostGrain(
         if (!holds) return;
         var next = HostReservations.Release(host, instanceId);
         state.State.Host = next;
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
         PushCapacity(next);
         await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
     }
@@ -213,7 +213,7 @@ public sealed class HostGrain(
         if (!ReferenceEquals(pool, host.Disks))
         {
             state.State.Host = host with { Disks = pool };
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
             PushCapacity(state.State.Host);
         }
         foreach (var job in jobs) _diskWorkInFlight.Add(job.DiskId);
@@ -239,7 +239,7 @@ public sealed class HostGrain(
             logger.LogError("Host {HostId}: disk {DiskId} is Faulty: {Error}", Id, diskId, error);
         }
         state.State.Host = host with { Disks = result.Pool };
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
         PushCapacity(state.State.Host);
     }
 

@@ -29,14 +29,18 @@ public sealed class InstanceGrainState
     [Id(12)] public string? RemovalApprovedBy { get; set; }
     /// <summary>Reconciliation found no container for this instance on its host.</summary>
     [Id(13)] public bool ContainerMissing { get; set; }
+    /// <summary>Audit rows stored with the change they record and not yet in the audit trail.</summary>
+    [Id(14)] public List<PendingAudit> Outbox { get; set; } = [];
 }
 
 /// <summary>
 /// One instance's provisioning, as a persisted state machine: Requested → Placed → DiskAttached →
 /// ContainerStarted → Ready, or Failed with every reservation given back. Each step is idempotent
-/// and recorded before the next, so after a crash the instance resumes from its last recorded step.
+/// and recorded before the next, so after a crash the instance resumes from its last recorded step. What it serves is
+/// what it last stored: a write the meta database did not take is never shown, and the step is tried again once the
+/// database answers (see InstanceGrain.Storage.cs).
 /// </summary>
-public sealed class InstanceGrain(
+public sealed partial class InstanceGrain(
     [PersistentState("instance")] IPersistentState<InstanceGrainState> state,
     IHostRuntimeFactory runtimes,
     IMySqlAdmin mysql,
@@ -55,48 +59,57 @@ public sealed class InstanceGrain(
 
     private string Id => this.GetPrimaryKeyString();
     private InstanceGrainState S => state.State;
-    private bool Unfinished => S.State.Length > 0 && (!InstanceStates.IsTerminal(S.State) || (S.State == InstanceStates.Failed && !S.Released));
+    private bool Unfinished => IsUnfinished(S.State, S.Released);
+    private static bool IsUnfinished(string state, bool released) =>
+        state.Length > 0 && (!InstanceStates.IsTerminal(state) || (state == InstanceStates.Failed && !released));
     private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(500);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // After a restart the state machine goes on from its last recorded step.
+        MarkStored();
+        // After a restart the state machine goes on from its last recorded step; audit rows and the catalog entry a
+        // crash kept from being written are written now.
         if (Unfinished)
             this.RegisterGrainTimer(_ => { StartLoop(); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        if (S.State.Length > 0) ScheduleAfterStored();
         return Task.CompletedTask;
     }
 
     public async Task<Outcome<InstanceView>> ProvisionAsync(InstanceSpec spec, string requestedBy)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        await EnsureStoredAsync();
         if (S.State.Length > 0) return Existing(spec);
         Begin(spec, requestedBy);
-        await PersistAsync();
-        await AuditAsync(InstanceStates.Requested, "ok", null, 0);
+        await PersistAsync(Audited(InstanceStates.Requested, "ok", null, 0));
         StartLoop();
-        return Outcome<InstanceView>.Success(View());
+        return Outcome<InstanceView>.Success(_stored!);
     }
 
     public async Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(reservation);
+        await EnsureStoredAsync();
         if (S.State.Length > 0) return Existing(spec);
+        var location = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
         Begin(spec, requestedBy);
         S.Reservation = reservation;
-        S.Host = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
+        S.Host = location;
         S.State = InstanceStates.Placed;
-        S.Steps.Add(new StepView(InstanceStates.Placed, clock.GetUtcNow(), 0, "placed with its cluster"));
-        await PersistAsync();
+        const string outcome = "placed with its cluster";
+        S.Steps.Add(new StepView(InstanceStates.Placed, clock.GetUtcNow(), 0, outcome));
+        await PersistAsync(Audited(InstanceStates.Placed, "ok", outcome, 0));
         StartLoop();
-        return Outcome<InstanceView>.Success(View());
+        return Outcome<InstanceView>.Success(_stored!);
     }
 
-    public Task<InstanceView?> GetAsync() => Task.FromResult(S.State.Length == 0 ? null : View());
+    /// <summary>The instance as last stored, never a change the meta database has not taken.</summary>
+    public Task<InstanceView?> GetAsync() => Task.FromResult(_stored);
 
     public Task<CredentialsView?> GetCredentialsAsync()
     {
-        if (S.State != InstanceStates.Ready || S.ProtectedRootPassword is null || S.Host is null || S.Reservation is null)
+        if (_stored?.State != InstanceStates.Ready || S.ProtectedRootPassword is null || S.Host is null || S.Reservation is null)
             return Task.FromResult<CredentialsView?>(null);
         return Task.FromResult<CredentialsView?>(new CredentialsView(S.Host.MySqlAddress, S.Reservation.Port, InstanceCredentials.RootUser,
             protector.Unprotect(S.ProtectedRootPassword)));
@@ -104,8 +117,9 @@ public sealed class InstanceGrain(
 
     public async Task<Outcome<InstanceView>> RemoveAsync(string scaleDownId, long boundVersion, string approvedBy)
     {
+        await EnsureStoredAsync();
         if (S.State.Length == 0) return Outcome<InstanceView>.Fail(OutcomeKind.NotFound, $"instance {Id} does not exist");
-        if (S.RemovalRequestId == scaleDownId) return Outcome<InstanceView>.Success(View()); // a replay changes nothing
+        if (S.RemovalRequestId == scaleDownId) return Outcome<InstanceView>.Success(_stored!); // a replay changes nothing
         if (S.RemovalRequestId is not null || S.State == RemovalStates.Removed)
             return Outcome<InstanceView>.Fail(OutcomeKind.Conflict, $"instance {Id} is already being removed by request {S.RemovalRequestId}");
         if (S.Version != boundVersion)
@@ -120,18 +134,19 @@ public sealed class InstanceGrain(
         S.RemovalApprovedBy = approvedBy;
         S.State = RemovalStates.Draining;
         S.Steps.Add(new StepView(RemovalStates.Draining, clock.GetUtcNow(), 0, $"approved by {approvedBy}"));
-        await PersistAsync();
-        await AuditAsync(RemovalStates.Draining, "started", null, 0);
+        await PersistAsync(Audited(RemovalStates.Draining, "started", null, 0));
         StartLoop();
-        return Outcome<InstanceView>.Success(View());
+        return Outcome<InstanceView>.Success(_stored!);
     }
 
     public async Task MarkContainerAsync(bool missing)
     {
+        await EnsureStoredAsync();
         if (S.State.Length == 0 || S.ContainerMissing == missing) return;
         S.ContainerMissing = missing;
-        await state.WriteStateAsync(); // a finding, not a change of the instance: the version stays
-        await AuditAsync(missing ? "ContainerMissing" : "ContainerReturned", "found", missing ? "the container is gone from its host" : "the container is back", 0);
+        // A finding, not a change of the instance: the version stays, so the row is keyed by the finding.
+        await PersistAsync(Audited(missing ? "ContainerMissing" : "ContainerReturned", "found",
+            missing ? "the container is gone from its host" : "the container is back", 0), bumpVersion: false);
         logger.LogWarning("Instance {InstanceId}: container {Finding}", Id, missing ? "vanished" : "returned");
     }
 
@@ -158,19 +173,19 @@ public sealed class InstanceGrain(
     public async Task<InstanceView?> WaitSettledAsync(TimeSpan timeout)
     {
         var deadline = clock.GetUtcNow() + timeout;
-        while (S.State.Length > 0 && Unfinished)
+        while (_stored is { } stored && IsUnfinished(stored.State, S.Released))
         {
             var left = deadline - clock.GetUtcNow();
             if (left <= TimeSpan.Zero) break;
             var changed = _changed.Task;
             await Task.WhenAny(changed, Task.Delay(left, clock));
         }
-        return S.State.Length == 0 ? null : View();
+        return _stored;
     }
 
     private Outcome<InstanceView> Existing(InstanceSpec spec) =>
         S.Spec == spec
-            ? Outcome<InstanceView>.Success(View())
+            ? Outcome<InstanceView>.Success(_stored!)
             : Outcome<InstanceView>.Fail(OutcomeKind.Conflict, $"instance {Id} already exists with another specification");
 
     private void Begin(InstanceSpec spec, string requestedBy)
@@ -192,9 +207,33 @@ public sealed class InstanceGrain(
 
     private async Task RunAsync()
     {
-        while (Unfinished)
+        while (true)
         {
+            if (_reloadNeeded && !await TryReloadAsync())
+            {
+                await Task.Delay(StorageRetryDelay, clock); // the meta database is away: nothing to go on from yet
+                continue;
+            }
+            if (!Unfinished) break;
             var step = S.State;
+            try
+            {
+                if (!await RunStepAsync(step)) return;
+            }
+            catch (Exception e) when (StorageFaults.IsStorageFault(e))
+            {
+                // Nothing was decided: memory goes back to the last stored step, which is tried again once the database answers.
+                logger.LogWarning("Instance {InstanceId}: state after {Step} not stored ({Reason}); trying again", Id, step, e.Message);
+                _reloadNeeded = true;
+                await Task.Delay(StorageRetryDelay, clock);
+            }
+        }
+    }
+
+    /// <summary>One step of the state machine; false when the loop should stop for now.</summary>
+    private async Task<bool> RunStepAsync(string step)
+    {
+        {
             var watch = Stopwatch.StartNew();
             try
             {
@@ -209,25 +248,26 @@ public sealed class InstanceGrain(
                     case RemovalStates.ContainerRemoved: await FreeResourcesAsync(watch); break;
                     case RemovalStates.ResourcesFreed: await RecycleDiskAsync(watch); break;
                     case InstanceStates.Failed:
-                        if (!await ReleaseAsync()) return; // the engine is away: resume later
+                        if (!await ReleaseAsync()) return false; // the engine is away: resume later
                         break;
                     default: throw new InvalidOperationException($"instance {Id} is in unknown state {step}");
                 }
             }
-            catch (Exception e) when (RemovalStates.IsRemoving(step) && e is not InvalidOperationException)
+            catch (Exception e) when (RemovalStates.IsRemoving(step) && e is not InvalidOperationException && !StorageFaults.IsStorageFault(e))
             {
                 // A removal is never abandoned half-way: it waits and goes on from its last step.
                 logger.LogWarning("Instance {InstanceId}: removal step after {Step} failed ({Reason}); retrying", Id, step, e.Message);
-                await AuditAsync(step, "retrying", e.Message, watch.Elapsed.TotalMilliseconds);
+                await AuditNowAsync(step, "retrying", e.Message, watch.Elapsed.TotalMilliseconds);
                 await Task.Delay(ReleaseRetryDelay, clock);
             }
-            catch (Exception e) when (step != InstanceStates.Failed && e is not InvalidOperationException)
+            catch (Exception e) when (step != InstanceStates.Failed && e is not InvalidOperationException && !StorageFaults.IsStorageFault(e))
             {
                 observer.StepCompleted(NextStepName(step), watch.Elapsed, false);
                 logger.LogWarning("Instance {InstanceId} failed at {Step}: {Reason}", Id, NextStepName(step), e.Message);
                 await FailAsync($"{NextStepName(step)}: {e.Message}", watch.Elapsed, released: false);
             }
         }
+        return true;
     }
 
     private async Task PlaceAsync(Stopwatch watch)
@@ -242,7 +282,7 @@ public sealed class InstanceGrain(
             return;
         }
         S.Reservation = reservation;
-        S.Host = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
+        S.Host = outcome.Location ?? await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
         await AdvanceAsync(InstanceStates.Placed, watch, $"host {reservation.HostId}, CPUs {reservation.Cpu.Cpus}, disk {reservation.Disk.Id}, port {reservation.Port}");
     }
 
@@ -371,7 +411,7 @@ public sealed class InstanceGrain(
                 }
                 await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
                 S.Released = true;
-                await PersistAsync();
+                await PersistAsync(Audited("Released", "ok", "every reservation given back", 0));
                 return true;
             }
             catch (HostRuntimeException e) when (attempt < ReleaseAttempts)
@@ -391,9 +431,8 @@ public sealed class InstanceGrain(
     {
         S.State = next;
         S.Steps.Add(new StepView(next, clock.GetUtcNow(), watch.Elapsed.TotalMilliseconds, outcome));
-        await PersistAsync();
+        await PersistAsync(Audited(next, "ok", outcome, watch.Elapsed.TotalMilliseconds));
         observer.StepCompleted(next, watch.Elapsed, true);
-        await AuditAsync(next, "ok", outcome, watch.Elapsed.TotalMilliseconds);
     }
 
     private async Task FailAsync(string reason, TimeSpan elapsed, bool released)
@@ -402,41 +441,7 @@ public sealed class InstanceGrain(
         S.Reason = reason;
         S.Released = released;
         S.Steps.Add(new StepView(InstanceStates.Failed, clock.GetUtcNow(), elapsed.TotalMilliseconds, reason));
-        await PersistAsync();
-        await AuditAsync(InstanceStates.Failed, "failed", reason, elapsed.TotalMilliseconds);
-    }
-
-    private async Task AuditAsync(string step, string outcome, string? detail, double durationMs)
-    {
-        var details = new Dictionary<string, string> { ["durationMs"] = durationMs.ToString("0", System.Globalization.CultureInfo.InvariantCulture) };
-        if (S.Host is { } host) details["host"] = host.HostId;
-        if (S.Reservation is { } r)
-        {
-            details["cpus"] = r.Cpu.Cpus.ToString();
-            details["port"] = r.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            details["disk"] = r.Disk.Id;
-        }
-        var removing = S.RemovalRequestId is not null;
-        try
-        {
-            await audit.AppendAsync(new AuditEvent(removing ? S.RemovalApprovedBy ?? "system" : S.RequestedBy,
-                (removing ? "removal." : "provisioning.") + step, "instance", Id, outcome, S.RemovalRequestId, S.Version, details, detail), CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            logger.LogError("Instance {InstanceId}: audit row for {Step} not written: {Error}", Id, step, e.Message);
-        }
-    }
-
-    private async Task PersistAsync()
-    {
-        S.Version++;
-        await state.WriteStateAsync();
-        var spec = S.Spec!;
-        await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, S.State, spec.Cluster, spec.Shard, S.Host?.HostId));
-        var changed = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        changed.TrySetResult();
+        await PersistAsync(Audited(InstanceStates.Failed, "failed", reason, elapsed.TotalMilliseconds));
     }
 
     private InstanceCredentials Credentials() => new(protector.Unprotect(S.ProtectedRootPassword!));

@@ -248,7 +248,7 @@ public sealed class ScaleDownGrain(
 
     private async Task PersistAsync()
     {
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
         await GrainFactory.For(Id).UpsertScaleDownAsync(new ScaleDownSummary(Id, S.State, S.InstanceId, S.CreatedAt, S.ExpiresAt));
         var changed = _changed;
         _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -61,7 +61,7 @@ public sealed class ShardGrain(
             var location = outcome.Location ?? await host.GetLocationAsync();
             state.State.Spread = spread;
             state.State.Members.Add(new ShardMember(instanceId, spec.Role, decision.HostId!, location!.Zone, location.Rack));
-            await state.WriteStateAsync();
+            await state.WriteOrReloadAsync(DeactivateOnIdle);
             return outcome;
         }
         return new(null, $"no host accepted instance {instanceId} after {options.Value.PlacementAttempts} attempts: {reason}");
@@ -73,12 +73,12 @@ public sealed class ShardGrain(
         if (state.State.Members.Any(m => m.InstanceId == instanceId)) return;
         state.State.Spread ??= spread;
         state.State.Members.Add(new ShardMember(instanceId, role, host.HostId, host.Zone, host.Rack));
-        await state.WriteStateAsync();
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public async Task RemoveMemberAsync(string instanceId)
     {
-        if (state.State.Members.RemoveAll(m => m.InstanceId == instanceId) > 0) await state.WriteStateAsync();
+        if (state.State.Members.RemoveAll(m => m.InstanceId == instanceId) > 0) await state.WriteOrReloadAsync(DeactivateOnIdle);
     }
 
     public Task<IReadOnlyList<MemberLocation>> GetMembersAsync() =>

@@ -5,7 +5,8 @@ namespace DbProvisioner.Persistence.Audit;
 /// <summary>
 /// One thing that happened, to be appended: who (<paramref name="Actor"/>), what (<paramref name="Action"/>,
 /// e.g. <c>scale-down.approve</c>), to which subject, and how it ended (<paramref name="Outcome"/>, e.g.
-/// <see cref="AuditOutcomes.Succeeded"/>). Never put a secret in any field.
+/// <see cref="AuditOutcomes.Succeeded"/>). Never put a secret in any field. An <paramref name="EventKey"/> makes the
+/// append idempotent: a second append with the same key writes nothing.
 /// </summary>
 public sealed record AuditEntry(
     string Actor,
@@ -15,7 +16,8 @@ public sealed record AuditEntry(
     string Outcome,
     string? RequestId = null,
     long? StateVersion = null,
-    JsonElement? Details = null);
+    JsonElement? Details = null,
+    string? EventKey = null);
 
 /// <summary>An appended audit row.</summary>
 public sealed record AuditRecord(

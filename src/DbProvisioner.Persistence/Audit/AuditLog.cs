@@ -20,7 +20,10 @@ public sealed partial class AuditLog(MetaDbConnectionFactory connections, TimePr
     {
     }
 
-    /// <summary>Appends one row and returns it with its id and time.</summary>
+    /// <summary>
+    /// Appends one row and returns it with its id and time. With an <see cref="AuditEntry.EventKey"/> already in the
+    /// table nothing is written (the row is there from an earlier try) and the returned record has id 0.
+    /// </summary>
     public async Task<AuditRecord> AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         Validate(entry);
@@ -32,8 +35,8 @@ public sealed partial class AuditLog(MetaDbConnectionFactory connections, TimePr
         await using var connection = await _connections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO audit (at, actor, action, subject_type, subject_id, outcome, request_id, state_version, details)
-            VALUES (@at, @actor, @action, @subjectType, @subjectId, @outcome, @requestId, @stateVersion, @details)
+            INSERT INTO audit (at, actor, action, subject_type, subject_id, outcome, request_id, state_version, details, event_key)
+            VALUES (@at, @actor, @action, @subjectType, @subjectId, @outcome, @requestId, @stateVersion, @details, @eventKey)
             """;
         command.Parameters.AddWithValue("@at", at.UtcDateTime);
         command.Parameters.AddWithValue("@actor", entry.Actor);
@@ -44,10 +47,21 @@ public sealed partial class AuditLog(MetaDbConnectionFactory connections, TimePr
         command.Parameters.AddWithValue("@requestId", (object?)entry.RequestId ?? DBNull.Value);
         command.Parameters.AddWithValue("@stateVersion", (object?)entry.StateVersion ?? DBNull.Value);
         command.Parameters.AddWithValue("@details", (object?)details ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.AddWithValue("@eventKey", (object?)entry.EventKey ?? DBNull.Value);
+        long id;
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            id = command.LastInsertedId;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && entry.EventKey is not null)
+        {
+            // Written before (the outbox is flushed again after a crash or a lost answer): exactly one row.
+            id = 0;
+        }
 
         return new AuditRecord(
-            command.LastInsertedId,
+            id,
             at,
             entry.Actor,
             entry.Action,
@@ -150,6 +164,11 @@ public sealed partial class AuditLog(MetaDbConnectionFactory connections, TimePr
         Require(entry.SubjectType, 64, nameof(entry.SubjectType));
         Require(entry.SubjectId, 256, nameof(entry.SubjectId));
         Require(entry.Outcome, 32, nameof(entry.Outcome));
+        if (entry.EventKey is { Length: > 255 })
+        {
+            throw new ArgumentException("EventKey is longer than 255 characters.", nameof(entry));
+        }
+
         if (entry.RequestId is { Length: > 128 })
         {
             throw new ArgumentException("RequestId is longer than 128 characters.", nameof(entry));

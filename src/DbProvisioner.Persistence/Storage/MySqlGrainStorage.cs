@@ -24,6 +24,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     private readonly MetaDbMigrator _migrator;
     private readonly IActivatorProvider _activators;
     private readonly ILogger<MySqlGrainStorage> _logger;
+    private readonly StoragePipeline _pipeline;
 
     public MySqlGrainStorage(
         string name,
@@ -45,6 +46,8 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         {
             throw new ArgumentException($"Grain storage '{name}' has no GrainStorageSerializer.", nameof(options));
         }
+
+        _pipeline = new StoragePipeline(name, options.Chaos);
     }
 
     public string Name => _name;
@@ -58,7 +61,16 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         => ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        _pipeline.ExecuteAsync($"read of {stateName} of {grainId}", token => ReadCoreAsync(stateName, grainId, grainState, token), cancellationToken);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        _pipeline.ExecuteAsync($"write of {stateName} of {grainId}", token => WriteCoreAsync(stateName, grainId, grainState, token), cancellationToken);
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        _pipeline.ExecuteAsync($"clear of {stateName} of {grainId}", token => ClearCoreAsync(stateName, grainId, grainState, token), cancellationToken);
+
+    private async Task ReadCoreAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = StateKey.Of(stateName, grainId);
@@ -109,7 +121,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         grainState.RecordExists = true;
     }
 
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    private async Task WriteCoreAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = StateKey.Of(stateName, grainId);
@@ -163,7 +175,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         grainState.RecordExists = true;
     }
 
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    private async Task ClearCoreAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = StateKey.Of(stateName, grainId);

@@ -52,7 +52,8 @@ public sealed partial class MetaDbAuditSink(AuditLog log, ILogger<MetaDbAuditSin
             outcome,
             auditEvent.RequestId is null ? null : Truncate(auditEvent.RequestId, 128),
             auditEvent.StateVersion,
-            json);
+            json,
+            auditEvent.EventKey);
     }
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];

@@ -5,7 +5,9 @@ using DbProvisioner.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
+using Orleans.Providers;
 
 namespace DbProvisioner.Grains.Tests.Cluster;
 
@@ -16,6 +18,8 @@ namespace DbProvisioner.Grains.Tests.Cluster;
 /// </summary>
 public sealed class GrainTestCluster : IAsyncDisposable
 {
+    private static FaultyGrainStorage? _storage;
+
     private GrainTestCluster(InProcessTestCluster cluster, SimulatedHostRuntimeFactory runtime, SimulatedMySqlAdmin mySql, RecordingAuditSink audit)
     {
         Cluster = cluster;
@@ -32,6 +36,9 @@ public sealed class GrainTestCluster : IAsyncDisposable
 
     public RecordingAuditSink Audit { get; }
 
+    /// <summary>The grain storage, which a test can arm to refuse chosen reads and writes.</summary>
+    public static FaultyGrainStorage Storage => _storage ?? throw new InvalidOperationException("the silo has not started");
+
     public IClusterClient Client => Cluster.Client;
 
     public static async Task<GrainTestCluster> StartAsync()
@@ -44,8 +51,10 @@ public sealed class GrainTestCluster : IAsyncDisposable
         {
             // The same state serializer as the meta-database storage (Orleans binary, Domain types as JSON),
             // not the memory provider's default Newtonsoft one, which cannot read the Domain records back.
-            silo.AddMemoryGrainStorageAsDefault(options => options.Configure<Serializer>(
+            silo.AddMemoryGrainStorage("Memory", options => options.Configure<Serializer>(
                 (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
+            silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
+                (sp, _) => _storage = new FaultyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("Memory")));
             // A key in memory: tests never write the appliance's key file.
             silo.Services.AddDbProvisionerGrains(o => o.ReadyDeadline = TimeSpan.FromSeconds(10), new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
             // Registered after the grains' defaults, so the simulations win.

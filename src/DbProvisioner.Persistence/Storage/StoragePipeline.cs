@@ -1,0 +1,85 @@
+using System.Net.Sockets;
+using DbProvisioner.Contracts;
+using MySqlConnector;
+using Polly;
+using Polly.Simmy;
+using Orleans.Storage;
+
+namespace DbProvisioner.Persistence.Storage;
+
+/// <summary>
+/// What every grain-state call goes through: chaos strategies when a drill asks for them, and the translation of a
+/// meta database that does not answer into <see cref="StorageUnavailableException"/>, which the grains tell apart
+/// from a failure of their own work (they keep their last stored state and retry) and the API answers with 503.
+/// </summary>
+internal sealed class StoragePipeline
+{
+    private readonly ResiliencePipeline _pipeline;
+    private readonly string _name;
+
+    public StoragePipeline(string name, ChaosOptions chaos)
+    {
+        ArgumentNullException.ThrowIfNull(chaos);
+        _name = name;
+        chaos.Validate($"GrainStorage:{name}:Chaos");
+        var builder = new ResiliencePipelineBuilder();
+        if (chaos.Enabled)
+        {
+            var random = chaos.Seed is { } seed ? new Random(seed) : new Random();
+            var gate = new object();
+            double Next()
+            {
+                lock (gate)
+                {
+                    return random.NextDouble();
+                }
+            }
+
+            if (chaos.LatencyRate > 0)
+            {
+                builder.AddChaosLatency(new Polly.Simmy.Latency.ChaosLatencyStrategyOptions
+                {
+                    InjectionRate = chaos.LatencyRate,
+                    Latency = chaos.Latency,
+                    Randomizer = Next,
+                });
+            }
+
+            if (chaos.FaultRate > 0)
+            {
+                builder.AddChaosFault(new Polly.Simmy.Fault.ChaosFaultStrategyOptions
+                {
+                    InjectionRate = chaos.FaultRate,
+                    FaultGenerator = _ => ValueTask.FromResult<Exception?>(
+                        new StorageUnavailableException($"grain storage '{name}': fault injected by the chaos drill")),
+                    Randomizer = Next,
+                });
+            }
+        }
+
+        _pipeline = builder.Build();
+    }
+
+    public async Task ExecuteAsync(string what, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _pipeline.ExecuteAsync(static async (c, token) => await c(token).ConfigureAwait(false), call, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new StorageUnavailableException($"grain storage '{_name}': {what} failed, the meta database did not answer: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The database is away or refused the session (down, restarting, too many connections), not a conflict or a bug.</summary>
+    internal static bool IsUnavailable(Exception e) => e switch
+    {
+        InconsistentStateException or StorageUnavailableException or OperationCanceledException => false,
+        MySqlException mySql => mySql.ErrorCode != MySqlErrorCode.DuplicateKeyEntry,
+        SocketException or IOException or TimeoutException => true,
+        InvalidOperationException when e.InnerException is { } inner => IsUnavailable(inner),
+        _ => false,
+    };
+}
