@@ -34,6 +34,7 @@ public static class MetaDbServiceCollectionExtensions
         services.TryAddSingleton(sp => new MetaDbMigrator(
             sp.GetRequiredService<MetaDbConnectionFactory>(),
             sp.GetService<ILogger<MetaDbMigrator>>()));
+        services.TryAddSingleton(sp => new Storage.GrainStateKeys(sp.GetRequiredService<MetaDbConnectionFactory>()));
         services.TryAddSingleton(sp => new AuditLog(sp.GetRequiredService<MetaDbConnectionFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<MetaDbConnectionFactory>(), sp.GetRequiredService<TimeProvider>()));
         return services;

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using DbProvisioner.Contracts;
+using MySqlConnector;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,7 +8,9 @@ namespace DbProvisioner.Server.Errors;
 
 /// <summary>
 /// Turns every exception into RFC 7807 problem details. Bad request bodies (malformed JSON, a wrong type,
-/// an unknown or missing field) become 400 naming the field and position; anything else is a 500 without internals.
+/// an unknown or missing field) become 400 naming the field and position; a meta database that is away (down,
+/// restarting, out of connections) is a 503 with a Retry-After, the request having stored nothing; anything else is
+/// a 500 without internals.
 /// </summary>
 internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails)
     : IExceptionHandler
@@ -20,6 +24,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
             BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 new ProblemDetails { Status = 499, Title = "Client closed request" },
+            _ when IsMetaDbUnavailable(exception) => MetaDbUnavailable(httpContext),
             _ => null,
         };
 
@@ -43,6 +48,30 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
             Exception = exception,
         });
     }
+
+    /// <summary>The meta database did not answer (or refused a session): nothing was stored, and the call may be retried.</summary>
+    internal static bool IsMetaDbUnavailable(Exception? exception)
+    {
+        if (StorageFaults.IsStorageFault(exception)) return true;
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is MySqlException) return true;
+        }
+        return false;
+    }
+
+    private static ProblemDetails MetaDbUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The meta database is unavailable",
+            Detail = "The appliance's meta database did not answer, so nothing was stored by this request. Retry in a few seconds; /healthz says when it is back.",
+        };
+    }
+
+    private const int RetryAfterSeconds = 5;
 
     /// <summary>Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position.</summary>
     internal static ProblemDetails FromJson(JsonException json)

@@ -1,10 +1,13 @@
 using DbProvisioner.Contracts;
+using DbProvisioner.Persistence.Storage;
 
 namespace DbProvisioner.Server.Hosting;
 
 /// <summary>
-/// Crash recovery at start: once the silo is Active, resumes every instance whose provisioning had not finished
-/// (not Ready, not Failed) and starts each host's disk work (formatting interrupted by the crash, the watermark).
+/// Crash recovery at start: once the silo is Active, resumes every instance whose provisioning or removal had not
+/// finished, and starts each host's disk work (formatting interrupted by the crash, the watermark). Instances are
+/// found in the grain state table as well as the catalog, since a crash can come between an instance's write and the
+/// catalog's; a resumed instance repairs its catalog entry. Tried again until the meta database answers.
 /// </summary>
 internal sealed partial class ProvisioningRecoveryService(
     IServiceProvider services,
@@ -12,6 +15,7 @@ internal sealed partial class ProvisioningRecoveryService(
     ILogger<ProvisioningRecoveryService> logger) : BackgroundService
 {
     private static readonly TimeSpan ActivePoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -21,33 +25,42 @@ internal sealed partial class ProvisioningRecoveryService(
         }
 
         var grains = services.GetRequiredService<IGrainFactory>();
-        try
+        while (!stoppingToken.IsCancellationRequested)
         {
-            await RecoverAsync(grains, stoppingToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Recovery is best effort at start: an instance left behind is resumed on its next activation or call.
-            LogRecoveryFailed(logger, e);
+            try
+            {
+                await RecoverAsync(grains, stoppingToken);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRecoveryFailed(logger, e);
+                await Task.Delay(RetryDelay, stoppingToken);
+            }
         }
     }
 
     internal async Task<(int Resumed, int Hosts)> RecoverAsync(IGrainFactory grains, CancellationToken cancellationToken)
     {
         var instances = await grains.ListInstancesAsync().WaitAsync(cancellationToken);
+        var listed = instances.ToDictionary(static i => i.Id, static i => i.State, StringComparer.Ordinal);
+        var stored = services.GetService<GrainStateKeys>() is { } keys ? await keys.ListAsync(InstanceGrainType, cancellationToken) : [];
+        var unfinished = instances.Where(static i => i.State is not ("Ready" or "Removed")).Select(static i => (i.Id, i.State))
+            .Concat(stored.Where(id => !listed.ContainsKey(id)).Select(static id => (Id: id, State: "not in the catalog")))
+            .ToList();
         var resumed = 0;
-        foreach (var instance in instances.Where(i => i.State is not ("Ready" or "Removed")))
+        foreach (var (id, state) in unfinished)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                await grains.GetGrain<IInstanceGrain>(instance.Id).ResumeAsync().WaitAsync(cancellationToken);
+                await grains.GetGrain<IInstanceGrain>(id).ResumeAsync().WaitAsync(cancellationToken);
                 resumed++;
-                LogResumed(logger, instance.Id, instance.State);
+                LogResumed(logger, id, state);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogResumeFailed(logger, instance.Id, e);
+                LogResumeFailed(logger, id, e);
             }
         }
 
@@ -61,6 +74,9 @@ internal sealed partial class ProvisioningRecoveryService(
         return (resumed, hosts.Count);
     }
 
+    /// <summary>The grain type of InstanceGrain in the grain state table (Orleans' name: the class name without "Grain", lower case).</summary>
+    internal const string InstanceGrainType = "instance";
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Resumed provisioning of instance {InstanceId} (was {State})")]
     private static partial void LogResumed(ILogger logger, string instanceId, string state);
 
@@ -70,7 +86,7 @@ internal sealed partial class ProvisioningRecoveryService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Start-up recovery: {Resumed} unfinished instances resumed, disk work started on {Hosts} hosts")]
     private static partial void LogRecovered(ILogger logger, int resumed, int hosts);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Start-up recovery failed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Start-up recovery failed; trying again in 5 s")]
     private static partial void LogRecoveryFailed(ILogger logger, Exception exception);
 }
 

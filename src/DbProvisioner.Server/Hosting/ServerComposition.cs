@@ -65,7 +65,7 @@ public static class ServerComposition
         services.AddSingleton<ApiKeyBootstrapper>();
         services.AddHostedService<ApiKeyBootstrapService>();
 
-        services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo").AddCheck<MetaDbHealthCheck>("metaDb");
         services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
 
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
@@ -92,7 +92,8 @@ public static class ServerComposition
         // Client errors (bad JSON, wrong content type) are answered as 400s; only server faults are logged as errors.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException,
+            // Nor is a meta database that is away a fault of this process: /healthz and the 503 say so, without a stack per request.
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException || ProblemExceptionHandler.IsMetaDbUnavailable(c.Exception),
         });
         app.UseStatusCodePages();
         app.UseAuthentication();
