@@ -8,7 +8,9 @@ using Orleans.Storage;
 namespace DbProvisioner.Persistence.Storage;
 
 /// <summary>
-/// What every grain-state call goes through: chaos strategies when a drill asks for them, and the translation of a
+/// What every grain-state call goes through: chaos strategies when a drill asks for them, a few quick retries (after a
+/// meta-database restart each pooled session fails once before it is dropped; a write retried after an answer was
+/// lost meets its own version and is refused as a conflict, never applied twice), and the translation of a
 /// meta database that does not answer into <see cref="StorageUnavailableException"/>, which the grains tell apart
 /// from a failure of their own work (they keep their last stored state and retry) and the API answers with 503.
 /// </summary>
@@ -22,7 +24,14 @@ internal sealed class StoragePipeline
         ArgumentNullException.ThrowIfNull(chaos);
         _name = name;
         chaos.Validate($"GrainStorage:{name}:Chaos");
-        var builder = new ResiliencePipelineBuilder();
+        var builder = new ResiliencePipelineBuilder().AddRetry(new Polly.Retry.RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsUnavailable),
+            MaxRetryAttempts = 3,
+            Delay = TimeSpan.FromMilliseconds(50),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+        });
         if (chaos.Enabled)
         {
             var random = chaos.Seed is { } seed ? new Random(seed) : new Random();
