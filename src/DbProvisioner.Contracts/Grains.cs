@@ -129,6 +129,9 @@ public interface IClusterGrain : IGrainWithStringKey
 
     /// <summary>Plans a shrink to fewer replicas per shard: one scale-down request per member to remove, chosen so spread stays best.</summary>
     [Alias("Shrink")] Task<Outcome<IReadOnlyList<ScaleDownView>>> ShrinkAsync(int replicas, string requestedBy);
+
+    /// <summary>After a crash: a cluster whose members were reserved hands every member not yet handed over to its instance.</summary>
+    [Alias("Resume")] Task ResumeAsync();
 }
 
 /// <summary>

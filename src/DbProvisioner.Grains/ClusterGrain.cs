@@ -98,14 +98,7 @@ public sealed class ClusterGrain(
             {
                 state.State.State = "Provisioning";
                 await state.WriteOrReloadAsync(DeactivateOnIdle);
-                await GrainFactory.For(Name).AddClusterAsync(Name);
-                foreach (var (m, r) in members.Zip(reservations))
-                {
-                    var spec = SpecOf(template, m, spread);
-                    var location = await GrainFactory.GetGrain<IHostGrain>(m.HostId).GetLocationAsync();
-                    await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).AddPlacedMemberAsync(m.InstanceId, m.Role, location!, spread);
-                    await GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).ProvisionPlacedAsync(spec, requestedBy, r);
-                }
+                await HandOverAsync(reservations);
                 logger.LogInformation("Cluster {Cluster}: {Members} members placed", Name, members.Count);
                 return Outcome<ClusterView>.Success(await ViewAsync());
             }
@@ -116,6 +109,40 @@ public sealed class ClusterGrain(
         state.State.Members = [];
         await state.WriteOrReloadAsync(DeactivateOnIdle);
         return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, $"cluster {Name} could not be reserved after {Attempts} attempts, nothing stays reserved: {reason}");
+    }
+
+    public async Task ResumeAsync()
+    {
+        if (state.State.State == "Provisioning") await HandOverAsync(null);
+    }
+
+    /// <summary>
+    /// Tells the catalog, each shard and each instance about its member; idempotent, so that a crash half-way through
+    /// is finished by <see cref="ResumeAsync"/> (the reservations were stored by the hosts before the cluster's write).
+    /// </summary>
+    private async Task HandOverAsync(IReadOnlyList<HostReservation>? reservations)
+    {
+        var template = state.State.Template!;
+        var spread = state.State.Request!.Spread ?? SpreadSpec.HostHard;
+        await GrainFactory.For(Name).AddClusterAsync(Name);
+        for (var i = 0; i < state.State.Members.Count; i++)
+        {
+            var m = state.State.Members[i];
+            var spec = SpecOf(template, m, spread);
+            var instance = GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId);
+            if (reservations is null && await instance.GetAsync() is not null) continue;
+            var host = GrainFactory.GetGrain<IHostGrain>(m.HostId);
+            var reservation = reservations?[i] ?? await host.GetReservationAsync(m.InstanceId);
+            if (reservation is null)
+            {
+                // The host holds nothing for it (given back): the member is placed like any instance, through its shard.
+                await instance.ProvisionAsync(spec, state.State.RequestedBy);
+                continue;
+            }
+            var location = await host.GetLocationAsync();
+            await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).AddPlacedMemberAsync(m.InstanceId, m.Role, location!, spread);
+            await instance.ProvisionPlacedAsync(spec, state.State.RequestedBy, reservation);
+        }
     }
 
     public async Task<ClusterView?> GetAsync() => state.State.State is "Provisioning" or "Failed" ? await ViewAsync() : null;

@@ -64,6 +64,12 @@ internal sealed partial class ProvisioningRecoveryService(
             }
         }
 
+        // Clusters whose members a crash kept from being handed over (few: one grain per cluster).
+        foreach (var cluster in services.GetService<GrainStateKeys>() is { } clusterKeys ? await clusterKeys.ListAsync(ClusterGrainType, cancellationToken) : [])
+        {
+            await grains.GetGrain<IClusterGrain>(cluster).ResumeAsync().WaitAsync(cancellationToken);
+        }
+
         var hosts = await grains.ListHostsAsync().WaitAsync(cancellationToken);
         foreach (var host in hosts)
         {
@@ -76,6 +82,7 @@ internal sealed partial class ProvisioningRecoveryService(
 
     /// <summary>The grain type of InstanceGrain in the grain state table (Orleans' name: the class name without "Grain", lower case).</summary>
     internal const string InstanceGrainType = "instance";
+    internal const string ClusterGrainType = "cluster";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resumed provisioning of instance {InstanceId} (was {State})")]
     private static partial void LogResumed(ILogger logger, string instanceId, string state);
