@@ -244,6 +244,7 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
+        var limits = ContainerLimits.Of(spec.MemoryMiB, spec.SwapMiB, spec.Swappiness);
         if (spec.Port < 1024) throw new ArgumentOutOfRangeException(nameof(spec), spec.Port, "a non-root mysqld needs a port from 1024 up");
         var name = ResourceNames.Container(spec.InstanceId);
         var volume = ResourceNames.DataVolume(spec.InstanceId);
@@ -264,7 +265,7 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         try
         {
             await EnsureDataVolumeAsync(spec, volume, cancellationToken).ConfigureAwait(false);
-            var id = existing?.ID ?? await CreateInstanceContainerAsync(spec, name, volume, cancellationToken).ConfigureAwait(false);
+            var id = existing?.ID ?? await CreateInstanceContainerAsync(spec, limits, name, volume, cancellationToken).ConfigureAwait(false);
             await PutInstanceFilesAsync(id, spec, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -337,9 +338,9 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
             throw InstanceException.Conflict(HostId, spec.InstanceId, $"its data volume {volume} is on {onDevice}, not {spec.Device}");
     }
 
-    private async Task<string> CreateInstanceContainerAsync(InstanceContainerSpec spec, string name, string volume, CancellationToken cancellationToken)
+    private async Task<string> CreateInstanceContainerAsync(
+        InstanceContainerSpec spec, ContainerLimits limits, string name, string volume, CancellationToken cancellationToken)
     {
-        var mib = 1024L * 1024L;
         var env = new List<string> { $"MYSQL_ROOT_PASSWORD_FILE={SecretsDir}/{RootPasswordFile}" };
         if (spec.Credentials.Database is { } db) env.Add($"MYSQL_DATABASE={db}");
         if (spec.Credentials.User is { } user)
@@ -363,9 +364,9 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
                 NetworkMode = "host",
                 CpusetCpus = spec.Cpus.ToString(),
                 CpusetMems = spec.MemoryNodes.Count == 0 ? "" : CpuSet.Of(spec.MemoryNodes).ToString(),
-                Memory = spec.MemoryMiB * mib,
-                MemorySwap = (spec.MemoryMiB + spec.SwapMiB) * mib,
-                MemorySwappiness = spec.Swappiness,
+                Memory = limits.MemoryBytes,
+                MemorySwap = limits.MemorySwapBytes,
+                MemorySwappiness = limits.Swappiness,
                 RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.UnlessStopped },
                 // A non-root mysqld on a port >= 1024 with its data owned by mysql needs no capability:
                 // binding, reading its files and O_DIRECT I/O are all plain user rights.

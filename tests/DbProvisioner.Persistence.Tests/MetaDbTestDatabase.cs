@@ -71,7 +71,7 @@ public sealed class MetaDbTestDatabase
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) == 1;
     }
 
-    private static async Task<MySqlConnection> OpenServerConnectionAsync()
+    internal static async Task<MySqlConnection> OpenServerConnectionAsync()
     {
         var options = OptionsFor("unused");
         var builder = new MySqlConnectionStringBuilder

@@ -17,7 +17,7 @@ public static class MyCnf
     /// The buffer pool takes 70% of the container's memory, in 128 MiB chunks, leaving the rest for
     /// connections, sort buffers and the redo log; never less than 128 MiB.
     /// </summary>
-    public static long BufferPoolMiB(long memoryMiB) => Math.Max(128, memoryMiB * 70 / 100 / 128 * 128);
+    public static long BufferPoolMiB(long memoryMiB) => Math.Max(128, checked(memoryMiB * 70) / 100 / 128 * 128);
 
     /// <summary>A quarter of the buffer pool, between 48 MiB and 2 GiB: enough for write bursts.</summary>
     public static long RedoLogMiB(long memoryMiB) => Math.Clamp(BufferPoolMiB(memoryMiB) / 4, 48, 2048);

@@ -59,7 +59,7 @@ public static class CpuAllocator
 
         var nodes = FreeNodes(state);
         long totalMemory = 0;
-        foreach (var n in nodes) totalMemory += n.FreeMemory;
+        foreach (var n in nodes) totalMemory = Sizes.Add(totalMemory, n.FreeMemory);
 
         NodeFree? single = null;
         if (request.Numa is NumaPolicy.Required or NumaPolicy.Preferred)

@@ -76,7 +76,7 @@ internal sealed class CpuUsage
     {
         foreach (var m in a.Memory)
             for (var i = 0; i < index.NodeIds.Length; i++)
-                if (index.NodeIds[i] == m.NodeId) booked[i] += m.MemoryMiB;
+                if (index.NodeIds[i] == m.NodeId) booked[i] = Sizes.Add(booked[i], m.MemoryMiB);
     }
 
     private static (PhysicalCore[] Cores, int Cpus) FreeOf(IReadOnlyList<PhysicalCore> cores, CpuSet used)

@@ -76,7 +76,7 @@ public sealed record HostCpuState(HostTopology Topology, CpuSet Reserved, Immuta
         long sum = 0; // a node the topology does not have: whatever assignments claim there
         foreach (var a in Assignments.Values)
             foreach (var m in a.Memory)
-                if (m.NodeId == nodeId) sum += m.MemoryMiB;
+                if (m.NodeId == nodeId) sum = Sizes.Add(sum, m.MemoryMiB);
         return sum;
     }
 

@@ -9,8 +9,12 @@ public readonly record struct NodeCapacity(int NodeId, int FreeCores, int Thread
 {
     public int FreeCpus => FreeCores * ThreadsPerCore;
 
-    /// <summary>Whole cores this node needs to hand out for <paramref name="cpus"/> CPUs.</summary>
-    public int CoresFor(int cpus) => (cpus + ThreadsPerCore - 1) / ThreadsPerCore;
+    /// <summary>Whole cores this node needs to hand out for <paramref name="cpus"/> CPUs (rounded up without adding, so it cannot wrap).</summary>
+    public int CoresFor(int cpus)
+    {
+        var (cores, rest) = Math.DivRem(cpus, ThreadsPerCore);
+        return rest > 0 ? cores + 1 : cores;
+    }
 }
 
 /// <summary>
@@ -56,17 +60,21 @@ public sealed record HostCapacity(
     public long FreeMemoryMiB => _totals.FreeMemory;
     public long TotalMemoryMiB => _totals.TotalMemory;
 
+    // Checked: a host whose sizes add up beyond 64 bits is refused loudly, never summarised as a wrapped (negative) total.
     private static (int, int, int, long, long) Totals(ImmutableArray<NodeCapacity> nodes)
     {
         int free = 0, total = 0, cpus = 0;
         long mem = 0, totalMem = 0;
         foreach (var n in nodes)
         {
-            free += n.FreeCores;
-            total += n.TotalCores;
-            cpus += n.FreeCpus;
-            mem += n.FreeMemoryMiB;
-            totalMem += n.TotalMemoryMiB;
+            checked
+            {
+                free += n.FreeCores;
+                total += n.TotalCores;
+                cpus += n.FreeCores * n.ThreadsPerCore;
+                mem += n.FreeMemoryMiB;
+                totalMem += n.TotalMemoryMiB;
+            }
         }
         return (free, total, cpus, mem, totalMem);
     }

@@ -152,7 +152,7 @@ public static class ClusterPlacement
         if (request.Template.Cpus < 1) return new([], "an instance needs at least 1 CPU", startIndex);
 
         var working = hosts.ToArray(); // a private overlay: the caller's summaries are never touched
-        var placed = new List<MemberPlacement>(request.Shards * request.MembersPerShard);
+        var placed = new List<MemberPlacement>(checked(request.Shards * request.MembersPerShard));
         var next = startIndex;
         var t = request.Template;
         for (var s = 0; s < request.Shards; s++)

@@ -46,8 +46,9 @@ public static class Scores
         var totalMem = host.TotalMemoryMiB;
         if (totalCores == 0 || totalMem == 0) return 0;
         var need = host.Nodes.Length == 0 ? 0 : host.Nodes[0].CoresFor(i.Cpus);
-        var cpuUsed = (double)(totalCores - host.FreeCores + need) / totalCores;
-        var memUsed = (double)(totalMem - host.FreeMemoryMiB + i.MemoryMiB) / totalMem;
+        // In double: a share of capacity, which a long sum could wrap.
+        var cpuUsed = ((double)totalCores - host.FreeCores + need) / totalCores;
+        var memUsed = ((double)totalMem - host.FreeMemoryMiB + i.MemoryMiB) / totalMem;
         return (int)Math.Round(100 * (1 - Math.Min(1, Math.Abs(cpuUsed - memUsed))));
     }
 

@@ -121,9 +121,9 @@ public static class ClustersApi
             validator.AddError("spread.domain", $"must be one of {string.Join(", ", SpreadDomains)}");
         }
 
-        if (spread.MaxPerDomain < 1)
+        if (spread.MaxPerDomain is < 1 or > MaxReplicas)
         {
-            validator.AddError("spread.maxPerDomain", "must be at least 1");
+            validator.AddError("spread.maxPerDomain", $"must be between 1 and {MaxReplicas} (members of one shard)");
         }
 
         if (!SpreadModes.Contains(mode))

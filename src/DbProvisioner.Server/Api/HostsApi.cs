@@ -1,4 +1,5 @@
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Validation;
@@ -14,6 +15,10 @@ public static class HostsApi
 {
     public const int MinPort = 1024;
     public const int MaxPort = 65535;
+    public const int MaxDisksPerHost = 1024;
+    public const int MaxNumaNodes = 64;
+    public const int MaxCoresPerNode = 1024;
+    public const int MaxThreadsPerCore = 8;
 
     public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
     {
@@ -128,6 +133,11 @@ public static class HostsApi
 
         var devices = new HashSet<string>(StringComparer.Ordinal);
         var disks = request.Disks ?? [];
+        if (disks.Count > MaxDisksPerHost)
+        {
+            v.AddError("disks", $"must list at most {MaxDisksPerHost} disks");
+        }
+
         for (var i = 0; i < disks.Count; i++)
         {
             var disk = disks[i];
@@ -146,9 +156,9 @@ public static class HostsApi
                 v.AddError($"disks[{i}].device", $"'{disk.Device}' is listed more than once");
             }
 
-            if (disk.SizeGiB < 1)
+            if (disk.SizeGiB is < 1 or > Sizes.MaxDiskGiB)
             {
-                v.AddError($"disks[{i}].sizeGiB", "must be at least 1 (GiB)");
+                v.AddError($"disks[{i}].sizeGiB", $"must be between 1 and {Sizes.MaxDiskGiB} (GiB, 1 PiB)");
             }
 
             if (disk.Class is not null && !ApiNames.IsName(disk.Class))
@@ -191,24 +201,24 @@ public static class HostsApi
 
         if (request.Topology is { } topology)
         {
-            if (topology.NumaNodes is < 1 or > 64)
+            if (topology.NumaNodes is < 1 or > MaxNumaNodes)
             {
-                v.AddError("topology.numaNodes", "must be between 1 and 64");
+                v.AddError("topology.numaNodes", $"must be between 1 and {MaxNumaNodes}");
             }
 
-            if (topology.CoresPerNode is < 1 or > 1024)
+            if (topology.CoresPerNode is < 1 or > MaxCoresPerNode)
             {
-                v.AddError("topology.coresPerNode", "must be between 1 and 1024");
+                v.AddError("topology.coresPerNode", $"must be between 1 and {MaxCoresPerNode}");
             }
 
-            if (topology.ThreadsPerCore is < 1 or > 8)
+            if (topology.ThreadsPerCore is < 1 or > MaxThreadsPerCore)
             {
-                v.AddError("topology.threadsPerCore", "must be between 1 and 8");
+                v.AddError("topology.threadsPerCore", $"must be between 1 and {MaxThreadsPerCore}");
             }
 
-            if (topology.MemoryMiBPerNode < 1)
+            if (topology.MemoryMiBPerNode is < 1 or > Sizes.MaxMemoryMiB)
             {
-                v.AddError("topology.memoryMiBPerNode", "must be at least 1 (MiB)");
+                v.AddError("topology.memoryMiBPerNode", $"must be between 1 and {Sizes.MaxMemoryMiB} (MiB, 16 TiB per NUMA node)");
             }
         }
 
@@ -222,9 +232,9 @@ public static class HostsApi
                 continue;
             }
 
-            if (w.MinReady < 0 || w.MinSeeded < 0 || w.MinSeeded > w.MinReady)
+            if (w.MinReady < 0 || w.MinSeeded < 0 || w.MinSeeded > w.MinReady || w.MinReady > MaxDisksPerHost)
             {
-                v.AddError($"watermarks[{i}]", "must satisfy 0 ≤ minSeeded ≤ minReady");
+                v.AddError($"watermarks[{i}]", $"must satisfy 0 ≤ minSeeded ≤ minReady ≤ {MaxDisksPerHost}");
             }
         }
 

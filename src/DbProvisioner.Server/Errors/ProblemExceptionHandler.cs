@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DbProvisioner.Contracts;
 using MySqlConnector;
 using Microsoft.AspNetCore.Diagnostics;
@@ -12,7 +13,7 @@ namespace DbProvisioner.Server.Errors;
 /// restarting, out of connections) is a 503 with a Retry-After, the request having stored nothing; anything else is
 /// a 500 without internals.
 /// </summary>
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails)
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -73,10 +74,14 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
 
     private const int RetryAfterSeconds = 5;
 
-    /// <summary>Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position.</summary>
+    /// <summary>
+    /// Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position. A value
+    /// that does not fit its field is also under <c>errors</c>, keyed by the field, as the validation problems are.
+    /// </summary>
     internal static ProblemDetails FromJson(JsonException json)
     {
         var field = JsonPathToField(json.Path);
+        var message = ValueMessage(json);
         var line = json.LineNumber is { } l ? l + 1 : (long?)null;
         var position = json.BytePositionInLine is { } p ? p + 1 : (long?)null;
         var where = (field, line, position) switch
@@ -91,11 +96,12 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         {
             Status = StatusCodes.Status400BadRequest,
             Title = "The request body is not valid JSON for this request",
-            Detail = $"Invalid JSON {where}: {StripLocation(json.Message)}",
+            Detail = $"Invalid JSON {where}: {message}",
         };
         if (field.Length > 0)
         {
             problem.Extensions["field"] = field;
+            problem.Extensions["errors"] = new Dictionary<string, string[]>(StringComparer.Ordinal) { [field] = [message] };
         }
 
         if (line is not null)
@@ -121,6 +127,50 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
         return field.Replace("['", ".", StringComparison.Ordinal).Replace("']", string.Empty, StringComparison.Ordinal).TrimStart('.');
     }
+
+    /// <summary>
+    /// "The JSON value could not be converted to CreateInstanceRequest." in the API's words: what the field takes, from the
+    /// reader's own complaint. Numbers are strict (<c>"1"</c> is not a number); a number too large for its field lands here too.
+    /// </summary>
+    internal static string ValueMessage(JsonException json)
+    {
+        var message = StripLocation(json.Message);
+        if (!message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            return message; // malformed JSON, an unknown or missing field: the message already says what is wrong
+        }
+
+        return json.InnerException switch
+        {
+            InvalidOperationException e when WrongToken().Match(e.Message) is { Success: true } m => m.Groups["want"].Value switch
+            {
+                "number" => $"must be a JSON number, not {TokenName(m.Groups["token"].Value)}",
+                "string" => $"must be a JSON string, not {TokenName(m.Groups["token"].Value)}",
+                "boolean" => $"must be true or false, not {TokenName(m.Groups["token"].Value)}",
+                _ => "has a value of the wrong type",
+            },
+            FormatException e when e.Message.EndsWith("Int32.", StringComparison.Ordinal) =>
+                $"must be a whole number from {int.MinValue} to {int.MaxValue}",
+            FormatException e when e.Message.EndsWith("Int64.", StringComparison.Ordinal) =>
+                $"must be a whole number from {long.MinValue} to {long.MaxValue}",
+            FormatException => "must be a number this field can hold",
+            _ => "has a value this field does not take",
+        };
+    }
+
+    private static string TokenName(string token) => token switch
+    {
+        "String" => "a string",
+        "True" or "False" => "true or false",
+        "Number" => "a number",
+        "StartObject" => "an object",
+        "StartArray" => "an array",
+        _ => token,
+    };
+
+    // System.Text.Json's reader: "Cannot get the value of a token type 'String' as a number."
+    [GeneratedRegex(@"token type '(?<token>\w+)' as an? (?<want>\w+)", RegexOptions.CultureInvariant)]
+    private static partial Regex WrongToken();
 
     // System.Text.Json appends " Path: $.x | LineNumber: 0 | BytePositionInLine: 3." which the fields above already say, 1-based.
     private static string StripLocation(string message)

@@ -113,11 +113,13 @@ public static class ServerComposition
 
     /// <summary>
     /// API v1 JSON: camelCase, enums as camelCase strings, unknown fields refused, missing required (non-defaulted)
-    /// constructor parameters and nulls in non-nullable members refused — each a 400 naming the field.
+    /// constructor parameters and nulls in non-nullable members refused, numbers only as JSON numbers (<c>"cpus": "1"</c>
+    /// is refused; the web defaults would read it) — each a 400 naming the field.
     /// </summary>
     public static void ConfigureJson(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        options.NumberHandling = JsonNumberHandling.Strict;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.RespectNullableAnnotations = true;

@@ -1,3 +1,4 @@
+using DbProvisioner.Domain;
 using DbProvisioner.Domain.Config;
 
 namespace DbProvisioner.Server.Validation;
@@ -7,7 +8,8 @@ public sealed record InstanceShape(int Cpus, long MemoryMiB, long SwapMiB, int S
 
 /// <summary>
 /// Checks and defaults shared by <c>POST /instances</c> and the template of <c>POST /clusters</c>. Errors are keyed
-/// by JSON field under <c>prefix</c> (<c>cpus</c>, <c>template.cpus</c>).
+/// by JSON field under <c>prefix</c> (<c>cpus</c>, <c>template.cpus</c>). Every size has an upper bound
+/// (<see cref="Sizes"/>), so that nothing downstream (placement, the engine's byte counts) can overflow.
 /// </summary>
 public static class InstanceShapeValidation
 {
@@ -50,10 +52,18 @@ public static class InstanceShapeValidation
         {
             validator.AddError(prefix + "memoryMiB", $"must be at least {MyCnf.MinimumMemoryMiB} (MiB)");
         }
+        else if (memoryMiB > Sizes.MaxMemoryMiB)
+        {
+            validator.AddError(prefix + "memoryMiB", $"must be at most {Sizes.MaxMemoryMiB} (MiB, 16 TiB)");
+        }
 
         if (swapMiB is < 0)
         {
             validator.AddError(prefix + "swapMiB", "must not be negative");
+        }
+        else if (swapMiB > Sizes.MaxSwapMiB)
+        {
+            validator.AddError(prefix + "swapMiB", $"must be at most {Sizes.MaxSwapMiB} (MiB, 16 TiB)");
         }
 
         if (swappiness is < 0 or > 100)
@@ -68,6 +78,10 @@ public static class InstanceShapeValidation
         else if (diskGiB < 1)
         {
             validator.AddError(prefix + "diskGiB", "must be at least 1 (GiB)");
+        }
+        else if (diskGiB > Sizes.MaxDiskGiB)
+        {
+            validator.AddError(prefix + "diskGiB", $"must be at most {Sizes.MaxDiskGiB} (GiB, 1 PiB)");
         }
 
         if (diskClass is not null && !ApiNames.IsName(diskClass))

@@ -76,10 +76,20 @@ public sealed class ClustersApiTests
     [TestCase("template.memoryMiB", "{\"cpus\":1,\"memoryMiB\":100,\"diskGiB\":1}")]
     [TestCase("template.swapMiB", "{\"cpus\":1,\"memoryMiB\":1024,\"diskGiB\":1,\"swapMiB\":-1}")]
     [TestCase("template", "null")]
+    [TestCase("template.memoryMiB", "{\"cpus\":1,\"memoryMiB\":4611686018427387904,\"diskGiB\":1}")] // 2^62
+    [TestCase("template.swapMiB", "{\"cpus\":1,\"memoryMiB\":1024,\"diskGiB\":1,\"swapMiB\":4611686018427387904}")]
+    [TestCase("template.swapMiB", "{\"cpus\":1,\"memoryMiB\":1024,\"diskGiB\":1,\"swapMiB\":16777217}")] // 16 TiB + 1 MiB
+    [TestCase("template.diskGiB", "{\"cpus\":1,\"memoryMiB\":1024,\"diskGiB\":4611686018427387904}")]
+    [TestCase("template.cpus", "{\"cpus\":\"1\",\"memoryMiB\":1024,\"diskGiB\":1}")] // a number in a string
+    [TestCase("template.swappiness", "{\"cpus\":1,\"memoryMiB\":1024,\"diskGiB\":1,\"swappiness\":\"1\"}")]
+    [TestCase("shards", "4611686018427387904")]
+    [TestCase("replicas", "\"2\"")]
+    [TestCase("spread.maxPerDomain", "{\"domain\":\"rack\",\"maxPerDomain\":10,\"mode\":\"hard\"}")]
     public async Task A_bad_field_is_400_naming_it_and_creates_nothing(string field, string json)
     {
         var body = JsonNode.Parse(Cluster("bad-one"))!.AsObject();
         body[field.Split('.')[0]] = JsonNode.Parse(json);
+        var before = await InstanceIdsAsync();
 
         using var response = await PostAsync(body.ToJsonString());
 
@@ -87,7 +97,28 @@ public sealed class ClustersApiTests
         Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
         using var get = await app.CreateClient(FakeApiKeyVerifier.Viewer).GetAsync("/api/v1/clusters/bad-one");
         Assert.That(get.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(await InstanceIdsAsync(), Is.EquivalentTo(before), "no member was created");
     }
+
+    [Test]
+    public async Task A_template_larger_than_every_host_is_422_naming_memory_and_reserves_nothing()
+    {
+        var before = await InstanceIdsAsync();
+        var body = JsonNode.Parse(Cluster("too-big"))!.AsObject();
+        body["template"]!["memoryMiB"] = 1048576; // 1 TiB: allowed by the API, more than the 16 GiB hosts have
+
+        using var response = await PostAsync(body.ToJsonString());
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnprocessableEntity);
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("MiB free memory"), problem.ToString());
+        using var get = await app.CreateClient(FakeApiKeyVerifier.Viewer).GetAsync("/api/v1/clusters/too-big");
+        Assert.That(get.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(await InstanceIdsAsync(), Is.EquivalentTo(before));
+    }
+
+    private async Task<HashSet<string>> InstanceIdsAsync() =>
+        [.. (await app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>("/api/v1/instances"))
+            .EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
 
     [TestCase(null, HttpStatusCode.Unauthorized)]
     [TestCase(FakeApiKeyVerifier.Viewer, HttpStatusCode.Forbidden)]

@@ -62,6 +62,13 @@ public sealed class HostsApiTests
     [TestCase("topology.memoryMiBPerNode", "{\"numaNodes\": 1, \"coresPerNode\": 4, \"threadsPerCore\": 1, \"memoryMiBPerNode\": -5}")]
     [TestCase("disks[0].device", "[{\"device\": \"sdb\", \"sizeGiB\": 2}]")]
     [TestCase("disks[0].sizeGiB", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": 0}]")]
+    [TestCase("disks[0].sizeGiB", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": 4611686018427387904}]")] // 2^62
+    [TestCase("disks[0].sizeGiB", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": \"2\"}]")] // a number in a string
+    [TestCase("topology.memoryMiBPerNode", "{\"numaNodes\": 2, \"coresPerNode\": 4, \"threadsPerCore\": 1, \"memoryMiBPerNode\": 4611686018427387904}")]
+    [TestCase("topology.coresPerNode", "{\"numaNodes\": 1, \"coresPerNode\": \"4\", \"threadsPerCore\": 1, \"memoryMiBPerNode\": 1024}")]
+    [TestCase("ports.first", "{\"first\": \"3400\", \"last\": 3499}")]
+    [TestCase("reservedCpus", "\"0-70000\"")]
+    [TestCase("watermarks[0]", "[{\"class\": \"standard\", \"minReady\": 2000, \"minSeeded\": 0}]")]
     [TestCase("disks[1].device", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": 2}, {\"device\": \"/dev/sdb\", \"sizeGiB\": 2}]")]
     public async Task A_bad_field_is_400_naming_it_and_registers_nothing(string field, string json)
     {

@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DbProvisioner.Grains;
 using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using static DbProvisioner.Server.Tests.Support.GrainApp;
 
 namespace DbProvisioner.Server.Tests.Api;
@@ -40,6 +42,16 @@ public sealed class InstancesApiTests
     }
 
     private async Task<string> InstanceListAsync() => await app.CreateClient(FakeApiKeyVerifier.Viewer).GetStringAsync("/api/v1/instances");
+
+    private RecordingAuditSink Audit => (RecordingAuditSink)app.Services.GetRequiredService<IAuditSink>();
+
+    private async Task<HashSet<string>> InstanceIdsAsync() =>
+        [.. (await app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>("/api/v1/instances"))
+            .EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
+
+    private async Task<IReadOnlyList<string>> ReservedOnHostAsync() =>
+        [.. (await app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>("/api/v1/hosts/inst-h1"))
+            .GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
 
     [Test]
     public async Task A_valid_request_is_202_and_reaches_Ready_with_step_timings()
@@ -115,6 +127,17 @@ public sealed class InstancesApiTests
     [TestCase("swapMiB", "-1")]
     [TestCase("swappiness", "101")]
     [TestCase("diskGiB", "0")]
+    [TestCase("memoryMiB", "4611686018427387904")] // 2^62: once accepted, and memory + swap wrapped around in bytes
+    [TestCase("memoryMiB", "16777217")] // 16 TiB + 1 MiB
+    [TestCase("swapMiB", "4611686018427387904")]
+    [TestCase("swapMiB", "16777217")]
+    [TestCase("diskGiB", "4611686018427387904")]
+    [TestCase("diskGiB", "1048577")] // 1 PiB + 1 GiB
+    [TestCase("cpus", "4611686018427387904")]
+    [TestCase("cpus", "\"1\"")] // numbers are JSON numbers, as for every other field
+    [TestCase("memoryMiB", "\"1024\"")]
+    [TestCase("swappiness", "\"1\"")]
+    [TestCase("diskGiB", "1.5")]
     [TestCase("diskClass", "\"fast disk\"")]
     [TestCase("numa", "\"sometimes\"")]
     [TestCase("role", "\"leader\"")]
@@ -124,13 +147,42 @@ public sealed class InstancesApiTests
     [TestCase("pool", "\"\"")]
     public async Task A_bad_field_is_400_naming_it_and_creates_nothing(string field, string json)
     {
-        var before = await InstanceListAsync();
+        var before = await InstanceIdsAsync();
+        var auditRows = Audit.Events.Count;
 
         using var response = await PostAsync(With(field, json));
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.That(problem.GetProperty("errors").TryGetProperty(field, out _), Is.True, problem.ToString());
-        Assert.That(await InstanceListAsync(), Is.EqualTo(before), "nothing was created");
+        // Instances requested by earlier tests may still be settling; a refused request adds none of its own anywhere.
+        var after = await InstanceIdsAsync();
+        var reserved = await ReservedOnHostAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(after, Is.EquivalentTo(before), "no instance was created");
+            Assert.That(Audit.Events.Skip(auditRows).Select(e => e.SubjectId), Is.SubsetOf(before), "no audit row about a new instance");
+            Assert.That(reserved, Is.SubsetOf(before), "nothing was reserved on the host");
+        });
+    }
+
+    [TestCase("memoryMiB", "1048576", "MiB free memory")] // 1 TiB: allowed by the API, more than the 16 GiB host has
+    [TestCase("diskGiB", "100000", "disk of 100000 GiB")]
+    public async Task A_size_larger_than_every_host_fails_placement_with_a_reason_naming_the_resource(string field, string json, string reason)
+    {
+        using var response = await PostAsync(With(field, json));
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
+        var id = accepted.GetProperty("id").GetString()!;
+
+        var instance = await WaitSettledAsync(app, id);
+
+        var reserved = await ReservedOnHostAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(instance.GetProperty("state").GetString(), Is.EqualTo("Failed"), instance.ToString());
+            Assert.That(instance.GetProperty("reason").GetString(), Does.Contain(reason), instance.ToString());
+            Assert.That(reserved, Does.Not.Contain(id), "nothing stays reserved");
+        });
     }
 
     [Test]

@@ -68,6 +68,23 @@ public sealed class RequestErrorTests
         });
     }
 
+    [TestCase("""{"pool":"general","cpus":"1","memoryMiB":1024}""", "cpus", "must be a JSON number")]
+    [TestCase("""{"pool":"general","cpus":1,"memoryMiB":"1024"}""", "memoryMiB", "must be a JSON number")]
+    [TestCase("""{"pool":"general","cpus":4611686018427387904,"memoryMiB":1024}""", "cpus", "2147483647")]
+    [TestCase("""{"pool":"general","cpus":1,"memoryMiB":1024,"swapMiB":1e3}""", "swapMiB", "whole number")]
+    public async Task A_number_that_is_a_string_or_does_not_fit_its_field_is_400_keyed_by_the_field(string json, string field, string message)
+    {
+        using var response = await PostAsync(json);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.GetProperty("field").GetString(), Is.EqualTo(field));
+            Assert.That(problem.GetProperty("errors").EnumerateObject().Select(e => e.Name), Is.EqualTo(new[] { field }));
+            Assert.That(problem.GetProperty("errors").GetProperty(field)[0].GetString(), Does.Contain(message));
+        });
+    }
+
     [Test]
     public async Task An_unknown_field_is_400_problem_naming_it()
     {
