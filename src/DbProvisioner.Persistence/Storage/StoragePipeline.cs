@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using DbProvisioner.Contracts;
 using MySqlConnector;
 using Polly;
-using Polly.Simmy;
+using DbProvisioner.Runtime.Faults;
 using Orleans.Storage;
 
 namespace DbProvisioner.Persistence.Storage;
@@ -23,7 +23,6 @@ internal sealed class StoragePipeline
     {
         ArgumentNullException.ThrowIfNull(chaos);
         _name = name;
-        chaos.Validate($"GrainStorage:{name}:Chaos");
         var builder = new ResiliencePipelineBuilder().AddRetry(new Polly.Retry.RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<Exception>(IsUnavailable),
@@ -32,40 +31,8 @@ internal sealed class StoragePipeline
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
         });
-        if (chaos.Enabled)
-        {
-            var random = chaos.Seed is { } seed ? new Random(seed) : new Random();
-            var gate = new object();
-            double Next()
-            {
-                lock (gate)
-                {
-                    return random.NextDouble();
-                }
-            }
-
-            if (chaos.LatencyRate > 0)
-            {
-                builder.AddChaosLatency(new Polly.Simmy.Latency.ChaosLatencyStrategyOptions
-                {
-                    InjectionRate = chaos.LatencyRate,
-                    Latency = chaos.Latency,
-                    Randomizer = Next,
-                });
-            }
-
-            if (chaos.FaultRate > 0)
-            {
-                builder.AddChaosFault(new Polly.Simmy.Fault.ChaosFaultStrategyOptions
-                {
-                    InjectionRate = chaos.FaultRate,
-                    FaultGenerator = _ => ValueTask.FromResult<Exception?>(
-                        new StorageUnavailableException($"grain storage '{name}': fault injected by the chaos drill")),
-                    Randomizer = Next,
-                });
-            }
-        }
-
+        builder.AddChaos(chaos, $"GrainStorage:{name}:Chaos",
+            () => new StorageUnavailableException($"grain storage '{name}': fault injected by the chaos drill"));
         _pipeline = builder.Build();
     }
 
