@@ -1,3 +1,4 @@
+using DbProvisioner.Contracts;
 using DbProvisioner.Persistence.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
@@ -112,7 +113,7 @@ public sealed class ClusterTests
             }
 
             await using var connections = new MetaDbConnectionFactory(MetaDbTestDatabase.OptionsFor(database));
-            Assert.That(await new MetaDbMigrator(connections).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3 }));
+            Assert.That(await new MetaDbMigrator(connections).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4 }));
         }
         finally
         {
@@ -123,7 +124,10 @@ public sealed class ClusterTests
     private static async Task<InProcessTestCluster> StartAsync(string? database = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
+        // The storage's exception type lives beside the grain contracts, whose Domain types travel as JSON.
+        builder.ConfigureClient(client => client.Services.AddDomainSerialization());
         builder.ConfigureSilo((_, silo) => silo
+            .ConfigureServices(services => services.AddDomainSerialization())
             .ConfigureMetaDb(options =>
             {
                 var test = MetaDbTestDatabase.Options;
