@@ -156,7 +156,8 @@ public sealed record InstanceView(
     [property: Id(11)] long Version,
     [property: Id(12)] string RequestedBy,
     [property: Id(13)] DateTimeOffset CreatedAt,
-    [property: Id(14)] bool ContainerMissing = false);
+    [property: Id(14)] bool ContainerMissing = false,
+    [property: Id(15)] string? RemovalRequestId = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.InstanceSummary")]
 public sealed record InstanceSummary(

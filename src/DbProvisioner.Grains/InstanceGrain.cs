@@ -394,6 +394,25 @@ public sealed partial class InstanceGrain(
         }
         await AdvanceAsync(RemovalStates.Removed, watch, outcome);
         await GrainFactory.GetGrain<IScaleDownGrain>(S.RemovalRequestId!).InstanceRemovedAsync(true, null);
+        await SupersedeOtherRequestsAsync();
+    }
+
+    /// <summary>
+    /// Every other pending request for this instance can never be approved now. They are found through the
+    /// scale-down catalog, and reading one settles it as Superseded; one missed here settles when next read.
+    /// </summary>
+    private async Task SupersedeOtherRequestsAsync()
+    {
+        try
+        {
+            var others = (await GrainFactory.ListScaleDownsAsync())
+                .Where(r => r.InstanceId == Id && r.State == ScaleDownStates.Pending && r.Id != S.RemovalRequestId);
+            await Task.WhenAll(others.Select(r => GrainFactory.GetGrain<IScaleDownGrain>(r.Id).GetAsync()));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning("Instance {InstanceId}: other pending scale-down requests not settled yet ({Reason}); they settle when read", Id, e.Message);
+        }
     }
 
     /// <summary>Gives every reservation back; false when the host's engine could not be reached (retried later).</summary>
@@ -467,6 +486,6 @@ public sealed partial class InstanceGrain(
         return new InstanceView(Id, S.State, S.Reason, S.Spec!, S.Host?.HostId, r?.Cpu.Cpus.ToString(),
             r is null ? [] : [.. r.Cpu.CpuNodes], r?.Disk.Id, r?.Disk.DevicePath,
             r is null || S.Host is null ? null : new EndpointView(S.Host.MySqlAddress, r.Port),
-            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt, S.ContainerMissing);
+            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt, S.ContainerMissing, S.RemovalRequestId);
     }
 }

@@ -25,7 +25,7 @@ public sealed class ScaleDownGrainState
     [Id(13)] public string? Reason { get; set; }
 }
 
-/// <summary>Scale-down request states (DESIGN.md): Pending → Approved → Draining → Removed, or Rejected, Expired, Failed.</summary>
+/// <summary>Scale-down request states (DESIGN.md): Pending → Approved → Draining → Removed, or Rejected, Expired, Failed, Superseded.</summary>
 public static class ScaleDownStates
 {
     public const string Pending = "Pending";
@@ -35,6 +35,8 @@ public static class ScaleDownStates
     public const string Rejected = "Rejected";
     public const string Expired = "Expired";
     public const string Failed = "Failed";
+    /// <summary>Ended unapproved: its instance went away or changed, so the bound version can never match (see S.Reason).</summary>
+    public const string Superseded = "Superseded";
 }
 
 /// <summary>
@@ -92,7 +94,7 @@ public sealed class ScaleDownGrain(
     public async Task<ScaleDownView?> GetAsync()
     {
         if (S.State.Length == 0) return null;
-        await ExpireIfDueAsync();
+        if (!await ExpireIfDueAsync()) await SupersedeIfStaleAsync();
         return View();
     }
 
@@ -104,10 +106,12 @@ public sealed class ScaleDownGrain(
         {
             // Approving twice changes nothing.
             if (S.Decision is { Decision: "approved" } d && d.By == approvedBy) return Outcome<ScaleDownView>.Success(View());
-            return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"scale-down request {Id} is {S.State}");
+            return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"scale-down request {Id} is {S.State}{(S.Reason is null ? "" : ": " + S.Reason)}");
         }
         if (await ExpireIfDueAsync())
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"scale-down request {Id} expired at {S.ExpiresAt:u}");
+        if (await SupersedeIfStaleAsync())
+            return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"scale-down request {Id} is {S.State}: {S.Reason}");
         if (approvedBy == S.RequestedBy)
         {
             await AuditAsync(approvedBy, "scale-down.approve", "refused", "the requester cannot approve their own request");
@@ -121,17 +125,6 @@ public sealed class ScaleDownGrain(
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Invalid,
                 $"acknowledge: the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing)} ("
                 + string.Join("; ", S.Risks.Where(r => missing.Contains(r.Code)).Select(static r => r.Message)) + ")");
-        }
-
-        var instance = await GrainFactory.GetGrain<IInstanceGrain>(S.InstanceId).GetAsync();
-        if (instance is null || instance.Version != S.BoundVersion)
-        {
-            S.State = ScaleDownStates.Failed;
-            S.Reason = $"instance {S.InstanceId} changed since the request (version {S.BoundVersion}, now {instance?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "gone"}): plan the removal again";
-            S.Steps.Add(new StepView(ScaleDownStates.Failed, clock.GetUtcNow(), 0, S.Reason));
-            await PersistAsync();
-            await AuditAsync(approvedBy, "scale-down.approve", "refused", S.Reason);
-            return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, S.Reason);
         }
 
         var now = clock.GetUtcNow();
@@ -234,6 +227,22 @@ public sealed class ScaleDownGrain(
         var snapshot = new ShardSnapshot(instance.Spec.Cluster, instance.Spec.Shard, statuses, minimum, Mapping.ToRule(spread));
         var report = ScaleDownRisk.Assess(snapshot, instance.Id, new RiskThresholds(options.Value.MaxReplicationLagSeconds, 0));
         return [.. report.Items.Select(static i => new RiskItemView(i.Code, i.Severity.ToString(), i.Message))];
+    }
+
+    /// <summary>Gather (the instance now) → decide (the Domain's supersede rule) → one write and one audit row when the request can never be approved.</summary>
+    private async Task<bool> SupersedeIfStaleAsync()
+    {
+        if (S.State != ScaleDownStates.Pending) return false;
+        var instance = await GrainFactory.GetGrain<IInstanceGrain>(S.InstanceId).GetAsync();
+        var reason = ScaleDownSupersede.Reason(new PendingScaleDown(Id, S.InstanceId, S.BoundVersion),
+            instance is null ? null : new InstanceNow(instance.Version, instance.State == RemovalStates.Removed, instance.RemovalRequestId));
+        if (reason is null) return false;
+        S.State = ScaleDownStates.Superseded;
+        S.Reason = reason;
+        S.Steps.Add(new StepView(ScaleDownStates.Superseded, clock.GetUtcNow(), 0, reason));
+        await PersistAsync();
+        await AuditAsync("system", "scale-down.supersede", "ok", reason);
+        return true;
     }
 
     private async Task<bool> ExpireIfDueAsync()

@@ -48,7 +48,7 @@ internal static class ScaleDownCommands
 
     private static Command List(CommandRunner runner)
     {
-        var state = new Option<string?>("--state") { Description = "Only requests in this state: pending, approved, draining, removed, rejected, expired, failed." };
+        var state = new Option<string?>("--state") { Description = "Only requests in this state: pending, approved, draining, removed, rejected, expired, failed, superseded." };
         var command = new Command("list", "List scale-down requests.") { state };
         runner.SetApiAction(command, "viewer", async (context, cancellationToken) =>
         {
@@ -74,7 +74,11 @@ internal static class ScaleDownCommands
                         Time(r.ExpiresAt));
                 }
 
-                return table;
+                // Why a request ended goes under the table, where a long reason is not squeezed into a column.
+                var reasons = list.Where(static r => r.Reason is not null && r.State is "Superseded" or "Failed")
+                    .Select(static r => (IRenderable)new Markup($"[grey]{Markup.Escape(r.Id)}: {Markup.Escape(r.State.ToLowerInvariant())}, {Markup.Escape(r.Reason!)}[/]\n"))
+                    .ToList();
+                return reasons.Count == 0 ? table : new Rows([table, .. reasons]);
             });
             return ExitCodes.Ok;
         });
@@ -108,7 +112,8 @@ internal static class ScaleDownCommands
             report.Write(RenderRequest(view));
             if (view.State != "Pending")
             {
-                context.Environment.Error.WriteLine($"error (not pending): scale-down request {view.Id} is {view.State}; nothing was approved.");
+                context.Environment.Error.WriteLine(
+                    $"error (not pending): scale-down request {view.Id} is {view.State}{(view.Reason is null ? "" : $" ({view.Reason})")}; nothing was approved.");
                 return ExitCodes.Rejected;
             }
 
@@ -251,6 +256,8 @@ internal static class ScaleDownCommands
     {
         "Removed" => "[green]Removed[/]",
         "Rejected" or "Expired" or "Failed" => $"[red]{Markup.Escape(state)}[/]",
+        // Ended without harm: another request removed the instance, or it changed; nothing left to decide.
+        "Superseded" => "[grey]Superseded[/]",
         _ => $"[yellow]{Markup.Escape(state)}[/]",
     };
 

@@ -23,7 +23,7 @@ public static class ScaleDownsApi
     public static readonly IReadOnlyList<string> States =
     [
         ScaleDownStates.Pending, ScaleDownStates.Approved, ScaleDownStates.Draining, ScaleDownStates.Removed,
-        ScaleDownStates.Rejected, ScaleDownStates.Expired, ScaleDownStates.Failed,
+        ScaleDownStates.Rejected, ScaleDownStates.Expired, ScaleDownStates.Failed, ScaleDownStates.Superseded,
     ];
 
     public static RouteGroupBuilder MapScaleDownsApi(this RouteGroupBuilder api)
@@ -66,7 +66,8 @@ public static class ScaleDownsApi
             .RequireAuthorization(ApiPolicies.Approve)
             .WithName("ApproveScaleDown")
             .WithSummary("Approves the removal (not by its requester). Every blocking risk must be named in 'acknowledge'. "
-                + "Refused (409) when the instance changed since the request or the request expired; approving again changes nothing.")
+                + "Refused (409) when the request expired or is superseded (its instance was removed or changed since the request); "
+                + "approving again changes nothing.")
             .Produces<ScaleDownView>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -144,10 +145,10 @@ public static class ScaleDownsApi
         }
 
         var summaries = await grains.ListScaleDownsAsync().WaitAsync(cancellationToken);
-        // A Pending entry may be due to expire: its grain decides, so Pending entries are read for either state.
+        // A Pending entry may be due to expire or superseded: its grain decides when read, so Pending entries are read for those states too.
         var candidates = summaries.Where(s => wanted is null
             || s.State == wanted
-            || (s.State == ScaleDownStates.Pending && wanted == ScaleDownStates.Expired));
+            || (s.State == ScaleDownStates.Pending && wanted is (ScaleDownStates.Expired or ScaleDownStates.Superseded)));
         var views = await Task.WhenAll(candidates.Select(s => grains.GetGrain<IScaleDownGrain>(s.Id).GetAsync()));
         var selected = views
             .OfType<ScaleDownView>()

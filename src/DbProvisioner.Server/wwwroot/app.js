@@ -92,7 +92,9 @@ function riskBadge(risk) {
     `${blocking ? '⛔' : '⚠'} ${risk.code}`);
 }
 
-function renderScaleDowns(requests) {
+function renderScaleDowns(listed) {
+  // Only a Pending request can be approved: one that ended (expired, superseded by its instance's removal) gets no button.
+  const requests = listed.filter((r) => r.state === 'Pending');
   pending = new Map(requests.map((r) => [r.id, r]));
   const target = $('scale-down-list');
   if (requests.length === 0) {

@@ -1,5 +1,6 @@
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Runtime;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -57,27 +58,137 @@ public sealed class ScaleDownTests : GrainTest
     }
 
     [Test]
-    public async Task AnApprovalAfterTheInstanceChanged_IsRefused_AndRemovesNothing()
+    public async Task APendingRequestWhoseInstanceAnotherRequestRemoved_IsSuperseded_NotApprovable_AndAuditedOnce()
     {
         var hostId = TestFleet.NewId("host");
         await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
         var instanceId = TestFleet.NewId("i");
         await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool));
-        var first = Request();
-        var second = Request();
+        var (firstId, secondId) = (TestFleet.NewId("sd"), TestFleet.NewId("sd"));
+        var first = Client.GetGrain<IScaleDownGrain>(firstId);
+        var second = Client.GetGrain<IScaleDownGrain>(secondId);
         var a = await first.CreateAsync(instanceId, "requester-key");
-        var b = await second.CreateAsync(instanceId, "requester-key");
+        Assert.That((await second.CreateAsync(instanceId, "requester-key")).Ok, Is.True);
         var codes = a.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
 
-        // The first approval removes the instance, so its version moves on: the second request is stale.
         Assert.That((await first.ApproveAsync("approver-key", codes)).Ok, Is.True);
-        await first.WaitSettledAsync(SettleTimeout);
+        Assert.That((await first.WaitSettledAsync(SettleTimeout))!.State, Is.EqualTo("Removed"));
+
+        // The removal's end settles the other request without anyone reading it: its catalog entry says so.
+        var listed = await WaitForCatalogStateAsync(secondId, "Superseded");
+        var view = await second.GetAsync();
         var stale = await second.ApproveAsync("approver-key", codes);
+        var again = await second.GetAsync();
+        var audit = Env.Audit.About(secondId).Where(static e => e.Action == "scale-down.supersede").ToList();
+        var expected = $"instance {instanceId} was removed by request {firstId}";
         Assert.Multiple(() =>
         {
-            Assert.That(b.Ok, Is.True);
+            Assert.That(listed, Is.EqualTo("Superseded"));
+            Assert.That(view!.State, Is.EqualTo("Superseded"));
+            Assert.That(view.Reason, Is.EqualTo(expected));
+            Assert.That(view.Decision, Is.Null, "nobody decided: it ended unapproved");
             Assert.That(stale.Kind, Is.EqualTo(OutcomeKind.Conflict));
-            Assert.That(stale.Error, Does.Contain("changed since the request"));
+            Assert.That(stale.Error, Does.Contain("Superseded").And.Contain(expected));
+            Assert.That(again!.Steps, Has.Count.EqualTo(view.Steps.Count), "reading or approving again writes nothing");
+            Assert.That(audit, Has.Count.EqualTo(1), "one audit row for the change");
+            Assert.That(audit[0].OutcomeDetail, Is.EqualTo(expected));
         });
+    }
+
+    [Test]
+    public async Task APendingRequestIsSuperseded_AsSoonAsAnotherRequestsRemovalOfItsInstanceStarted()
+    {
+        var hostId = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
+        var instanceId = TestFleet.NewId("i");
+        var ready = await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool));
+        var (firstId, secondId) = (TestFleet.NewId("sd"), TestFleet.NewId("sd"));
+        var first = Client.GetGrain<IScaleDownGrain>(firstId);
+        var second = Client.GetGrain<IScaleDownGrain>(secondId);
+        var a = await first.CreateAsync(instanceId, "requester-key");
+        await second.CreateAsync(instanceId, "requester-key");
+        var codes = a.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        // A client stays connected, so the first removal waits in its drain.
+        var endpoint = ready.Endpoint!;
+        Env.MySql.SetStatus(endpoint.Host, endpoint.Port, new MySqlStatus(1, null, false));
+        try
+        {
+            Assert.That((await first.ApproveAsync("approver-key", codes)).Ok, Is.True);
+            Assert.That((await InstanceGrain(instanceId).GetAsync())!.State, Is.EqualTo("Draining"));
+
+            var view = await second.GetAsync();
+
+            Assert.That(view!.State, Is.EqualTo("Superseded"));
+            Assert.That(view.Reason, Is.EqualTo($"instance {instanceId} is being removed by request {firstId}"));
+        }
+        finally
+        {
+            Env.MySql.SetStatus(endpoint.Host, endpoint.Port, new MySqlStatus(0, null, true));
+        }
+        Assert.That((await first.WaitSettledAsync(SettleTimeout))!.State, Is.EqualTo("Removed"));
+    }
+
+    [Test]
+    public async Task APendingRequestIsSuperseded_WhenItsInstanceChangedSinceItWasPlanned()
+    {
+        var hostId = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
+        var engine = Runtime.Host(hostId);
+        var instanceId = TestFleet.NewId("i");
+        var request = Client.GetGrain<IScaleDownGrain>(TestFleet.NewId("sd"));
+
+        // The engine is away: the instance fails and cannot give its resources back yet.
+        engine.EngineDown = true;
+        InstanceView failed;
+        try
+        {
+            Assert.That((await InstanceGrain(instanceId).ProvisionAsync(TestFleet.Instance(Pool), "tester")).Ok, Is.True);
+            failed = await WaitForInstanceAsync(instanceId, static i => i.State == "Failed");
+            var planned = await request.CreateAsync(instanceId, "requester-key");
+            Assert.That(planned.Ok, Is.True, planned.Error);
+            Assert.That(planned.Value!.InstanceVersion, Is.EqualTo(failed.Version));
+        }
+        finally
+        {
+            engine.EngineDown = false;
+        }
+        // Back, the engine lets the instance give its resources back: a new version of the instance.
+        var released = await InstanceGrain(instanceId).WaitSettledAsync(SettleTimeout);
+        Assert.That(released!.Version, Is.GreaterThan(failed.Version), "the instance gave its resources back");
+
+        var view = await request.GetAsync();
+        var approve = await request.ApproveAsync("approver-key", []);
+
+        var expected = $"instance {instanceId} changed since the request was planned (version {failed.Version}, now {released.Version})";
+        Assert.Multiple(() =>
+        {
+            Assert.That(view!.State, Is.EqualTo("Superseded"));
+            Assert.That(view.Reason, Is.EqualTo(expected));
+            Assert.That(approve.Kind, Is.EqualTo(OutcomeKind.Conflict));
+            Assert.That(approve.Error, Does.Contain(expected));
+        });
+    }
+
+    private static async Task<string?> WaitForCatalogStateAsync(string requestId, string state)
+    {
+        var until = DateTime.UtcNow + SettleTimeout;
+        while (true)
+        {
+            var summary = (await Client.For(requestId).GetScaleDownsAsync()).SingleOrDefault(r => r.Id == requestId);
+            if (summary?.State == state || DateTime.UtcNow > until) return summary?.State;
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<InstanceView> WaitForInstanceAsync(string instanceId, Func<InstanceView, bool> condition)
+    {
+        var until = DateTime.UtcNow + SettleTimeout;
+        while (true)
+        {
+            var view = await InstanceGrain(instanceId).GetAsync();
+            if (view is not null && condition(view)) return view;
+            if (DateTime.UtcNow > until) throw new AssertionException($"instance {instanceId} is {view?.State}: the awaited state never came");
+            await Task.Delay(20);
+        }
     }
 }

@@ -112,4 +112,33 @@ public sealed class ScaleDownCliTests
             Assert.That(await StateOfAsync(id), Is.EqualTo("Rejected"));
         });
     }
+
+    [Test]
+    public async Task A_superseded_request_is_listed_as_such_and_approve_refuses_it_saying_why()
+    {
+        var instance = await sd.CreateReadyInstanceAsync(Pool);
+        var first = await sd.RequestRemovalAsync(instance);
+        var firstId = first.GetProperty("id").GetString()!;
+        var secondId = (await sd.RequestRemovalAsync(instance)).GetProperty("id").GetString()!;
+        using (await sd.ApproveAsync(firstId, Approver, ScaleDownApp.BlockingCodes(first))) { }
+        Assert.That((await sd.WaitRequestSettledAsync(firstId)).GetProperty("state").GetString(), Is.EqualTo("Removed"));
+
+        var list = await RunAsync(Viewer, null, "scale-down", "list", "--state", "superseded");
+        var json = await RunAsync(Viewer, null, "scale-down", "list", "--state", "superseded", "--output", "json");
+        var show = await RunAsync(Viewer, null, "scale-down", "show", secondId);
+        var approve = await RunAsync(Approver, null, "scale-down", "approve", secondId, "--yes");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(list.ExitCode, Is.EqualTo(ExitCodes.Ok), list.Error);
+            Assert.That(list.Out, Does.Contain($"{secondId}: superseded, instance").And.Contain(firstId), list.Out);
+            var listed = JsonDocument.Parse(json.Out).RootElement.EnumerateArray().Single(r => r.GetProperty("id").GetString() == secondId);
+            Assert.That(listed.GetProperty("state").GetString(), Is.EqualTo("Superseded"));
+            Assert.That(listed.GetProperty("reason").GetString(), Is.EqualTo($"instance {instance} was removed by request {firstId}"));
+            Assert.That(show.Out, Does.Contain("Superseded").And.Contain(firstId), show.Out);
+            Assert.That(approve.ExitCode, Is.EqualTo(ExitCodes.Rejected), approve.Error);
+            Assert.That(approve.Error, Does.Contain($"is Superseded (instance {instance} was removed by request {firstId})"));
+            Assert.That(await StateOfAsync(secondId), Is.EqualTo("Superseded"));
+        });
+    }
 }

@@ -154,7 +154,7 @@ public sealed partial class ScaleDownGateTests
     }
 
     [Test]
-    public async Task An_approval_after_the_instance_changed_is_refused_with_409()
+    public async Task An_approval_while_another_request_removes_the_instance_is_refused_with_409_and_the_request_is_superseded()
     {
         var instance = await sd.CreateReadyInstanceAsync(Pool);
         var first = await sd.RequestRemovalAsync(instance);
@@ -169,9 +169,10 @@ public sealed partial class ScaleDownGateTests
         using var stale = await sd.ApproveAsync(secondId, Approver, ScaleDownApp.BlockingCodes(second));
 
         var problem = await ProblemAssert.IsProblemAsync(stale, HttpStatusCode.Conflict);
-        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("changed since"));
+        // Draining or already removed by then: either way the refusal names the other request.
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("Superseded").And.Contain($"removed by request {firstId}"));
         var secondAfter = await sd.GetJsonAsync($"/api/v1/scale-downs/{secondId}");
-        Assert.That(secondAfter.GetProperty("state").GetString(), Is.EqualTo("Failed"), "the request must be planned again");
+        Assert.That(secondAfter.GetProperty("state").GetString(), Is.EqualTo("Superseded"), "the request ended: plan it again if still wanted");
         Assert.That((await sd.WaitRequestSettledAsync(firstId)).GetProperty("state").GetString(), Is.EqualTo("Removed"));
     }
 
