@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Removes what DbProvisioner made on this machine: its containers and volumes, the loop disks and
-# the meta database. Packages, dockerd and the images stay.
+# the meta database, the swap file. Packages, dockerd and the images stay.
 source "$(dirname "$0")/lib.sh"
 need_root
 if engine_answers; then
@@ -11,3 +11,4 @@ if engine_answers; then
   "$HACK_DIR/meta-db.sh" purge
 fi
 "$HACK_DIR/disks.sh" purge
+"$HACK_DIR/swap.sh" down

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the appliance and its tests need on this machine, from nothing: packages, the Docker
-# engine, the images, the loop-disk pool and the meta database. Idempotent: a second run is quick.
+# engine, the images, the loop-disk pool, a swap file and the meta database. Idempotent: a second run is quick.
 source "$(dirname "$0")/lib.sh"
 need_root
 "$HACK_DIR/install-deps.sh"
@@ -8,4 +8,5 @@ need_root
 "$HACK_DIR/build-images.sh"
 "$HACK_DIR/disks.sh" up >/dev/null
 log "disk pool: $("$HACK_DIR/disks.sh" list | wc -l) loop disks ($STATE_DIR/disks)"
+"$HACK_DIR/swap.sh" up
 "$HACK_DIR/meta-db.sh" up

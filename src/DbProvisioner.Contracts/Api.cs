@@ -38,7 +38,8 @@ public sealed record RegisterHostRequest(
     [property: Id(8)] string? MySqlAddress = null,
     [property: Id(9)] IReadOnlyDictionary<string, string>? Labels = null,
     [property: Id(10)] TopologySpec? Topology = null,
-    [property: Id(11)] IReadOnlyList<WatermarkSpec>? Watermarks = null);
+    [property: Id(11)] IReadOnlyList<WatermarkSpec>? Watermarks = null,
+    [property: Id(12)] long? SwapMiB = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.CoreView")]
 public sealed record CoreView([property: Id(0)] int Core, [property: Id(1)] string Cpus, [property: Id(2)] string? Instance, [property: Id(3)] bool Reserved);
@@ -61,7 +62,11 @@ public sealed record DiskView(
     [property: Id(6)] string? ClaimedBy);
 
 [GenerateSerializer, Immutable, Alias("dbprov.HostInstanceView")]
-public sealed record HostInstanceView([property: Id(0)] string Id, [property: Id(1)] string Cpus, [property: Id(2)] int Port, [property: Id(3)] long MemoryMiB);
+public sealed record HostInstanceView([property: Id(0)] string Id, [property: Id(1)] string Cpus, [property: Id(2)] int Port, [property: Id(3)] long MemoryMiB, [property: Id(4)] long SwapMiB = 0);
+
+/// <summary>A host's swap: what the machine has, what instances may use (the allowance), what they hold and what is free of it.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.HostSwapView")]
+public sealed record HostSwapView([property: Id(0)] long TotalMiB, [property: Id(1)] long AllocatableMiB, [property: Id(2)] long UsedMiB, [property: Id(3)] long FreeMiB);
 
 [GenerateSerializer, Immutable, Alias("dbprov.HostView")]
 public sealed record HostView(
@@ -78,7 +83,8 @@ public sealed record HostView(
     [property: Id(10)] IReadOnlyList<DiskView> Disks,
     [property: Id(11)] IReadOnlyList<HostInstanceView> Instances,
     [property: Id(12)] int FreeCores,
-    [property: Id(13)] IReadOnlyDictionary<string, string> Labels);
+    [property: Id(13)] IReadOnlyDictionary<string, string> Labels,
+    [property: Id(14)] HostSwapView? Swap = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.HostSummary")]
 public sealed record HostSummary(

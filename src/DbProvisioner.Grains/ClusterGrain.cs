@@ -64,7 +64,7 @@ public sealed class ClusterGrain(
 
         var spread = request.Spread ?? SpreadSpec.HostHard;
         var placementRequest = new ClusterRequest(Name, template.Pool, request.Shards!.Value, request.Replicas!.Value,
-            new InstanceTemplate(template.Cpus, template.MemoryMiB, Mapping.ParseNuma(template.Numa), template.DiskGiB, template.DiskClass),
+            new InstanceTemplate(template.Cpus, template.MemoryMiB, Mapping.ParseNuma(template.Numa), template.DiskGiB, template.DiskClass, template.SwapMiB),
             Mapping.ToRule(spread));
         var placement = GrainFactory.GetGrain<IPlacementGrain>(template.Pool);
         var reason = "";

@@ -72,21 +72,28 @@ public sealed class HostGrain(
 
         var location = new HostLocation(Id, request.EngineEndpoint!, request.MySqlAddress ?? "127.0.0.1", request.Zone!, request.Rack!, request.Pool!);
         HostTopology topology;
+        HostSwapInfo swapFound;
         if (request.Topology is { } given)
         {
+            // A host described instead of discovered has the swap its registration gives it.
             topology = Mapping.ToTopology(given);
+            swapFound = new HostSwapInfo(request.SwapMiB ?? 0, true);
         }
         else
         {
             try
             {
-                topology = await RuntimeOf(location).DiscoverTopologyAsync(CancellationToken.None);
+                var runtime = RuntimeOf(location);
+                topology = await runtime.DiscoverTopologyAsync(CancellationToken.None);
+                swapFound = await runtime.DiscoverSwapAsync(CancellationToken.None);
             }
             catch (HostRuntimeException e)
             {
-                return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"cannot discover the topology of host {Id}: {e.Message}");
+                return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"cannot discover the topology and swap of host {Id}: {e.Message}");
             }
         }
+        var (swap, swapReason) = SwapAllowance.Decide(Id, swapFound.TotalMiB, request.SwapMiB, swapFound.EngineLimitsSwap);
+        if (swap is null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"swapMiB: {swapReason}");
 
         if (!CpuSet.TryParse(request.ReservedCpus ?? "", out var reserved, out var error))
             return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"reservedCpus: {error}");
@@ -100,7 +107,7 @@ public sealed class HostGrain(
 
         var ports = request.Ports!;
         var host = HostState.Create(Id, request.Pool!, request.Zone!, request.Rack!, topology, disks, new PortRange(ports.First, ports.Last), reserved)
-            with { Labels = Mapping.ToLabels(request.Labels) };
+            with { Labels = Mapping.ToLabels(request.Labels), Swap = swap };
         var watermarks = request.Watermarks is { Count: > 0 } w
             ? w.Select(static x => new DiskWatermark(x.Class, x.MinReady, x.MinSeeded)).ToList()
             : disks.GroupBy(static d => d.DiskClass).Select(g => new DiskWatermark(g.Key, g.Count(), Math.Min(g.Count(), options.Value.DefaultSeededDisks))).ToList();
@@ -111,8 +118,8 @@ public sealed class HostGrain(
         state.State.RegisteredAt = clock.GetUtcNow();
         state.State.Registration = request;
         await state.WriteOrReloadAsync(DeactivateOnIdle);
-        logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks",
-            Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count);
+        logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks, {SwapMiB} of {SwapTotalMiB} MiB swap for instances",
+            Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count, swap.AllocatableMiB, swap.TotalMiB);
 
         _lastSummary = Mapping.ToSummary(host);
         await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
@@ -169,7 +176,8 @@ public sealed class HostGrain(
     public async Task ReleaseAsync(string instanceId)
     {
         if (state.State.Host is not { } host) return;
-        var holds = host.PortsByInstance.ContainsKey(instanceId) || host.Cpu.Assignments.ContainsKey(instanceId) || host.Disks.ClaimedBy(instanceId) is not null;
+        var holds = host.PortsByInstance.ContainsKey(instanceId) || host.Cpu.Assignments.ContainsKey(instanceId) || host.Disks.ClaimedBy(instanceId) is not null
+            || host.Swap.HeldBy(instanceId) > 0;
         if (!holds) return;
         var next = HostReservations.Release(host, instanceId);
         state.State.Host = next;
@@ -184,7 +192,7 @@ public sealed class HostGrain(
         if (!host.Cpu.Assignments.TryGetValue(instanceId, out var cpu) || !host.PortsByInstance.TryGetValue(instanceId, out var port)
             || host.Disks.ClaimedBy(instanceId) is not { } disk)
             return Task.FromResult<HostReservation?>(null);
-        return Task.FromResult<HostReservation?>(new HostReservation(instanceId, Id, cpu, disk, port));
+        return Task.FromResult<HostReservation?>(new HostReservation(instanceId, Id, cpu, disk, port, host.Swap.HeldBy(instanceId)));
     }
 
     public async Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync()

@@ -32,7 +32,7 @@ public static class Mapping
         string.Equals(spread.Mode, "soft", StringComparison.OrdinalIgnoreCase) ? SpreadMode.Soft : SpreadMode.Hard);
 
     public static InstanceRequest ToRequest(string instanceId, InstanceSpec spec) =>
-        new(instanceId, spec.Cpus, spec.MemoryMiB, ParseNuma(spec.Numa), spec.DiskGiB, spec.DiskClass);
+        new(instanceId, spec.Cpus, spec.MemoryMiB, ParseNuma(spec.Numa), spec.DiskGiB, spec.DiskClass, spec.SwapMiB);
 
     public static string ShardKey(string cluster, string shard) => cluster + "/" + shard;
 
@@ -53,11 +53,11 @@ public static class Mapping
             })])).ToList();
         var disks = host.Disks.Disks.Values.Select(ToView).ToList();
         var instances = host.Cpu.Assignments.Values.Select(a => new HostInstanceView(
-            a.InstanceId, a.Cpus.ToString(), host.PortsByInstance.GetValueOrDefault(a.InstanceId), a.MemoryMiB)).ToList();
+            a.InstanceId, a.Cpus.ToString(), host.PortsByInstance.GetValueOrDefault(a.InstanceId), a.MemoryMiB, host.Swap.HeldBy(a.InstanceId))).ToList();
         var capacity = HostCapacity.From(host);
         return new HostView(host.HostId, host.Pool, host.Zone, host.Rack, location.EngineEndpoint, host.Cordoned, host.Healthy,
             host.Cpu.Reserved.ToString(), new PortRangeSpec(host.Ports.First, host.Ports.Last), nodes, disks, instances,
-            capacity.FreeCores, host.Labels);
+            capacity.FreeCores, host.Labels, new HostSwapView(host.Swap.TotalMiB, host.Swap.AllocatableMiB, host.Swap.UsedMiB, host.Swap.FreeMiB));
     }
 
     public static DiskView ToView(Disk d) =>

@@ -140,6 +140,30 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         }
     }
 
+    public async Task<HostSwapInfo> DiscoverSwapAsync(CancellationToken cancellationToken)
+    {
+        // The engine's info says whether it can limit swap (SwapLimit) but not how much the host has: /proc/meminfo does.
+        SystemInfoResponse info;
+        try
+        {
+            info = await CallAsync((d, ct) => d.System.GetSystemInfoAsync(ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerApiException e)
+        {
+            throw DockerErrors.Translate(HostId, "report its swap limit support", e);
+        }
+        var result = await RunHelperAsync(new HelperSpec("swap", ["cat", "/proc/meminfo"]) { User = "mysql" }, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0) throw new EngineRejectedException(HostId, "read the swap", result.LastErrorLine);
+        try
+        {
+            return new HostSwapInfo(MemInfoParser.SwapTotalMiB(result.Stdout), info.SwapLimit);
+        }
+        catch (FormatException e)
+        {
+            throw new EngineRejectedException(HostId, "read the swap", e.Message, e);
+        }
+    }
+
     // ---------------------------------------------------------------- disks
 
     public async Task FormatDiskAsync(string device, bool seed, CancellationToken cancellationToken)

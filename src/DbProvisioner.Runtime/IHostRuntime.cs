@@ -20,6 +20,9 @@ public interface IHostRuntime
     /// <summary>NUMA nodes, physical cores, logical CPUs and memory, read from the host's sysfs.</summary>
     Task<HostTopology> DiscoverTopologyAsync(CancellationToken cancellationToken);
 
+    /// <summary>The host's swap (SwapTotal of its /proc/meminfo) and whether its engine can hold a container to a swap limit.</summary>
+    Task<HostSwapInfo> DiscoverSwapAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Makes a fresh xfs file system on the whole device (erasing it: this is also how a released
     /// disk is wiped), gives its root directory to mysql and, when <paramref name="seed"/> is set,

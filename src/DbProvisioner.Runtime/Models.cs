@@ -8,6 +8,12 @@ public sealed record DiskCheck(string Device, string? FileSystem, bool IsSeeded)
     public bool IsXfs => FileSystem == "xfs";
 }
 
+/// <summary>
+/// A host's swap as discovered: the machine's total, and whether the engine enforces a container's
+/// memory+swap limit (cgroup swap accounting); without it an instance's swap allowance cannot be kept.
+/// </summary>
+public sealed record HostSwapInfo(long TotalMiB, bool EngineLimitsSwap);
+
 /// <summary>A started instance: its container, its data volume and where MySQL answers.</summary>
 public sealed record InstanceHandle(string InstanceId, string ContainerId, string ContainerName, string VolumeName, string Address, int Port);
 
@@ -27,7 +33,7 @@ public sealed record OwnedContainer(string Id, string Name, string State, IReadO
 {
     public string? InstanceId => Labels.TryGetValue(OwnershipLabels.Instance, out var id) ? id : null;
 
-    /// <summary>What a short-lived helper was for (format, check, topology); null for an instance's container.</summary>
+    /// <summary>What a short-lived helper was for (format, check, topology, swap); null for an instance's container.</summary>
     public string? Helper => Labels.TryGetValue(OwnershipLabels.Helper, out var purpose) ? purpose : null;
 }
 

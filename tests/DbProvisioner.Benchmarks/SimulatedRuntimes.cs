@@ -16,6 +16,7 @@ internal sealed class SimulatedRuntimes(HostTopology topology) : IHostRuntimeFac
         public HostConnection Host { get; } = host;
 
         public Task<HostTopology> DiscoverTopologyAsync(CancellationToken cancellationToken) => Task.FromResult(topology);
+        public Task<HostSwapInfo> DiscoverSwapAsync(CancellationToken cancellationToken) => Task.FromResult(new HostSwapInfo(0, true));
 
         public Task FormatDiskAsync(string device, bool seed, CancellationToken cancellationToken) => Task.CompletedTask;
 

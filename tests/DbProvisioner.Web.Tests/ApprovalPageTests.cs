@@ -74,6 +74,7 @@ public sealed class ApprovalPageTests
         var heldCores = page.Locator($"[data-host='{hostId}'] .core.held[data-instance='{instance}']");
         await Assertions.Expect(heldCores).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator($"[data-host='{hostId}'] .core.reserved")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator($"[data-host='{hostId}'] [data-swap]")).ToHaveTextAsync("swap 2048 of 2048 MiB free for instances (host has 2048 MiB)");
         await Assertions.Expect(page.Locator($"#instance-table tr[data-instance='{instance}']")).ToHaveCountAsync(1);
 
         await row.Locator("button.approve").ClickAsync();

@@ -38,8 +38,12 @@ internal static class HostCommands
         {
             Description = "Give the topology instead of discovering it: NODESxCORESxTHREADSxMEMORY_MIB_PER_NODE, e.g. 2x8x2x65536.",
         };
+        var swap = new Option<long?>("--swap-mib")
+        {
+            Description = "Swap instances may use, in MiB (default: all the host has; with --topology, the host's swap).",
+        };
 
-        var command = new Command("add", "Register a host (admin).") { id, engine, zone, rack, pool, disks, reserved, ports, mysqlAddress, topology };
+        var command = new Command("add", "Register a host (admin).") { id, engine, zone, rack, pool, disks, reserved, ports, mysqlAddress, topology, swap };
         runner.SetApiAction(command, "admin", async (context, cancellationToken) =>
         {
             var body = new RegisterHostBody(
@@ -52,7 +56,8 @@ internal static class HostCommands
                 context.Parse.GetValue(reserved),
                 ParsePorts(context.Parse.GetValue(ports)!),
                 context.Parse.GetValue(mysqlAddress),
-                context.Parse.GetValue(topology) is { } t ? ParseTopology(t) : null);
+                context.Parse.GetValue(topology) is { } t ? ParseTopology(t) : null,
+                context.Parse.GetValue(swap));
             var host = await context.Client.PostAsync<RegisterHostBody, HostView>("hosts", body, cancellationToken);
             context.Render(host, RenderHost);
             return ExitCodes.Ok;
@@ -123,6 +128,7 @@ internal static class HostCommands
                 ("Engine", host.EngineEndpoint),
                 ("State", (host.Cordoned ? "cordoned" : "schedulable") + (host.Healthy ? ", healthy" : ", UNHEALTHY")),
                 ("Free cores", host.FreeCores.ToString(CultureInfo.InvariantCulture)),
+                ("Swap", DescribeSwap(host.Swap)),
                 ("Reserved CPUs", host.ReservedCpus.Length == 0 ? "none" : host.ReservedCpus),
                 ("Ports", $"{host.Ports.First}-{host.Ports.Last}")),
         };
@@ -154,11 +160,12 @@ internal static class HostCommands
         rows.Add(disks);
         if (host.Instances.Count > 0)
         {
-            var instances = new Table().Border(TableBorder.Simple).Title("Instances").AddColumns("Instance", "CPUs", "Port", "Memory MiB");
+            var instances = new Table().Border(TableBorder.Simple).Title("Instances").AddColumns("Instance", "CPUs", "Port", "Memory MiB", "Swap MiB");
             foreach (var i in host.Instances)
             {
                 instances.AddRow(
-                    Markup.Escape(i.Id), Markup.Escape(i.Cpus), i.Port.ToString(CultureInfo.InvariantCulture), i.MemoryMiB.ToString(CultureInfo.InvariantCulture));
+                    Markup.Escape(i.Id), Markup.Escape(i.Cpus), i.Port.ToString(CultureInfo.InvariantCulture), i.MemoryMiB.ToString(CultureInfo.InvariantCulture),
+                    i.SwapMiB.ToString(CultureInfo.InvariantCulture));
             }
 
             rows.Add(instances);
@@ -166,6 +173,15 @@ internal static class HostCommands
 
         return new Rows(rows);
     }
+
+    internal static string DescribeSwap(HostSwapView? swap) => swap switch
+    {
+        null => "unknown (older server)",
+        { TotalMiB: 0 } => "none (the host has no swap)",
+        { AllocatableMiB: 0 } => string.Create(CultureInfo.InvariantCulture, $"none for instances (the host has {swap.TotalMiB} MiB)"),
+        _ => string.Create(CultureInfo.InvariantCulture,
+            $"{swap.FreeMiB}/{swap.AllocatableMiB} MiB free for instances ({swap.UsedMiB} MiB used; the host has {swap.TotalMiB} MiB)"),
+    };
 
     internal static DiskSpecBody ParseDisk(string text)
     {

@@ -19,7 +19,8 @@ public sealed record RegisterHostBody(
     string? ReservedCpus,
     PortRange Ports,
     string? MySqlAddress = null,
-    TopologySpecBody? Topology = null);
+    TopologySpecBody? Topology = null,
+    long? SwapMiB = null);
 
 public sealed record HostSummary(string Id, string Pool, string Zone, string Rack, bool Cordoned, int FreeCores, int TotalCores, int ReadyDisks);
 
@@ -29,7 +30,9 @@ public sealed record NumaNodeView(int Id, long MemoryMiB, long FreeMemoryMiB, IR
 
 public sealed record DiskView(string Id, string Device, long SizeGiB, string Class, string State, bool Seeded, string? ClaimedBy);
 
-public sealed record HostInstanceView(string Id, string Cpus, int Port, long MemoryMiB);
+public sealed record HostInstanceView(string Id, string Cpus, int Port, long MemoryMiB, long SwapMiB = 0);
+
+public sealed record HostSwapView(long TotalMiB, long AllocatableMiB, long UsedMiB, long FreeMiB);
 
 public sealed record HostView(
     string Id,
@@ -45,7 +48,8 @@ public sealed record HostView(
     IReadOnlyList<DiskView> Disks,
     IReadOnlyList<HostInstanceView> Instances,
     int FreeCores,
-    IReadOnlyDictionary<string, string>? Labels);
+    IReadOnlyDictionary<string, string>? Labels,
+    HostSwapView? Swap = null);
 
 public sealed record CreateInstanceBody(
     string Pool,

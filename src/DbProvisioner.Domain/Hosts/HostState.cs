@@ -12,11 +12,11 @@ public sealed record PortRange(int First, int Last)
     public int Count => Last < First ? 0 : Last - First + 1;
 }
 
-/// <summary>What one instance needs from a host.</summary>
-public sealed record InstanceRequest(string InstanceId, int Cpus, long MemoryMiB, NumaPolicy Numa, long DiskGiB, string DiskClass);
+/// <summary>What one instance needs from a host; <paramref name="SwapMiB"/> 0 needs no swap.</summary>
+public sealed record InstanceRequest(string InstanceId, int Cpus, long MemoryMiB, NumaPolicy Numa, long DiskGiB, string DiskClass, long SwapMiB = 0);
 
-/// <summary>What a host reserved for one instance: CPUs and memory, a disk and a port.</summary>
-public sealed record HostReservation(string InstanceId, string HostId, CpuAssignment Cpu, Disk Disk, int Port);
+/// <summary>What a host reserved for one instance: CPUs and memory, swap, a disk and a port.</summary>
+public sealed record HostReservation(string InstanceId, string HostId, CpuAssignment Cpu, Disk Disk, int Port, long SwapMiB = 0);
 
 /// <summary>The outcome of a reservation: the next host state and the reservation, or the unchanged state and a reason.</summary>
 public sealed record ReservationResult(HostState State, HostReservation? Reservation, string Reason)
@@ -25,9 +25,9 @@ public sealed record ReservationResult(HostState State, HostReservation? Reserva
 }
 
 /// <summary>
-/// Everything a host grain decides with: labels, condition, CPU state, disks and ports. Invariants:
-/// those of <see cref="HostCpuState"/> and <see cref="DiskPool"/>, plus no port given twice and
-/// every port inside the range.
+/// Everything a host grain decides with: labels, condition, CPU state, swap, disks and ports.
+/// Invariants: those of <see cref="HostCpuState"/>, <see cref="HostSwap"/> and <see cref="DiskPool"/>,
+/// plus no port given twice, every port inside the range, and swap held only by reserved instances.
 /// </summary>
 public sealed record HostState(
     string HostId,
@@ -45,9 +45,12 @@ public sealed record HostState(
     public static HostState Create(string hostId, string pool, string zone, string rack, HostTopology topology, IEnumerable<Disk> disks, PortRange ports, CpuSet? reserved = null) =>
         new(hostId, pool, zone, rack, ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal), false, true,
             HostCpuState.Create(topology, reserved), DiskPool.Of(disks), ports, ImmutableSortedDictionary.Create<string, int>(StringComparer.Ordinal));
+
+    /// <summary>The host's swap and who holds it; a state stored before swap was accounted reads as no swap.</summary>
+    public HostSwap Swap { get; init; } = HostSwap.None;
 }
 
-/// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then disk, then port.</summary>
+/// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then swap, then disk, then port.</summary>
 public static class HostReservations
 {
     public static ReservationResult Reserve(HostState host, InstanceRequest request)
@@ -57,8 +60,11 @@ public static class HostReservations
         if (host.Cordoned && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId} is cordoned");
         if (!host.Healthy && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId} is unhealthy");
 
+        var reservedBefore = host.Cpu.Assignments.ContainsKey(request.InstanceId);
         var cpu = CpuAllocator.Allocate(host.Cpu, new CpuRequest(request.InstanceId, request.Cpus, request.MemoryMiB, request.Numa));
         if (!cpu.Succeeded) return new(host, null, $"host {host.HostId}: {cpu.Reason}");
+        var swap = host.Swap.Reserve(request.InstanceId, request.SwapMiB, reservedBefore);
+        if (swap.Next is null) return new(host, null, $"host {host.HostId}: {swap.Reason}");
         var disk = host.Disks.Claim(request.InstanceId, request.DiskClass, request.DiskGiB);
         if (!disk.Succeeded) return new(host, null, $"host {host.HostId}: {disk.Reason}");
         if (!host.PortsByInstance.TryGetValue(request.InstanceId, out var port))
@@ -66,17 +72,18 @@ public static class HostReservations
             port = LowestFreePort(host);
             if (port < 0) return new(host, null, string.Create(CultureInfo.InvariantCulture, $"host {host.HostId}: all {host.Ports.Count} ports of {host.Ports.First}-{host.Ports.Last} are taken"));
         }
-        var next = host with { Cpu = cpu.State, Disks = disk.Pool, PortsByInstance = host.PortsByInstance.SetItem(request.InstanceId, port) };
-        return new(next, new HostReservation(request.InstanceId, host.HostId, cpu.Assignment!, disk.Disk!, port), "");
+        var next = host with { Cpu = cpu.State, Swap = swap.Next, Disks = disk.Pool, PortsByInstance = host.PortsByInstance.SetItem(request.InstanceId, port) };
+        return new(next, new HostReservation(request.InstanceId, host.HostId, cpu.Assignment!, disk.Disk!, port, request.SwapMiB), "");
     }
 
-    /// <summary>Gives back CPUs, memory and port, and sends the disk to Releasing. Unknown instance: no change.</summary>
+    /// <summary>Gives back CPUs, memory, swap and port, and sends the disk to Releasing. Unknown instance: no change.</summary>
     public static HostState Release(HostState host, string instanceId)
     {
         ArgumentNullException.ThrowIfNull(host);
         return host with
         {
             Cpu = CpuAllocator.Release(host.Cpu, instanceId),
+            Swap = host.Swap.Release(instanceId),
             Disks = host.Disks.Release(instanceId).Pool,
             PortsByInstance = host.PortsByInstance.Remove(instanceId),
         };
@@ -89,6 +96,9 @@ public static class HostReservations
         var problems = new List<string>();
         problems.AddRange(CpuAllocator.Validate(host.Cpu));
         problems.AddRange(host.Disks.Validate());
+        problems.AddRange(host.Swap.Validate());
+        foreach (var id in host.Swap.ByInstance?.Keys ?? Enumerable.Empty<string>())
+            if (!host.Cpu.Assignments.ContainsKey(id)) problems.Add($"instance {id} holds swap but no CPUs");
         foreach (var g in host.PortsByInstance.GroupBy(static p => p.Value).Where(static g => g.Count() > 1))
             problems.Add($"port {g.Key} is given to {string.Join(" and ", g.Select(static p => p.Key))}");
         foreach (var (id, port) in host.PortsByInstance)

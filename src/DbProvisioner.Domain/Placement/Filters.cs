@@ -17,6 +17,7 @@ public enum FilterCode
     Condition,
     Cpu,
     Memory,
+    Swap,
     Disk,
     Port,
     Spread,
@@ -59,6 +60,15 @@ public static class Filters
             : string.Create(Ci, $"less than {i.MemoryMiB} MiB free memory");
     }
 
+    public static string Swap(HostCapacity host, PlacementRequest request)
+    {
+        if (FitsSwap(host, request)) return "";
+        var swap = request.Instance.SwapMiB;
+        return host.AllocatableSwapMiB == 0
+            ? string.Create(Ci, $"no swap for instances ({swap} MiB asked)")
+            : string.Create(Ci, $"less than {swap} MiB free swap");
+    }
+
     public static string Disk(HostCapacity host, PlacementRequest request) =>
         FitsDisk(host, request) ? "" : string.Create(Ci, $"no Ready or Discovered {request.Instance.DiskClass} disk of {request.Instance.DiskGiB} GiB or more");
 
@@ -84,7 +94,7 @@ public static class Filters
         [.. new[]
         {
             Pool(host, request), Labels(host, request), Condition(host, request), Spread(host, request),
-            Cpu(host, request), Memory(host, request), Disk(host, request), Port(host, request),
+            Cpu(host, request), Memory(host, request), Swap(host, request), Disk(host, request), Port(host, request),
         }.Where(static r => r.Length > 0)];
 
     /// <summary>The first filter the host fails, without building any text.</summary>
@@ -98,6 +108,7 @@ public static class Filters
         if (!FitsSpread(host, request)) return FilterCode.Spread;
         if (!FitsCpu(host, request)) return FilterCode.Cpu;
         if (!FitsMemory(host, request)) return FilterCode.Memory;
+        if (!FitsSwap(host, request)) return FilterCode.Swap;
         if (!FitsDisk(host, request)) return FilterCode.Disk;
         if (host.FreePorts <= 0) return FilterCode.Port;
         return FilterCode.Fits;
@@ -111,6 +122,7 @@ public static class Filters
         FilterCode.Condition => Condition(host, request),
         FilterCode.Cpu => Cpu(host, request),
         FilterCode.Memory => Memory(host, request),
+        FilterCode.Swap => Swap(host, request),
         FilterCode.Disk => Disk(host, request),
         FilterCode.Port => Port(host, request),
         FilterCode.Spread => Spread(host, request),
@@ -150,6 +162,9 @@ public static class Filters
         }
         return host.FreeMemoryMiB >= i.MemoryMiB;
     }
+
+    // Swap 0 fits every host, a host with no swap included.
+    private static bool FitsSwap(HostCapacity host, PlacementRequest request) => host.FreeSwapMiB >= request.Instance.SwapMiB;
 
     private static bool FitsDisk(HostCapacity host, PlacementRequest request) => Fit.BestDisk(host, request.Instance) >= 0;
 

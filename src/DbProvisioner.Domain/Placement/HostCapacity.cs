@@ -26,7 +26,7 @@ public readonly record struct DiskCapacity(string DiskClass, long SizeGiB, bool 
 /// <summary>
 /// The compact summary of a host that the placement index keeps for every host of a pool (a few
 /// hundred bytes each). Advisory: the host's own state has the last word, so a stale summary
-/// costs a retry, never an over-commit.
+/// costs a retry, never an over-commit. Swap is host-wide (no NUMA node owns it).
 /// </summary>
 public sealed record HostCapacity(
     string HostId,
@@ -38,7 +38,9 @@ public sealed record HostCapacity(
     bool Healthy,
     ImmutableArray<NodeCapacity> Nodes,
     int FreePorts,
-    ImmutableArray<DiskCapacity> ReadyDisks)
+    ImmutableArray<DiskCapacity> ReadyDisks,
+    long AllocatableSwapMiB = 0,
+    long FreeSwapMiB = 0)
 {
     // Totals are derived from Nodes once; the init accessor keeps them right after a `with`.
     private readonly ImmutableArray<NodeCapacity> _nodes = Nodes;
@@ -94,7 +96,8 @@ public sealed record HostCapacity(
                 node.MemoryMiB - usage.BookedMemoryMiB[ni], node.Cores.Count, node.MemoryMiB));
         }
         return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
-            nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable);
+            nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable,
+            host.Swap.AllocatableMiB, host.Swap.FreeMiB);
     }
 
     /// <summary>
@@ -148,7 +151,7 @@ public sealed record HostCapacity(
             if (disks[d].Count == 1) disks.RemoveAt(d);
             else disks[d] = disks[d] with { Count = disks[d].Count - 1 };
         }
-        return this with { Nodes = nodes.ToImmutable(), ReadyDisks = disks.ToImmutable(), FreePorts = FreePorts - 1 };
+        return this with { Nodes = nodes.ToImmutable(), ReadyDisks = disks.ToImmutable(), FreePorts = FreePorts - 1, FreeSwapMiB = FreeSwapMiB - request.SwapMiB };
     }
 }
 
@@ -232,6 +235,7 @@ internal static class Fit
             if (host.FreeCpus < i.Cpus) return FilterCode.Cpu;
             if (host.FreeMemoryMiB < i.MemoryMiB) return FilterCode.Memory;
         }
+        if (host.FreeSwapMiB < i.SwapMiB) return FilterCode.Swap;
         if (BestDisk(host, i) < 0) return FilterCode.Disk;
         if (host.FreePorts <= 0) return FilterCode.Port;
 

@@ -116,13 +116,15 @@ public static class Scheduler
         var ci = CultureInfo.InvariantCulture;
         var parts = unfit.Take(ReasonsShown).Select(r => string.Format(ci, "{0:N0} host{1}: {2}", r.Hosts, r.Hosts == 1 ? "" : "s", r.Reason)).ToList();
         if (unfit.Count > ReasonsShown) parts.Add(string.Format(ci, "{0:N0} hosts for {1} other reasons", unfit.Skip(ReasonsShown).Sum(static r => r.Hosts), unfit.Count - ReasonsShown));
-        return string.Format(ci, "no host fits instance {0} ({1} CPUs, {2} MiB, {3} NUMA) among {4:N0}: {5}",
-            request.Instance.InstanceId, request.Instance.Cpus, request.Instance.MemoryMiB, request.Instance.Numa.ToString().ToLowerInvariant(), hosts, string.Join("; ", parts));
+        var i = request.Instance;
+        var swap = i.SwapMiB > 0 ? string.Format(ci, " + {0} MiB swap", i.SwapMiB) : "";
+        return string.Format(ci, "no host fits instance {0} ({1} CPUs, {2} MiB{3}, {4} NUMA) among {5:N0}: {6}",
+            i.InstanceId, i.Cpus, i.MemoryMiB, swap, i.Numa.ToString().ToLowerInvariant(), hosts, string.Join("; ", parts));
     }
 }
 
 /// <summary>The shape of every instance of a cluster.</summary>
-public sealed record InstanceTemplate(int Cpus, long MemoryMiB, Topology.NumaPolicy Numa, long DiskGiB, string DiskClass);
+public sealed record InstanceTemplate(int Cpus, long MemoryMiB, Topology.NumaPolicy Numa, long DiskGiB, string DiskClass, long SwapMiB = 0);
 
 /// <summary>A whole cluster: shards × members per shard, one spread rule, one template.</summary>
 public sealed record ClusterRequest(string Cluster, string Pool, int Shards, int MembersPerShard, InstanceTemplate Template, SpreadRule Spread);
@@ -161,7 +163,7 @@ public static class ClusterPlacement
             for (var m = 0; m < request.MembersPerShard; m++)
             {
                 var id = InstanceId(request.Cluster, s, m);
-                var instance = new InstanceRequest(id, t.Cpus, t.MemoryMiB, t.Numa, t.DiskGiB, t.DiskClass);
+                var instance = new InstanceRequest(id, t.Cpus, t.MemoryMiB, t.Numa, t.DiskGiB, t.DiskClass, t.SwapMiB);
                 var shard = new ShardContext(request.Cluster, ShardName(s), request.Spread, [.. members]);
                 var decision = Scheduler.Place(working, new PlacementRequest(instance, request.Pool, shard), options, next);
                 next = decision.NextStartIndex;

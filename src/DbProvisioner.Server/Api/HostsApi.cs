@@ -27,7 +27,7 @@ public static class HostsApi
         hosts.MapPost("/", RegisterAsync)
             .RequireAuthorization(ApiPolicies.Admin)
             .WithName("RegisterHost")
-            .WithSummary("Register a host: engine endpoint, zone, rack, pool, disks, reserved CPUs, port range (topology discovered unless given).")
+            .WithSummary("Register a host: engine endpoint, zone, rack, pool, disks, reserved CPUs, port range, swap for instances (topology and swap discovered unless the topology is given).")
             .Produces<HostView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -39,7 +39,7 @@ public static class HostsApi
 
         hosts.MapGet("/{id}", GetAsync)
             .WithName("GetHost")
-            .WithSummary("One host: CPU map per NUMA node, disks and their states, instances.")
+            .WithSummary("One host: CPU map per NUMA node, swap (total, for instances, used), disks and their states, instances.")
             .Produces<HostView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -220,6 +220,11 @@ public static class HostsApi
             {
                 v.AddError("topology.memoryMiBPerNode", $"must be between 1 and {Sizes.MaxMemoryMiB} (MiB, 16 TiB per NUMA node)");
             }
+        }
+
+        if (request.SwapMiB is < 0)
+        {
+            v.AddError("swapMiB", "must not be negative (MiB of the host's swap that instances may use)");
         }
 
         var watermarks = request.Watermarks ?? [];

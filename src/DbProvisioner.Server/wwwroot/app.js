@@ -132,6 +132,12 @@ function renderInstances(instances) {
       el('td', {}, i.cluster), el('td', {}, i.shard), el('td', {}, i.host || '-'))))));
 }
 
+function describeSwap(swap) {
+  if (!swap || swap.totalMiB === 0) return 'no swap';
+  if (swap.allocatableMiB === 0) return `swap ${swap.totalMiB} MiB, none for instances`;
+  return `swap ${swap.freeMiB} of ${swap.allocatableMiB} MiB free for instances (host has ${swap.totalMiB} MiB)`;
+}
+
 function renderHost(host) {
   const numa = host.numaNodes.map((node) => el('div', { class: 'numa', 'data-numa': node.id },
     el('div', {}, `NUMA node ${node.id} · ${node.freeMemoryMiB} of ${node.memoryMiB} MiB free`),
@@ -152,6 +158,7 @@ function renderHost(host) {
   return el('div', { class: 'host', 'data-host': host.id },
     el('h4', {}, host.id, host.cordoned ? ' (cordoned)' : ''),
     el('div', { class: 'muted' }, `zone ${host.zone} · rack ${host.rack} · ${host.freeCores} free cores · ports ${host.ports.first}-${host.ports.last}`),
+    el('div', { class: 'muted', 'data-swap': '' }, describeSwap(host.swap)),
     numa, disks);
 }
 

@@ -49,6 +49,8 @@ public class FleetInvariantTests
             var (_, topology, reserved) = Topologies.All().ElementAt(_rng.Next(4));
             _hosts = new FleetBuilder(_rng.Next(4, 13), topology, Zones: 3, RacksPerZone: 2, DisksPerHost: 6, DiskSizeGiB: 400,
                 SeededDisksPerHost: 2, PortsPerHost: 5, Reserved: reserved).Build();
+            // Some hosts without swap, some with a little: swap runs out before CPUs do on some.
+            for (var i = 0; i < _hosts.Length; i++) _hosts[i] = _hosts[i] with { Swap = HostSwap.Of(8192, _rng.Next(3) * 2048L) };
             for (_step = 0; _step < steps; _step++)
             {
                 var op = _rng.Next(100);
@@ -65,7 +67,7 @@ public class FleetInvariantTests
         private InstanceRequest RandomInstance(string id)
         {
             var policy = (NumaPolicy)_rng.Next(4);
-            return new InstanceRequest(id, _rng.Next(1, 13), _rng.Next(1, 24) * 1024L, policy, _rng.Next(1, 5) * 100L, "nvme");
+            return new InstanceRequest(id, _rng.Next(1, 13), _rng.Next(1, 24) * 1024L, policy, _rng.Next(1, 5) * 100L, "nvme", _rng.Next(3) * 512L);
         }
 
         private static readonly SpreadRule[] Rules =
@@ -98,7 +100,7 @@ public class FleetInvariantTests
             var cluster = $"k{_next++}";
             var t = RandomInstance("t");
             var request = new ClusterRequest(cluster, "general", _rng.Next(1, 3), _rng.Next(1, 4),
-                new InstanceTemplate(t.Cpus, t.MemoryMiB, t.Numa, t.DiskGiB, t.DiskClass), Rules[_rng.Next(Rules.Length)]);
+                new InstanceTemplate(t.Cpus, t.MemoryMiB, t.Numa, t.DiskGiB, t.DiskClass, t.SwapMiB), Rules[_rng.Next(Rules.Length)]);
             var before = _hosts.ToArray();
             var plan = ClusterPlacement.Place(_hosts.Select(HostCapacity.From).ToArray(), request, PlacementOptions.Default, _start);
             _start = plan.NextStartIndex;
@@ -112,7 +114,7 @@ public class FleetInvariantTests
             {
                 var shard = shards.TryGetValue(m.Shard, out var s) ? s : new ShardContext(cluster, m.Shard, request.Spread, []);
                 var tpl = request.Template;
-                var instance = new InstanceRequest(m.InstanceId, tpl.Cpus, tpl.MemoryMiB, tpl.Numa, tpl.DiskGiB, tpl.DiskClass);
+                var instance = new InstanceRequest(m.InstanceId, tpl.Cpus, tpl.MemoryMiB, tpl.Numa, tpl.DiskGiB, tpl.DiskClass, tpl.SwapMiB);
                 var index = Array.FindIndex(_hosts, h => h.HostId == m.HostId);
                 Require(Reserve(index, instance, shard), $"cluster plan put {m.InstanceId} on {m.HostId} but the host refused");
                 shards[m.Shard] = _shards[shard.Name];
@@ -125,6 +127,7 @@ public class FleetInvariantTests
             var host = _hosts[index];
             var r = HostReservations.Reserve(host, instance);
             if (!r.Succeeded) return false;
+            Require(r.State.Swap.HeldBy(instance.InstanceId) == instance.SwapMiB, $"{host.HostId}: {instance.InstanceId} holds other swap than it asked");
             _hosts[index] = r.State;
             _instances[instance.InstanceId] = (shard.Name, host.HostId);
             _shards[shard.Name] = shard with { Members = [.. shard.Members, new MemberLocation(instance.InstanceId, host.HostId, host.Zone, host.Rack)] };
@@ -141,7 +144,7 @@ public class FleetInvariantTests
             var shard = _shards[shardName];
             _shards[shardName] = shard with { Members = [.. shard.Members.Where(m => m.InstanceId != id)] };
             Require(!_hosts[index].Cpu.Assignments.ContainsKey(id) && !_hosts[index].PortsByInstance.ContainsKey(id)
-                && _hosts[index].Disks.ClaimedBy(id) is null, $"release of {id} left something behind");
+                && _hosts[index].Disks.ClaimedBy(id) is null && _hosts[index].Swap.HeldBy(id) == 0, $"release of {id} left something behind");
         }
 
         private void RecycleDisks()
@@ -209,6 +212,9 @@ public class FleetInvariantTests
                 var booked = host.Cpu.Assignments.Values.SelectMany(static a => a.Memory).Where(m => m.NodeId == node.Id).Sum(static m => m.MemoryMiB);
                 Require(booked <= node.MemoryMiB, $"{host.HostId}: node {node.Id} memory over-committed ({booked} > {node.MemoryMiB})");
             }
+            var swapHeld = host.Swap.ByInstance.Values.Sum();
+            Require(swapHeld <= host.Swap.AllocatableMiB && host.Swap.AllocatableMiB <= host.Swap.TotalMiB, $"{host.HostId}: swap over-committed ({swapHeld} > {host.Swap.AllocatableMiB})");
+            Require(host.Swap.ByInstance.Keys.All(host.Cpu.Assignments.ContainsKey), $"{host.HostId}: swap held by an instance that is not there");
             var claimed = host.Disks.Disks.Values.Where(static d => d.State == DiskState.Claimed).ToList();
             Require(claimed.All(d => d.ClaimedBy is not null && host.Cpu.Assignments.ContainsKey(d.ClaimedBy)), $"{host.HostId}: a disk is claimed by an instance that is not there");
             Require(claimed.Select(static d => d.ClaimedBy).Distinct().Count() == claimed.Count, $"{host.HostId}: an instance holds two disks");

@@ -11,6 +11,13 @@ public class FilterTests
 {
     private static HostState Host() => Dual(1).Build()[0];
 
+    private static HostState Reserved(HostState host, InstanceRequest request)
+    {
+        var r = HostReservations.Reserve(host, request);
+        Assert.That(r.Succeeded, Is.True, r.Reason);
+        return r.State;
+    }
+
     private static HostState Filled(int cpus, long memory = 1024)
     {
         var r = HostReservations.Reserve(Host(), Instance("x", cpus, NumaPolicy.Preferred, memory));
@@ -32,6 +39,16 @@ public class FilterTests
         yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26, NumaPolicy.Preferred)), FilterCode.Cpu, "fewer than 26 free CPUs on whole cores").SetName("cpu preferred");
         yield return new TestCaseData(host, Request(Instance("a", 4, memoryMiB: 70000)), FilterCode.Memory, "no NUMA node with 4 free CPUs has 70000 MiB free memory").SetName("memory required");
         yield return new TestCaseData(host, Request(Instance("a", 4, NumaPolicy.Preferred, memoryMiB: 140000)), FilterCode.Memory, "less than 140000 MiB free memory").SetName("memory preferred");
+        var swap = HostCapacity.From(Host() with { Swap = HostSwap.Of(2048, 1024) });
+        var swapHalfUsed = HostCapacity.From(Reserved(Host() with { Swap = HostSwap.Of(2048, 1024) }, Instance("x", 2, swapMiB: 768)));
+        yield return new TestCaseData(host, Request(Instance("a", 4, swapMiB: 512)), FilterCode.Swap, "no swap for instances (512 MiB asked)").SetName("swap on a host without swap");
+        yield return new TestCaseData(host, Request(Instance("a", 4)), FilterCode.Fits, "").SetName("no swap asked fits a host without swap");
+        yield return new TestCaseData(swap, Request(Instance("a", 4, swapMiB: 1024)), FilterCode.Fits, "").SetName("swap: the whole allowance");
+        yield return new TestCaseData(swap, Request(Instance("a", 4, swapMiB: 1025)), FilterCode.Swap, "less than 1025 MiB free swap").SetName("swap: over the allowance, within the host's total");
+        yield return new TestCaseData(swapHalfUsed, Request(Instance("a", 4, swapMiB: 512)), FilterCode.Swap, "less than 512 MiB free swap").SetName("swap: held by another instance");
+        yield return new TestCaseData(swapHalfUsed, Request(Instance("a", 4, swapMiB: 256)), FilterCode.Fits, "").SetName("swap: what is left");
+        yield return new TestCaseData(host, Request(Instance("a", 4, memoryMiB: 140000, swapMiB: 512)), FilterCode.Memory, "no NUMA node with 4 free CPUs has 140000 MiB free memory").SetName("memory is told before swap");
+        yield return new TestCaseData(host, Request(Instance("a", 4, diskGiB: 600, swapMiB: 512)), FilterCode.Swap, "no swap for instances (512 MiB asked)").SetName("swap is told before disk");
         yield return new TestCaseData(host, Request(Instance("a", 4, diskGiB: 600)), FilterCode.Disk, "no Ready or Discovered nvme disk of 600 GiB or more").SetName("disk");
         yield return new TestCaseData(host with { FreePorts = 0 }, Request(Instance("a", 4)), FilterCode.Port, "no free port").SetName("port");
         yield return new TestCaseData(host, Request(Instance("a", 4), Shard(rack, host)), FilterCode.Spread,
@@ -65,6 +82,20 @@ public class FilterTests
     }
 
     [Test]
+    public void The_summary_tracks_the_swap_allowance_and_what_is_free()
+    {
+        var host = Reserved(Host() with { Swap = HostSwap.Of(4096, 3072) }, Instance("x", 2, swapMiB: 1024));
+        var c = HostCapacity.From(host);
+        var released = HostCapacity.From(HostReservations.Release(host, "x"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.AllocatableSwapMiB, Is.EqualTo(3072), "the allowance, not the host's total");
+            Assert.That(c.FreeSwapMiB, Is.EqualTo(2048));
+            Assert.That(released.FreeSwapMiB, Is.EqualTo(3072), "release gives the swap back");
+        });
+    }
+
+    [Test]
     public void Discovered_disks_are_claimable_on_demand_after_every_ready_disk()
     {
         var host = Host();
@@ -88,16 +119,16 @@ public class FilterTests
     [Test]
     public void Assume_matches_the_hosts_own_reservation()
     {
-        var host = Filled(6);
+        var host = Filled(6) with { Swap = HostSwap.Of(8192, 8192) };
         foreach (var (cpus, numa) in new[] { (4, NumaPolicy.Required), (31, NumaPolicy.Preferred), (3, NumaPolicy.Interleave), (2, NumaPolicy.None) })
         {
-            var request = Instance($"i{cpus}", cpus, numa, 3000);
+            var request = Instance($"i{cpus}", cpus, numa, 3000, swapMiB: cpus * 100L);
             var assumed = HostCapacity.From(host).Assume(request);
             var r = HostReservations.Reserve(host, request);
             Assert.That(r.Succeeded, Is.True, r.Reason);
             host = r.State;
             Assert.That(assumed, Is.EqualTo(HostCapacity.From(host)).Using<HostCapacity>(static (a, b) =>
-                a.Nodes.SequenceEqual(b.Nodes) && a.ReadyDisks.SequenceEqual(b.ReadyDisks) && a.FreePorts == b.FreePorts), $"{cpus} {numa}");
+                a.Nodes.SequenceEqual(b.Nodes) && a.ReadyDisks.SequenceEqual(b.ReadyDisks) && a.FreePorts == b.FreePorts && a.FreeSwapMiB == b.FreeSwapMiB), $"{cpus} {numa}");
         }
     }
 }

@@ -14,11 +14,11 @@ public class FusedEvaluationTests
     public void Evaluate_matches_check_and_total_on_random_states(int seed)
     {
         var rng = new Random(seed);
-        var hosts = Dual(30).Build();
+        var hosts = Dual(30).Build().Select((h, i) => h with { Swap = HostSwap.Of(16384, i % 3 * 4096L) }).ToArray();
         for (var i = 0; i < 200; i++)
         {
             var h = rng.Next(hosts.Length);
-            var r = HostReservations.Reserve(hosts[h], Instance($"f{i}", rng.Next(1, 20), (NumaPolicy)rng.Next(4), rng.Next(1, 40) * 1024L));
+            var r = HostReservations.Reserve(hosts[h], Instance($"f{i}", rng.Next(1, 20), (NumaPolicy)rng.Next(4), rng.Next(1, 40) * 1024L, swapMiB: rng.Next(3) * 1024L));
             if (r.Succeeded) hosts[h] = r.State;
         }
         var summaries = hosts.Select(HostCapacity.From).ToArray();
@@ -31,7 +31,7 @@ public class FusedEvaluationTests
             var mode = (SpreadMode)rng.Next(2);
             var rule = new SpreadRule((SpreadDomain)rng.Next(3), rng.Next(1, 3), mode);
             var members = Enumerable.Range(0, rng.Next(3)).Select(_ => summaries[rng.Next(summaries.Length)]).ToArray();
-            var request = Request(Instance($"q{q}", rng.Next(1, 40), (NumaPolicy)rng.Next(4), rng.Next(1, 80) * 1024L, rng.Next(1, 7) * 100),
+            var request = Request(Instance($"q{q}", rng.Next(1, 40), (NumaPolicy)rng.Next(4), rng.Next(1, 80) * 1024L, rng.Next(1, 7) * 100, rng.Next(4) * 1024L),
                 rng.Next(4) == 0 ? null : Shard(rule, members), rng.Next(10) == 0 ? "high-io" : "general");
             foreach (var host in summaries)
             {

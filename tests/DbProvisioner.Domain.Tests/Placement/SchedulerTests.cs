@@ -139,4 +139,18 @@ public class SchedulerTests
             fleet[m.HostId] = res.State;
         }
     }
+
+    [Test]
+    public void A_request_for_swap_on_a_pool_without_swap_is_refused_with_the_swap_reason()
+    {
+        var hosts = Summaries(Dual(3).Build());
+        var d = Scheduler.Place(hosts, Request(Instance("a", 2, NumaPolicy.Preferred, 2048, swapMiB: 512)), PlacementOptions.FullScan);
+        var without = Scheduler.Place(hosts, Request(Instance("a", 2, NumaPolicy.Preferred, 2048)), PlacementOptions.FullScan);
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.Placed, Is.False);
+            Assert.That(d.Reason, Is.EqualTo("no host fits instance a (2 CPUs, 2048 MiB + 512 MiB swap, preferred NUMA) among 3: 3 hosts: no swap for instances (512 MiB asked)"));
+            Assert.That(without.Placed, Is.True, "the same request without swap fits");
+        });
+    }
 }

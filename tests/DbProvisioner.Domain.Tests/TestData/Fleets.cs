@@ -11,8 +11,8 @@ public static class Fleets
 
     public static HostCapacity[] Summaries(IEnumerable<HostState> hosts) => [.. hosts.Select(HostCapacity.From)];
 
-    public static InstanceRequest Instance(string id, int cpus, NumaPolicy numa = NumaPolicy.Required, long memoryMiB = 4096, long diskGiB = 100) =>
-        new(id, cpus, memoryMiB, numa, diskGiB, "nvme");
+    public static InstanceRequest Instance(string id, int cpus, NumaPolicy numa = NumaPolicy.Required, long memoryMiB = 4096, long diskGiB = 100, long swapMiB = 0) =>
+        new(id, cpus, memoryMiB, numa, diskGiB, "nvme", swapMiB);
 
     public static PlacementRequest Request(InstanceRequest instance, ShardContext? shard = null, string pool = "general") => new(instance, pool, shard);
 

@@ -108,6 +108,11 @@ public abstract partial class GrainTest
             Assert.That(ports, Is.Unique, $"{host.Id}: a port given twice");
             Assert.That(ports, Is.All.InRange(host.Ports.First, host.Ports.Last), $"{host.Id}: a port outside {host.Ports.First}-{host.Ports.Last}");
 
+            Assert.That(host.Swap, Is.Not.Null, $"{host.Id}: the view has no swap");
+            Assert.That(host.Swap!.UsedMiB, Is.EqualTo(host.Instances.Sum(i => i.SwapMiB)), $"{host.Id}: swap used is not what its instances hold");
+            Assert.That(host.Swap.UsedMiB, Is.LessThanOrEqualTo(host.Swap.AllocatableMiB), $"{host.Id}: swap over-committed");
+            Assert.That(host.Swap.AllocatableMiB, Is.LessThanOrEqualTo(host.Swap.TotalMiB), $"{host.Id}: more swap for instances than the host has");
+
             var claims = host.Disks.Where(d => d.ClaimedBy is not null).Select(d => d.ClaimedBy!).ToList();
             Assert.That(claims, Is.Unique, $"{host.Id}: an instance claimed two disks");
             Assert.That(claims, Is.EquivalentTo(byInstance.Keys), $"{host.Id}: the instances with a claimed disk are not the instances on the host");
@@ -139,7 +144,7 @@ public abstract partial class GrainTest
     protected static bool IsClearCapacityReason(string? reason) =>
         reason is not null && CapacityWords().IsMatch(reason);
 
-    [GeneratedRegex("disk|core|cpu|port|memory|numa", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("disk|core|cpu|port|memory|swap|numa", RegexOptions.IgnoreCase)]
     private static partial Regex CapacityWords();
 
     /// <summary>The end of one provisioning: the answer to ProvisionAsync, and the settled view when it was accepted.</summary>

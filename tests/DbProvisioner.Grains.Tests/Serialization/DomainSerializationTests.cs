@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;
@@ -56,14 +57,40 @@ public sealed class DomainSerializationTests
     public void A_host_state_round_trips_with_the_compact_topology()
     {
         var disks = new[] { new Disk("d1", "/dev/d1", 100, "nvme", DiskState.Ready), new Disk("d2", "/dev/d2", 100, "nvme", DiskState.Discovered) };
-        var host = HostState.Create("h1", "p", "z1", "r1", TopologyBuilder.Uniform(2, 8, 2, 65_536), disks, new PortRange(3306, 3310), CpuSet.Empty);
-        var reserved = HostReservations.Reserve(host, new InstanceRequest("i1", 4, 4096, NumaPolicy.Required, 10, "nvme"));
+        var host = HostState.Create("h1", "p", "z1", "r1", TopologyBuilder.Uniform(2, 8, 2, 65_536), disks, new PortRange(3306, 3310), CpuSet.Empty)
+            with { Swap = HostSwap.Of(4096, 2048) };
+        var reserved = HostReservations.Reserve(host, new InstanceRequest("i1", 4, 4096, NumaPolicy.Required, 10, "nvme", 512));
         Assert.That(reserved.Succeeded, Is.True, reserved.Reason);
         var state = reserved.State;
         var json = JsonSerializer.Serialize(state, Json);
         var back = JsonSerializer.Deserialize<HostState>(json, Json)!;
         Assert.That(JsonSerializer.Serialize(back, Json), Is.EqualTo(json));
         Assert.That(HostReservations.Validate(back), Is.Empty);
+        Assert.That((back.Swap.TotalMiB, back.Swap.AllocatableMiB, back.Swap.HeldBy("i1")), Is.EqualTo((4096L, 2048L, 512L)), "swap survives the write");
+        var capacity = JsonSerializer.Deserialize<HostCapacity>(JsonSerializer.Serialize(HostCapacity.From(back), Json), Json)!;
+        Assert.That((capacity.AllocatableSwapMiB, capacity.FreeSwapMiB), Is.EqualTo((2048L, 1536L)), "the placement index gets the swap figures");
+    }
+
+    [Test]
+    public void A_host_state_stored_before_swap_was_accounted_reads_as_a_host_without_swap()
+    {
+        var disks = new[] { new Disk("d1", "/dev/d1", 100, "nvme", DiskState.Ready), new Disk("d2", "/dev/d2", 100, "nvme", DiskState.Ready) };
+        var host = HostState.Create("h1", "p", "z1", "r1", TopologyBuilder.Uniform(1, 4, 1, 8192), disks, new PortRange(3306, 3310), CpuSet.Empty);
+        var reserved = HostReservations.Reserve(host, new InstanceRequest("i1", 1, 1024, NumaPolicy.None, 10, "nvme"));
+        var row = JsonNode.Parse(JsonSerializer.Serialize(reserved.State, Json))!.AsObject();
+        var reservationRow = JsonNode.Parse(JsonSerializer.Serialize(reserved.Reservation, Json))!.AsObject();
+        Assert.That(row.Remove("Swap") && reservationRow.Remove("SwapMiB"), Is.True, "the rows as they were written before");
+
+        var old = JsonSerializer.Deserialize<HostState>(row.ToJsonString(), Json)!;
+        var oldReservation = JsonSerializer.Deserialize<HostReservation>(reservationRow.ToJsonString(), Json)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(old.Swap, Is.SameAs(HostSwap.None));
+            Assert.That(HostReservations.Validate(old), Is.Empty);
+            Assert.That(oldReservation.SwapMiB, Is.Zero);
+            Assert.That(HostReservations.Reserve(old, new InstanceRequest("i2", 1, 1024, NumaPolicy.None, 10, "nvme")).Succeeded, Is.True);
+            Assert.That(HostReservations.Reserve(old, new InstanceRequest("i2", 1, 1024, NumaPolicy.None, 10, "nvme", 1)).Reason, Does.Contain("no swap for instances"));
+        });
     }
 
     [Test]

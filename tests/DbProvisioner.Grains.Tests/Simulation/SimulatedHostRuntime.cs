@@ -38,6 +38,9 @@ public sealed class SimulatedHostRuntime : IHostRuntime
 
     public string HostId => Host.HostId;
 
+    /// <summary>What DiscoverSwapAsync reports: the host's swap and whether its engine can limit a container's swap.</summary>
+    public HostSwapInfo Swap { get; set; } = new(4096, true);
+
     /// <summary>Delay of every FormatDiskAsync call.</summary>
     public TimeSpan FormatDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
@@ -132,6 +135,12 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     {
         ThrowIfDown();
         return Task.FromResult(_topology() ?? throw new EngineRejectedException(HostId, "read the CPU topology", "simulated host has no topology configured"));
+    }
+
+    public Task<HostSwapInfo> DiscoverSwapAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        return Task.FromResult(Swap);
     }
 
     public async Task FormatDiskAsync(string device, bool seed, CancellationToken cancellationToken)

@@ -11,6 +11,9 @@ public static class TestFleet
     /// <summary>2 NUMA nodes × 4 cores × 2 threads, 16 GiB per node: CPUs 0-15, siblings n and n+8.</summary>
     public static TopologySpec SmallTopology { get; } = new(2, 4, 2, 16384);
 
+    /// <summary>A test host's swap: room for the default instance (512 MiB) on every one of its 8 ports.</summary>
+    public const long HostSwapMiB = 4096;
+
     /// <summary>A short id that no other test uses: lower-case, valid as an instance id and a container name.</summary>
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
@@ -28,7 +31,8 @@ public static class TestFleet
         string zone = "zone-a",
         string? rack = null,
         int? minReady = null,
-        int minSeeded = 2) =>
+        int minSeeded = 2,
+        long? swapMiB = HostSwapMiB) =>
         new(
             Id: id,
             EngineEndpoint: $"tcp://{id}.sim:2375",
@@ -41,7 +45,8 @@ public static class TestFleet
             MySqlAddress: "127.0.0.1",
             Labels: new Dictionary<string, string> { ["simulated"] = "true" },
             Topology: topology ?? SmallTopology,
-            Watermarks: [new WatermarkSpec(DiskClass, minReady ?? disks, Math.Min(minSeeded, minReady ?? disks))]);
+            Watermarks: [new WatermarkSpec(DiskClass, minReady ?? disks, Math.Min(minSeeded, minReady ?? disks))],
+            SwapMiB: swapMiB);
 
     public static InstanceSpec Instance(
         string pool,
@@ -51,14 +56,15 @@ public static class TestFleet
         int cpus = 2,
         long memoryMiB = 2048,
         string numa = "required",
-        SpreadSpec? spread = null) =>
+        SpreadSpec? spread = null,
+        long swapMiB = 512) =>
         new(
             Cluster: cluster ?? NewId("c"),
             Shard: shard,
             Role: role,
             Cpus: cpus,
             MemoryMiB: memoryMiB,
-            SwapMiB: 512,
+            SwapMiB: swapMiB,
             Swappiness: 1,
             DiskGiB: 50,
             DiskClass: DiskClass,

@@ -60,6 +60,7 @@ public sealed class HostsApiTests
     [TestCase("ports", "null")]
     [TestCase("topology.numaNodes", "{\"numaNodes\": 0, \"coresPerNode\": 4, \"threadsPerCore\": 1, \"memoryMiBPerNode\": 1024}")]
     [TestCase("topology.memoryMiBPerNode", "{\"numaNodes\": 1, \"coresPerNode\": 4, \"threadsPerCore\": 1, \"memoryMiBPerNode\": -5}")]
+    [TestCase("swapMiB", "-1")]
     [TestCase("disks[0].device", "[{\"device\": \"sdb\", \"sizeGiB\": 2}]")]
     [TestCase("disks[0].sizeGiB", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": 0}]")]
     [TestCase("disks[0].sizeGiB", "[{\"device\": \"/dev/sdb\", \"sizeGiB\": 4611686018427387904}]")] // 2^62

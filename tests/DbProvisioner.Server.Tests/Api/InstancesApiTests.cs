@@ -265,6 +265,40 @@ public sealed class InstancesApiTests
         });
     }
 
+    [Test]
+    public async Task Swap_is_placed_only_where_a_host_lends_it_and_the_host_shows_who_holds_it()
+    {
+        // inst-h1 is registered with a given topology and no swapMiB: it lends no swap.
+        using var refused = await PostAsync(With("swapMiB", "512"));
+        var refusedId = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var failed = await WaitSettledAsync(app, refusedId);
+
+        var swapHost = JsonNode.Parse(HostJson("swap-h1", "swap-pool"))!.AsObject();
+        swapHost["swapMiB"] = 1024;
+        using var registered = await app.CreateClient(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", Body(swapHost.ToJsonString()));
+        Assert.That(registered.StatusCode, Is.EqualTo(HttpStatusCode.Created), await registered.Content.ReadAsStringAsync());
+        await WaitDisksReadyAsync(app, "swap-h1");
+        var body = JsonNode.Parse(With("swapMiB", "512"))!.AsObject();
+        body["pool"] = "swap-pool";
+        using var placed = await PostAsync(body.ToJsonString());
+        var placedId = (await placed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var ready = await WaitSettledAsync(app, placedId);
+
+        var viewer = app.CreateClient(FakeApiKeyVerifier.Viewer);
+        var noSwap = await viewer.GetFromJsonAsync<JsonElement>("/api/v1/hosts/inst-h1");
+        var withSwap = await viewer.GetFromJsonAsync<JsonElement>("/api/v1/hosts/swap-h1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(failed.GetProperty("state").GetString(), Is.EqualTo("Failed"), failed.ToString());
+            Assert.That(failed.GetProperty("reason").GetString(), Does.Contain("1 host: no swap for instances (512 MiB asked)"));
+            Assert.That(noSwap.GetProperty("swap").ToString(), Is.EqualTo("""{"totalMiB":0,"allocatableMiB":0,"usedMiB":0,"freeMiB":0}"""));
+            Assert.That(ready.GetProperty("state").GetString(), Is.EqualTo("Ready"), ready.ToString());
+            Assert.That(withSwap.GetProperty("swap").ToString(), Is.EqualTo("""{"totalMiB":1024,"allocatableMiB":1024,"usedMiB":512,"freeMiB":512}"""));
+            Assert.That(withSwap.GetProperty("instances")[0].GetProperty("swapMiB").GetInt64(), Is.EqualTo(512));
+            Assert.That(hosts.Host("swap-h1").Running[placedId].SwapMiB, Is.EqualTo(512), "the container got its swap");
+        });
+    }
+
     [TestCase("/api/v1/instances/i-doesnotexist")]
     [TestCase("/api/v1/instances/i-doesnotexist/credentials")]
     [TestCase("/api/v1/instances/NOT..AN..ID")]

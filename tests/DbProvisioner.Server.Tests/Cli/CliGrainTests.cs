@@ -26,13 +26,13 @@ public sealed class CliGrainTests
         return (exitCode, output.ToString(), error.ToString());
     }
 
-    private async Task AddHostAsync(string id, string pool, int disks = 2)
+    private async Task AddHostAsync(string id, string pool, int disks = 2, params string[] more)
     {
         var diskArgs = Enumerable.Range(0, disks).SelectMany(i => new[] { "--disk", $"/dev/sim-{id}-{i}:2" });
         var (exitCode, _, error) = await RunAsync(
             FakeApiKeyVerifier.Admin,
             ["host", "add", id, "--engine", $"tcp://{id}.sim:2375", "--zone", "z1", "--rack", "r1", "--pool", pool,
-                .. diskArgs, "--ports", "3400-3409", "--topology", "1x4x1x16384"]);
+                .. diskArgs, "--ports", "3400-3409", "--topology", "1x4x1x16384", .. more]);
         Assert.That(exitCode, Is.EqualTo(ExitCodes.Ok), error);
         await GrainApp.WaitDisksReadyAsync(app, id);
     }
@@ -117,11 +117,11 @@ public sealed class CliGrainTests
     }
 
     [Test]
-    public async Task Host_show_prints_the_cpu_map_per_numa_node_and_the_disks()
+    public async Task Host_show_prints_the_cpu_map_per_numa_node_the_swap_and_the_disks()
     {
-        await AddHostAsync("cli-h5", "cli-show");
+        await AddHostAsync("cli-h5", "cli-show", 2, "--swap-mib", "2048");
         var created = await RunAsync(
-            FakeApiKeyVerifier.Requester, "instance", "create", "--pool", "cli-show", "--cpus", "1", "--memory-mib", "1024", "--disk-gib", "1", "-o", "json");
+            FakeApiKeyVerifier.Requester, "instance", "create", "--pool", "cli-show", "--cpus", "1", "--memory-mib", "1024", "--swap-mib", "256", "--disk-gib", "1", "-o", "json");
         var id = JsonDocument.Parse(created.Out).RootElement.GetProperty("id").GetString()!;
 
         var (exitCode, output, error) = await RunAsync(FakeApiKeyVerifier.Viewer, "host", "show", "cli-h5");
@@ -130,6 +130,7 @@ public sealed class CliGrainTests
         Assert.Multiple(() =>
         {
             Assert.That(output, Does.Contain("NUMA node 0"));
+            Assert.That(output, Does.Contain("1792/2048 MiB free"), "the swap the instance holds is not free");
             Assert.That(output, Does.Contain(id), "the core held by the instance names it");
             Assert.That(output, Does.Contain("sim-cli-h5-0").And.Contain("Claimed"), "the disk table (device paths wrap at 80 columns)");
         });

@@ -116,6 +116,7 @@ internal sealed class PageServer : IAsyncDisposable
             reservedCpus = "0",
             ports = new { first = 3400, last = 3409 },
             topology = new { numaNodes = 1, coresPerNode = 4, threadsPerCore = 1, memoryMiBPerNode = 16384 },
+            swapMiB = 2048,
         });
         using var client = Client(AdminKey);
         using var response = await client.PostAsync("/api/v1/hosts", Json(body));
