@@ -11,7 +11,11 @@ public static class HackScript
     public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(
         string script, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] args)
     {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoDir };
+        // .NET ignores SIGPIPE and children inherit that (a writer then fails with EPIPE, exit 1): restore the default,
+        // so that the script runs as `make` from a terminal runs it, where such a writer is killed (exit 141).
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoDir };
+        psi.ArgumentList.Add("--default-signal=PIPE");
+        psi.ArgumentList.Add("bash");
         psi.ArgumentList.Add(Path.Combine(RepoDir, "hack", script));
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (key, value) in environment) psi.Environment[key] = value;
