@@ -10,7 +10,6 @@ public enum HostRuntimeErrorKind
     ImageMissing,
     DeviceNotFound,
     NotABlockDevice,
-    DiskNotInPool,
     DiskNotFormatted,
     CpuNotOnHost,
     MemoryNodeNotOnHost,
@@ -18,6 +17,7 @@ public enum HostRuntimeErrorKind
     InstanceConflict,
     InstanceFailed,
     InstanceNotReady,
+    DiskNotInPool,
 }
 
 /// <summary>
