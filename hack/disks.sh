@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local disk pools: sparse files attached as loop devices, one whole "disk" per instance.
 # Two pools, so that `make run` and `make test` never format each other's disks:
-#   disk-NN.img  DBPROV_DISKS (default 10) for the tests, attached first (/dev/loop0… on a fresh machine)
+#   disk-NN.img  DBPROV_DISKS (default 10) for the tests; they find each disk by its file (TestDisks), never by
+#                loop number, and the Docker driver formats only loop devices over files in this folder
 #   run-NN.img   DBPROV_RUN_DISKS (default 3) for the appliance `make run` starts (host `local`)
 #   disks.sh up         attach both pools (DBPROV_DISK_SIZE each, default 2G: sparse, so they take only
 #                       what is written) and print the test pool

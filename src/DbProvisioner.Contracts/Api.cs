@@ -51,6 +51,7 @@ public sealed record NumaNodeView(
     [property: Id(2)] long FreeMemoryMiB,
     [property: Id(3)] IReadOnlyList<CoreView> Cores);
 
+/// <summary>One disk of a host; <see cref="Error"/> says why a Faulty disk is Faulty (e.g. not a disk-pool device).</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.DiskView")]
 public sealed record DiskView(
     [property: Id(0)] string Id,
@@ -59,7 +60,8 @@ public sealed record DiskView(
     [property: Id(3)] string Class,
     [property: Id(4)] string State,
     [property: Id(5)] bool Seeded,
-    [property: Id(6)] string? ClaimedBy);
+    [property: Id(6)] string? ClaimedBy,
+    [property: Id(7)] string? Error = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.HostInstanceView")]
 public sealed record HostInstanceView([property: Id(0)] string Id, [property: Id(1)] string Cpus, [property: Id(2)] int Port, [property: Id(3)] long MemoryMiB, [property: Id(4)] long SwapMiB = 0);

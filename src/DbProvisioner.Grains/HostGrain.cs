@@ -66,7 +66,7 @@ public sealed class HostGrain(
                 ? System.Text.Json.JsonSerializer.Serialize(before) == System.Text.Json.JsonSerializer.Serialize(request)
                 : existing.Pool == request.Pool && state.State.Location?.EngineEndpoint == request.EngineEndpoint;
             return same
-                ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!))
+                ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!, state.State.DiskErrors))
                 : Outcome<HostView>.Fail(OutcomeKind.Conflict, $"host {Id} is already registered (pool {existing.Pool}, engine {state.State.Location?.EngineEndpoint}) with another configuration");
         }
 
@@ -127,11 +127,11 @@ public sealed class HostGrain(
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
             await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
-        return Outcome<HostView>.Success(Mapping.ToView(host, location));
+        return Outcome<HostView>.Success(Mapping.ToView(host, location, state.State.DiskErrors));
     }
 
     public Task<HostView?> GetAsync() =>
-        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!) : null);
+        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!, state.State.DiskErrors) : null);
 
     public Task<HostLocation?> GetLocationAsync() => Task.FromResult(state.State.Location);
 
@@ -150,7 +150,7 @@ public sealed class HostGrain(
             await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
             PushCapacity(host);
         }
-        return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!));
+        return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors));
     }
 
     public async Task<ReserveOutcome> ReserveAsync(InstanceRequest request)

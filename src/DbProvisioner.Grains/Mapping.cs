@@ -39,7 +39,8 @@ public static class Mapping
     public static string DiskIdOf(DiskSpec disk) =>
         disk.Id ?? disk.Device.Replace("/dev/", "", StringComparison.Ordinal).Replace('/', '-');
 
-    public static HostView ToView(HostState host, HostLocation location)
+    /// <param name="diskErrors">Why a Faulty disk is Faulty, by disk id.</param>
+    public static HostView ToView(HostState host, HostLocation location, IReadOnlyDictionary<string, string>? diskErrors = null)
     {
         var owner = new Dictionary<int, string>();
         foreach (var a in host.Cpu.Assignments.Values)
@@ -51,7 +52,7 @@ public static class Mapping
                 var first = c.Cpus.Min();
                 return new CoreView(c.Id, c.Cpus.ToString(), owner.GetValueOrDefault(first), c.Cpus.Overlaps(host.Cpu.Reserved));
             })])).ToList();
-        var disks = host.Disks.Disks.Values.Select(ToView).ToList();
+        var disks = host.Disks.Disks.Values.Select(d => ToView(d, d.State == DiskState.Faulty ? diskErrors?.GetValueOrDefault(d.Id) : null)).ToList();
         var instances = host.Cpu.Assignments.Values.Select(a => new HostInstanceView(
             a.InstanceId, a.Cpus.ToString(), host.PortsByInstance.GetValueOrDefault(a.InstanceId), a.MemoryMiB, host.Swap.HeldBy(a.InstanceId))).ToList();
         var capacity = HostCapacity.From(host);
@@ -60,8 +61,8 @@ public static class Mapping
             capacity.FreeCores, host.Labels, new HostSwapView(host.Swap.TotalMiB, host.Swap.AllocatableMiB, host.Swap.UsedMiB, host.Swap.FreeMiB));
     }
 
-    public static DiskView ToView(Disk d) =>
-        new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy);
+    public static DiskView ToView(Disk d, string? error = null) =>
+        new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy, error);
 
     public static HostSummary ToSummary(HostState host) => ToSummary(host, HostCapacity.From(host));
 

@@ -18,7 +18,7 @@ namespace DbProvisioner.Runtime.Docker;
 /// The Docker Engine API driver of one host. Every engine call runs through this host's resilience
 /// pipeline: retries with jitter on transient failures only, a circuit breaker, a timeout per attempt.
 /// </summary>
-public sealed class DockerHostRuntime : IHostRuntime, IDisposable
+public sealed partial class DockerHostRuntime : IHostRuntime, IDisposable
 {
     private const string DataDir = "/var/lib/mysql";
     private const string ConfDir = "/etc/mysql/conf.d";
@@ -27,7 +27,7 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
     private const string RootPasswordFile = "root-password";
     private const string UserPasswordFile = "user-password";
     private const string HelperDevice = "/dev/dbprov-disk";
-    private const int NotABlockDeviceExit = 3;
+    private const int NotABlockDeviceExit = SysfsDeviceProbe.NotABlockDeviceExit;
     private const int PortTakenExit = 3;
 
     private static readonly ResiliencePropertyKey<TimeSpan> AttemptTimeout = new("dbprov.attempt-timeout");
@@ -171,15 +171,20 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         ResourceNames.ValidateDevice(device);
         await EnsureDiskNotInUseAsync(device, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
+        var (number, facts) = await EnsurePoolDeviceAsync(device, cancellationToken).ConfigureAwait(false);
 
-        // mkfs.xfs needs the device and CAP_SYS_ADMIN, nothing else: no network, no other device.
+        // mkfs.xfs needs the device and CAP_SYS_ADMIN, nothing else: no network, no other device. The guard
+        // refuses a device that changed since it was judged (a loop device re-pointed in between).
         var mkfs = await RunHelperAsync(new HelperSpec("format", ["/bin/sh", "-c",
-            $"test -b {HelperDevice} || exit {NotABlockDeviceExit}; exec mkfs.xfs -f -q {HelperDevice}"])
+            $"{SysfsDeviceProbe.GuardScript(HelperDevice)}; exec mkfs.xfs -f -q {HelperDevice}"])
         {
             Device = device,
             CapAdd = ["SYS_ADMIN"],
+            Env = SysfsDeviceProbe.GuardEnvironment(number, facts),
         }, cancellationToken).ConfigureAwait(false);
         if (mkfs.ExitCode == NotABlockDeviceExit) throw DiskException.NotABlockDevice(HostId, device);
+        if (mkfs.ExitCode == SysfsDeviceProbe.ChangedExit)
+            throw DiskException.NotInPool(HostId, device, "it changed between its check and the format (another device or backing file)");
         if (mkfs.ExitCode != 0) throw new EngineRejectedException(HostId, $"format {device}", mkfs.LastErrorLine);
 
         // The root directory goes to mysql (and, for a seeded disk, gets a data directory) through

@@ -12,6 +12,9 @@ public sealed class DockerHostRuntimeFactory(DockerRuntimeOptions? options = nul
     private readonly ILoggerFactory _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
     private readonly ConcurrentDictionary<HostConnection, Lazy<DockerHostRuntime>> _runtimes = new();
 
+    /// <summary>The options every runtime of this factory gets (the disk-pool folder among them).</summary>
+    public DockerRuntimeOptions Options => _options;
+
     public IHostRuntime For(HostConnection host)
     {
         ArgumentNullException.ThrowIfNull(host);

@@ -1,3 +1,5 @@
+using DbProvisioner.Domain.Disks;
+
 namespace DbProvisioner.Runtime.Docker;
 
 /// <summary>Knobs of the Docker driver; the defaults suit a host on the same LAN.</summary>
@@ -24,4 +26,15 @@ public sealed record DockerRuntimeOptions
 
     /// <summary>uid and gid of the mysql user in the image (images/mysql/Dockerfile).</summary>
     public int MySqlUid { get; init; } = 999;
+
+    /// <summary>
+    /// The folder on every host whose files back the disk pool's loop devices (hack/disks.sh), as the kernel names
+    /// it (no symlinks): only a loop device over a file in it is ever formatted, seeded or wiped.
+    /// </summary>
+    public string DiskPoolFolder { get; init; } = DiskDevicePolicy.DefaultPoolFolder;
+
+    /// <summary>Whether a whole real (non-loop) disk listed in a host's registration may be formatted; off, only pool loop devices are.</summary>
+    public bool AllowWholeDisks { get; init; }
+
+    public DiskDevicePolicy DiskPolicy => new(DiskPoolFolder, AllowWholeDisks);
 }

@@ -17,6 +17,7 @@ public enum HostRuntimeErrorKind
     InstanceConflict,
     InstanceFailed,
     InstanceNotReady,
+    DiskNotInPool,
 }
 
 /// <summary>
@@ -43,6 +44,7 @@ public abstract class HostRuntimeException : Exception
         HostRuntimeErrorKind.ImageMissing => "image-missing",
         HostRuntimeErrorKind.DeviceNotFound => "device-not-found",
         HostRuntimeErrorKind.NotABlockDevice => "not-a-block-device",
+        HostRuntimeErrorKind.DiskNotInPool => "disk-not-in-pool",
         HostRuntimeErrorKind.DiskNotFormatted => "disk-not-formatted",
         HostRuntimeErrorKind.CpuNotOnHost => "cpu-not-on-host",
         HostRuntimeErrorKind.MemoryNodeNotOnHost => "memory-node-not-on-host",
@@ -68,7 +70,7 @@ public sealed class ImageMissingException(string hostId, string image, Exception
     public string Image { get; } = image;
 }
 
-/// <summary>A disk that cannot be used: missing, not a block device, or without a file system.</summary>
+/// <summary>A disk that cannot be used: missing, not a block device, not the appliance's to format, or without a file system.</summary>
 public sealed class DiskException : HostRuntimeException
 {
     private DiskException(HostRuntimeErrorKind kind, string hostId, string device, string message, Exception? innerException)
@@ -81,6 +83,10 @@ public sealed class DiskException : HostRuntimeException
 
     public static DiskException NotABlockDevice(string hostId, string device, Exception? inner = null) =>
         new(HostRuntimeErrorKind.NotABlockDevice, hostId, device, $"{device} is not a block device", inner);
+
+    /// <summary>The device is not a disk-pool device the appliance may format (someone else's loop device, a partition…).</summary>
+    public static DiskException NotInPool(string hostId, string device, string reason, Exception? inner = null) =>
+        new(HostRuntimeErrorKind.DiskNotInPool, hostId, device, $"{device} on host {hostId} may not be formatted: {reason}", inner);
 
     public static DiskException NotFormatted(string hostId, string device, Exception? inner = null) =>
         new(HostRuntimeErrorKind.DiskNotFormatted, hostId, device, $"{device} on host {hostId} has no xfs file system: format it first", inner);

@@ -61,7 +61,7 @@ public sealed record InstanceCredentials(string RootPassword, string? Database =
 
 /// <summary>What the runtime needs to start one instance's container.</summary>
 /// <param name="InstanceId">Lower-case letters, digits, '.', '_' and '-'; names the container and volume.</param>
-/// <param name="Device">The claimed disk, e.g. /dev/loop0, formatted with <see cref="IHostRuntime.FormatDiskAsync"/>.</param>
+/// <param name="Device">The claimed disk, e.g. /dev/sdb or a pool loop device, formatted with <see cref="IHostRuntime.FormatDiskAsync"/>.</param>
 /// <param name="Cpus">The instance's exclusive CPUs.</param>
 /// <param name="MemoryNodes">The NUMA nodes its memory is bound to; empty for interleave/none (no binding).</param>
 /// <param name="MyCnf">The rendered my.cnf fragment (DbProvisioner.Domain.Config.MyCnf).</param>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using DbProvisioner.Contracts;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.Benchmarks;
 
@@ -11,7 +12,8 @@ namespace DbProvisioner.Benchmarks;
 /// the request claims a Discovered disk, formats it, and MySQL initialises the data directory at first start).
 /// Between instances the instance is removed through the scale-down gate (a different key approves). A disk
 /// that was used goes back to Ready, so on-demand measurements need fresh deployments (4 disks each).
-/// Only host <c>bench</c>, /dev/loop6–9 and ports 3600–3699 are used; everything labelled
+/// Only host <c>bench</c>, the test pool's disk-07 to disk-10 (the EndToEnd suite's; found by backing file) and
+/// ports 3600–3699 are used; everything labelled
 /// dbprov.host=bench is removed before and after.
 /// </summary>
 internal static class DeliveryBenchmark
@@ -20,7 +22,10 @@ internal static class DeliveryBenchmark
     private const string Pool = "bench";
     private const string DiskClass = "standard";
     private const string Image = "dbprov/mysql:10.11";
-    private static readonly string[] Devices = ["/dev/loop6", "/dev/loop7", "/dev/loop8", "/dev/loop9"];
+    private static readonly string[] PoolFiles = ["disk-07", "disk-08", "disk-09", "disk-10"];
+    private static readonly Lazy<IReadOnlyList<string>> PoolDevices = new(() => TestDisks.Resolve(PoolFiles));
+
+    private static IReadOnlyList<string> Devices => PoolDevices.Value;
     private static readonly string[] StepNames = ["Placed", "DiskAttached", "ContainerStarted", "Ready"];
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(150);
     private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(120);
@@ -95,7 +100,7 @@ internal static class DeliveryBenchmark
         {
             ["host"] = $"{HostId}: engine unix:///var/run/docker.sock, pool {Pool}, zone z1, rack r1, no reserved CPUs, ports 3600–3699, disks {string.Join(", ", Devices)} (2 GiB loop devices over sparse files)",
             ["instance"] = $"cpus 1, memoryMiB 1024, diskGiB 1, numa preferred, image {Image}; one at a time, removed through DELETE + approve (approver key) before the next",
-            ["seeded"] = string.Create(ci, $"watermark minReady = minSeeded = {Devices.Length}; disks Ready and seeded {seededDeployment.PrepareSeconds:0.0} s after registration; before each next request the harness waits (untimed) until every disk is Ready and seeded again: median {Median([.. seededDeployment.ReseedSeconds.Order()]):0.0} s after Removed (the removal itself re-formats and re-seeds the disk)"),
+            ["seeded"] = string.Create(ci, $"watermark minReady = minSeeded = {Devices.Count}; disks Ready and seeded {seededDeployment.PrepareSeconds:0.0} s after registration; before each next request the harness waits (untimed) until every disk is Ready and seeded again: median {Median([.. seededDeployment.ReseedSeconds.Order()]):0.0} s after Removed (the removal itself re-formats and re-seeds the disk)"),
             ["on_demand"] = string.Create(ci, $"watermark minReady 0: every request claims a Discovered disk; one fresh deployment (server process + meta DB, engine cleaned) per instance, because a removed disk comes back Ready and a claim prefers Ready disks"),
             ["seeded_s"] = string.Join(" ", seeded.Select(m => m.WallSeconds.ToString("0.00", ci))),
             ["on_demand_s"] = string.Join(" ", onDemand.Select(m => m.WallSeconds.ToString("0.00", ci))),
@@ -116,10 +121,10 @@ internal static class DeliveryBenchmark
         try
         {
             var registered = Stopwatch.StartNew();
-            await RegisterAsync(server, Devices.Length, Devices.Length);
+            await RegisterAsync(server, Devices.Count, Devices.Count);
             await WaitDisksAsync(server, static d => d.State == "Ready" && d.Seeded, "Ready and seeded");
             deployment = deployment with { PrepareSeconds = registered.Elapsed.TotalSeconds };
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Length} disks Ready and seeded after {deployment.PrepareSeconds:0.0} s"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Count} disks Ready and seeded after {deployment.PrepareSeconds:0.0} s"));
             for (var i = 1; i <= PerMode; i++)
             {
                 var m = await MeasureAsync(server, "seeded", i);
@@ -152,7 +157,7 @@ internal static class DeliveryBenchmark
             var host = await server.Admin.GetAsync<HostView>($"hosts/{HostId}");
             if (host.Disks.Any(static d => d.State != "Discovered"))
                 throw new InvalidOperationException("with watermark 0 every disk should stay Discovered: " + string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}")));
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Length} disks Discovered"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server healthy in {server.StartSeconds:0.0} s; {Devices.Count} disks Discovered"));
             var m = await MeasureAsync(server, "on demand", results.Count + 1);
             results.Add(m);
             // Removed the same way as a seeded one (the disk is wiped and re-formatted back to Ready), so the
@@ -233,7 +238,7 @@ internal static class DeliveryBenchmark
             var host = await server.Admin.GetAsync<HostView>($"hosts/{HostId}");
             if (host.Disks.FirstOrDefault(static d => d.State == "Faulty") is { } faulty)
                 throw new InvalidOperationException($"disk {faulty.Device} is Faulty");
-            if (host.Disks.Count == Devices.Length && host.Disks.All(done)) return;
+            if (host.Disks.Count == Devices.Count && host.Disks.All(done)) return;
             if (watch.Elapsed > DisksTimeout)
                 throw new TimeoutException($"disks not {what} after {DisksTimeout.TotalSeconds:0} s: " + string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
             await Task.Delay(250);
@@ -242,8 +247,7 @@ internal static class DeliveryBenchmark
 
     private static async Task PreflightAsync()
     {
-        foreach (var device in Devices)
-            if (!File.Exists(device)) throw new InvalidOperationException($"{device} does not exist: run `bash hack/disks.sh up` (the delivery suite uses {string.Join(", ", Devices)})");
+        Console.Error.WriteLine($"delivery: disks {string.Join(", ", PoolFiles.Zip(Devices, static (f, d) => $"{f}={d}"))}");
         var (code, _, error) = await DockerAsync("image", "inspect", "--format", "{{.Id}}", Image);
         if (code != 0) throw new InvalidOperationException($"image {Image} is not on the engine ({error.Trim()}): build it with hack/");
     }

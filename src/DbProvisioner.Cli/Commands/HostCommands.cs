@@ -154,7 +154,8 @@ internal static class HostCommands
         {
             disks.AddRow(
                 Markup.Escape(d.Id), Markup.Escape(d.Device), d.SizeGiB.ToString(CultureInfo.InvariantCulture), Markup.Escape(d.Class),
-                Markup.Escape(d.State), d.Seeded ? "yes" : "no", Markup.Escape(d.ClaimedBy ?? "-"));
+                d.Error is null ? Markup.Escape(d.State) : $"[red]{Markup.Escape(d.State)}: {Markup.Escape(d.Error)}[/]",
+                d.Seeded ? "yes" : "no", Markup.Escape(d.ClaimedBy ?? "-"));
         }
 
         rows.Add(disks);

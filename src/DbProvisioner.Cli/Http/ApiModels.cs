@@ -28,7 +28,7 @@ public sealed record CoreView(int Core, string Cpus, string? Instance, bool Rese
 
 public sealed record NumaNodeView(int Id, long MemoryMiB, long FreeMemoryMiB, IReadOnlyList<CoreView> Cores);
 
-public sealed record DiskView(string Id, string Device, long SizeGiB, string Class, string State, bool Seeded, string? ClaimedBy);
+public sealed record DiskView(string Id, string Device, long SizeGiB, string Class, string State, bool Seeded, string? ClaimedBy, string? Error = null);
 
 public sealed record HostInstanceView(string Id, string Cpus, int Port, long MemoryMiB, long SwapMiB = 0);
 

@@ -18,19 +18,23 @@ internal static class SiloSetup
     }
 
     /// <summary>
-    /// The grains (with Domain serialization), their options (section <c>Provisioning</c>), the Docker driver for every
+    /// The grains (with Domain serialization), their options (section <c>Provisioning</c>), the Docker driver (section <c>Docker</c>) for every
     /// host, and the step-duration histogram as their observer. Tests replace the driver and the storage after this.
     /// </summary>
     public static void ConfigureGrains(IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<IProvisioningObserver, MetricsProvisioningObserver>();
         services.AddDbProvisionerGrains(o => configuration.GetSection(ProvisioningSection).Bind(o));
-        services.AddSingleton<IHostRuntimeFactory>(sp => new DockerHostRuntimeFactory(new DockerRuntimeOptions(), sp.GetRequiredService<ILoggerFactory>()));
+        var docker = configuration.GetSection(DockerSection).Get<DockerRuntimeOptions>() ?? new DockerRuntimeOptions();
+        services.AddSingleton<IHostRuntimeFactory>(sp => new DockerHostRuntimeFactory(docker, sp.GetRequiredService<ILoggerFactory>()));
         // The meta database's audit table as the grains' audit sink, and MySqlConnector for drains and risk probes.
         services.AddScaleDownGate();
     }
 
     public const string ProvisioningSection = "Provisioning";
+
+    /// <summary>The Docker driver's <see cref="DockerRuntimeOptions"/>, e.g. <c>DiskPoolFolder</c> and <c>AllowWholeDisks</c>.</summary>
+    public const string DockerSection = "Docker";
 }
 
 /// <summary>Liveness plus the local silo's membership status; Healthy only once the silo is Active.</summary>

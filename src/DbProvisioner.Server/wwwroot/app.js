@@ -153,7 +153,7 @@ function renderHost(host) {
     el('thead', {}, el('tr', {}, ['Disk', 'Device', 'GiB', 'Class', 'State', 'Claimed by'].map((h) => el('th', {}, h)))),
     el('tbody', {}, host.disks.map((d) => el('tr', { 'data-disk': d.id },
       el('td', {}, d.id), el('td', {}, d.device), el('td', {}, d.sizeGiB), el('td', {}, d.class),
-      el('td', {}, el('span', { class: `state ${d.state}` }, d.state + (d.seeded ? ' (seeded)' : ''))),
+      el('td', {}, el('span', { class: `state ${d.state}`, title: d.error || null }, d.state + (d.seeded ? ' (seeded)' : '') + (d.error ? `: ${d.error}` : ''))),
       el('td', {}, d.claimedBy || '-')))));
   return el('div', { class: 'host', 'data-host': host.id },
     el('h4', {}, host.id, host.cordoned ? ' (cordoned)' : ''),

@@ -1,8 +1,9 @@
 using System.Reflection;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
-/// <summary>What this suite may use on the shared machine: two logical hosts, loop4–loop9, ports 3500–3599.</summary>
+/// <summary>What this suite may use on the shared machine: two logical hosts, the test pool's disk-05 to disk-10, ports 3500–3599.</summary>
 public static class E2eLayout
 {
     public const string Pool = "e2e";
@@ -14,11 +15,11 @@ public static class E2eLayout
     public const int SiloPort = 18091;
     public const int GatewayPort = 18092;
 
-    /// <summary>Each loop device is 2 GiB (hack/disks.sh list).</summary>
+    /// <summary>Each pool disk is 2 GiB (hack/disks.sh list).</summary>
     public const long DiskSizeGiB = 2;
 
-    public static readonly E2eHost HostA = new("e2e-a", "r1", "1", ["/dev/loop4", "/dev/loop5", "/dev/loop6"], 3501, 3509);
-    public static readonly E2eHost HostB = new("e2e-b", "r2", "0", ["/dev/loop7", "/dev/loop8", "/dev/loop9"], 3511, 3519);
+    public static readonly E2eHost HostA = new("e2e-a", "r1", "1", ["disk-05", "disk-06", "disk-07"], 3501, 3509);
+    public static readonly E2eHost HostB = new("e2e-b", "r2", "0", ["disk-08", "disk-09", "disk-10"], 3511, 3519);
     public static readonly IReadOnlyList<E2eHost> Hosts = [HostA, HostB];
     public static readonly IReadOnlySet<string> HostIds = Hosts.Select(h => h.Id).ToHashSet(StringComparer.Ordinal);
 
@@ -52,4 +53,8 @@ public static class E2eLayout
 }
 
 /// <summary>One logical host on the shared engine: disjoint CPUs, disks and ports from the other.</summary>
-public sealed record E2eHost(string Id, string Rack, string ReservedCpus, IReadOnlyList<string> Devices, int FirstPort, int LastPort);
+/// <param name="PoolFiles">Its disks, as files of the test pool (disk-05 = disk-05.img); <see cref="Devices"/> are their loop devices now.</param>
+public sealed record E2eHost(string Id, string Rack, string ReservedCpus, IReadOnlyList<string> PoolFiles, int FirstPort, int LastPort)
+{
+    public IReadOnlyList<string> Devices => TestDisks.Resolve([.. PoolFiles]);
+}

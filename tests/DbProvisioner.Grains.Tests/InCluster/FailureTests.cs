@@ -11,7 +11,7 @@ public sealed class FailureTests : GrainTest
         var hostId = TestFleet.NewId("host");
         var before = await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
         var engine = Runtime.Host(hostId);
-        var formatsAtRegistration = engine.FormatCount("/dev/loop0");
+        var formatsAtRegistration = engine.FormatCount("/dev/sim-disk-0");
         var instanceId = TestFleet.NewId("i");
         engine.FailStartOf(instanceId);
         engine.HoldFormats();
@@ -45,13 +45,13 @@ public sealed class FailureTests : GrainTest
         {
             Assert.That(after.Disks.Single().State, Is.EqualTo("Ready"));
             Assert.That(after.Disks.Single().ClaimedBy, Is.Null);
-            Assert.That(engine.FormatCount("/dev/loop0"), Is.GreaterThan(formatsAtRegistration), "re-formatted after the release");
+            Assert.That(engine.FormatCount("/dev/sim-disk-0"), Is.GreaterThan(formatsAtRegistration), "re-formatted after the release");
             Assert.That(engine.Running.Keys, Has.No.Member(instanceId));
         });
 
         // The host is whole again: the next request gets the same resources.
         var next = await ProvisionReadyAsync(TestFleet.NewId("i"), TestFleet.Instance(Pool));
-        Assert.That(next.Device, Is.EqualTo("/dev/loop0"));
+        Assert.That(next.Device, Is.EqualTo("/dev/sim-disk-0"));
         AssertNoDoubleUseOnEngines();
     }
 

@@ -1,6 +1,7 @@
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Runtime;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -88,7 +89,7 @@ public sealed class HostRegistrationTests : GrainTest
     public async Task DiskPool_AFailedFormat_LeavesNoDiskReadyThatWasNotFormatted()
     {
         var id = TestFleet.NewId("host");
-        Runtime.Host(id).FailFormatOf("/dev/loop1");
+        Runtime.Host(id).FailFormatOf("/dev/sim-disk-1");
         await RegisterAsync(TestFleet.Host(id, Pool, disks: 2, minReady: 2, minSeeded: 0));
 
         await DiskPoolGrain(id).RunUntilIdleAsync();
@@ -99,9 +100,30 @@ public sealed class HostRegistrationTests : GrainTest
         {
             foreach (var disk in view.Disks.Where(d => d.State == "Ready"))
                 Assert.That(engine.Disk(disk.Device).IsXfs, Is.True, $"{disk.Device} is Ready without a file system");
-            Assert.That(view.Disks.Single(d => d.Device == "/dev/loop0").State, Is.EqualTo("Ready"));
+            Assert.That(view.Disks.Single(d => d.Device == "/dev/sim-disk-0").State, Is.EqualTo("Ready"));
             // One failure: either retried to Ready or marked Faulty, never left Formatting forever.
-            Assert.That(view.Disks.Single(d => d.Device == "/dev/loop1").State, Is.AnyOf("Ready", "Faulty"));
+            Assert.That(view.Disks.Single(d => d.Device == "/dev/sim-disk-1").State, Is.AnyOf("Ready", "Faulty"));
+        });
+    }
+
+    [Test]
+    public async Task DiskPool_ADeviceTheDriverRefusesToFormat_IsFaulty_AndTheHostShowsWhy()
+    {
+        var id = TestFleet.NewId("host");
+        var refusal = DiskException.NotInPool(id, "/dev/sim-disk-1", "it is a loop device over /tmp/x.img, outside the disk pool /var/lib/dbprov/disks");
+        Runtime.Host(id).FailFormatOf("/dev/sim-disk-1", refusal);
+        await RegisterAsync(TestFleet.Host(id, Pool, disks: 2, minReady: 2, minSeeded: 0));
+
+        await DiskPoolGrain(id).RunUntilIdleAsync();
+
+        var view = await HostViewAsync(id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(view.Disks.Single(d => d.Device == "/dev/sim-disk-1"), Has.Property(nameof(DiskView.State)).EqualTo("Faulty")
+                .And.Property(nameof(DiskView.Error)).EqualTo(
+                    $"/dev/sim-disk-1 on host {id} may not be formatted: it is a loop device over /tmp/x.img, outside the disk pool /var/lib/dbprov/disks"));
+            Assert.That(view.Disks.Single(d => d.Device == "/dev/sim-disk-0"), Has.Property(nameof(DiskView.State)).EqualTo("Ready")
+                .And.Property(nameof(DiskView.Error)).Null);
         });
     }
 

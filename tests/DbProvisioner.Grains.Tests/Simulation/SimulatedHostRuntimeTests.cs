@@ -15,8 +15,8 @@ public sealed class SimulatedHostRuntimeTests
         _factory = new SimulatedHostRuntimeFactory();
         _factory.SetTopology("sim", TopologyBuilder.Uniform(2, 4, 2, 16384));
         _host = (SimulatedHostRuntime)_factory.For(new HostConnection("sim", new Uri("tcp://sim:2375"), "127.0.0.1", HostConnection.DefaultImage));
-        await _host.FormatDiskAsync("/dev/loop0", seed: true, CancellationToken.None);
-        await _host.FormatDiskAsync("/dev/loop1", seed: false, CancellationToken.None);
+        await _host.FormatDiskAsync("/dev/sim-disk-0", seed: true, CancellationToken.None);
+        await _host.FormatDiskAsync("/dev/sim-disk-1", seed: false, CancellationToken.None);
     }
 
     private static InstanceContainerSpec Spec(string id, string device, CpuSet cpus, int port) =>
@@ -26,7 +26,7 @@ public sealed class SimulatedHostRuntimeTests
     public async Task TheSameHostId_GetsTheSameRuntime_AndStartsAreRecorded()
     {
         var again = _factory.For(new HostConnection("sim", new Uri("tcp://sim:2375"), "127.0.0.1", HostConnection.DefaultImage));
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
 
         Assert.That(again, Is.SameAs(_host));
         Assert.That(_factory.Host("sim").Running.Keys, Is.EqualTo(new[] { "a" }));
@@ -36,17 +36,17 @@ public sealed class SimulatedHostRuntimeTests
     [Test]
     public async Task TwoContainersOnOneDevice_IsAViolation()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
-        await _host.StartInstanceAsync(Spec("b", "/dev/loop0", CpuSet.Of(2, 10), 3307), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("b", "/dev/sim-disk-0", CpuSet.Of(2, 10), 3307), CancellationToken.None);
 
-        Assert.That(_host.Violations, Has.Exactly(1).Contains("device /dev/loop0"));
+        Assert.That(_host.Violations, Has.Exactly(1).Contains("device /dev/sim-disk-0"));
     }
 
     [Test]
     public async Task OverlappingCpuSets_AreAViolation()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
-        await _host.StartInstanceAsync(Spec("b", "/dev/loop1", CpuSet.Of(9, 2), 3307), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("b", "/dev/sim-disk-1", CpuSet.Of(9, 2), 3307), CancellationToken.None);
 
         Assert.That(_host.Violations, Has.Exactly(1).Contains("CPUs 9"));
     }
@@ -54,9 +54,9 @@ public sealed class SimulatedHostRuntimeTests
     [Test]
     public async Task ThePortOfAnotherContainer_FailsTheStart_AndIsAViolation()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
 
-        Assert.ThrowsAsync<PortInUseException>(() => _host.StartInstanceAsync(Spec("b", "/dev/loop1", CpuSet.Of(2, 10), 3306), CancellationToken.None));
+        Assert.ThrowsAsync<PortInUseException>(() => _host.StartInstanceAsync(Spec("b", "/dev/sim-disk-1", CpuSet.Of(2, 10), 3306), CancellationToken.None));
         Assert.That(_host.Violations, Has.Exactly(1).Contains("port 3306"));
         Assert.That(_host.Running.Keys, Is.EqualTo(new[] { "a" }));
     }
@@ -64,30 +64,30 @@ public sealed class SimulatedHostRuntimeTests
     [Test]
     public async Task FormattingADiskInUse_IsRefused_AndAViolation()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
 
-        Assert.ThrowsAsync<InstanceException>(() => _host.FormatDiskAsync("/dev/loop0", false, CancellationToken.None));
-        Assert.That(_host.Violations, Has.Exactly(1).Contains("format of /dev/loop0"));
+        Assert.ThrowsAsync<InstanceException>(() => _host.FormatDiskAsync("/dev/sim-disk-0", false, CancellationToken.None));
+        Assert.That(_host.Violations, Has.Exactly(1).Contains("format of /dev/sim-disk-0"));
     }
 
     [Test]
     public void StartingOnAnUnformattedDevice_IsRefused_AndAViolation()
     {
-        Assert.ThrowsAsync<DiskException>(() => _host.StartInstanceAsync(Spec("a", "/dev/loop7", CpuSet.Of(1, 9), 3306), CancellationToken.None));
+        Assert.ThrowsAsync<DiskException>(() => _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-7", CpuSet.Of(1, 9), 3306), CancellationToken.None));
         Assert.That(_host.Violations, Has.Exactly(1).Contains("never formatted"));
     }
 
     [Test]
     public void CpusTheHostDoesNotHave_AreRefused_AndAViolation()
     {
-        Assert.ThrowsAsync<ResourceNotOnHostException>(() => _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 40), 3306), CancellationToken.None));
+        Assert.ThrowsAsync<ResourceNotOnHostException>(() => _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 40), 3306), CancellationToken.None));
         Assert.That(_host.Violations, Has.Exactly(1).Contains("40"));
     }
 
     [Test]
     public async Task StartingTheSameInstanceAgain_IsIdempotent_AndNoViolation()
     {
-        var spec = Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306);
+        var spec = Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306);
         var first = await _host.StartInstanceAsync(spec, CancellationToken.None);
         var second = await _host.StartInstanceAsync(spec, CancellationToken.None);
 
@@ -100,7 +100,7 @@ public sealed class SimulatedHostRuntimeTests
     public async Task AnInjectedStartFailure_HappensOnce_AndLeavesNoContainer()
     {
         _host.FailStartOf("a");
-        var spec = Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306);
+        var spec = Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306);
 
         Assert.ThrowsAsync<InstanceException>(() => _host.StartInstanceAsync(spec, CancellationToken.None));
         Assert.That(_host.Running, Is.Empty);
@@ -113,15 +113,15 @@ public sealed class SimulatedHostRuntimeTests
     {
         _host.EngineDown = true;
 
-        Assert.ThrowsAsync<EngineUnavailableException>(() => _host.FormatDiskAsync("/dev/loop1", false, CancellationToken.None));
-        Assert.ThrowsAsync<EngineUnavailableException>(() => _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None));
+        Assert.ThrowsAsync<EngineUnavailableException>(() => _host.FormatDiskAsync("/dev/sim-disk-1", false, CancellationToken.None));
+        Assert.ThrowsAsync<EngineUnavailableException>(() => _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None));
         Assert.ThrowsAsync<EngineUnavailableException>(() => _host.ListOwnedAsync(CancellationToken.None));
     }
 
     [Test]
     public async Task WaitUntilReady_WithOtherCredentials_FailsAndIsAViolation()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
 
         Assert.ThrowsAsync<InstanceException>(() => _host.WaitUntilReadyAsync("a", 3306, InstanceCredentials.Generate(), TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.That(_host.Violations, Has.Exactly(1).Contains("other credentials"));
@@ -130,8 +130,8 @@ public sealed class SimulatedHostRuntimeTests
     [Test]
     public async Task ListOwned_ReflectsStartsAndRemovals_WithOwnershipLabels()
     {
-        await _host.StartInstanceAsync(Spec("a", "/dev/loop0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
-        await _host.StartInstanceAsync(Spec("b", "/dev/loop1", CpuSet.Of(2, 10), 3307), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        await _host.StartInstanceAsync(Spec("b", "/dev/sim-disk-1", CpuSet.Of(2, 10), 3307), CancellationToken.None);
         await _host.RemoveInstanceAsync("a", CancellationToken.None);
 
         var owned = await _host.ListOwnedAsync(CancellationToken.None);
@@ -140,7 +140,7 @@ public sealed class SimulatedHostRuntimeTests
         {
             Assert.That(owned.Containers.Select(c => c.InstanceId), Is.EqualTo(new[] { "b" }));
             Assert.That(owned.Volumes.Select(v => v.InstanceId), Is.EqualTo(new[] { "b" }));
-            Assert.That(owned.Containers[0].Labels[OwnershipLabels.Disk], Is.EqualTo("/dev/loop1"));
+            Assert.That(owned.Containers[0].Labels[OwnershipLabels.Disk], Is.EqualTo("/dev/sim-disk-1"));
             Assert.That(owned.Containers[0].Labels[OwnershipLabels.Host], Is.EqualTo("sim"));
             Assert.That(_host.Violations, Is.Empty);
         });
@@ -150,12 +150,12 @@ public sealed class SimulatedHostRuntimeTests
     public async Task HeldFormats_WaitUntilReleased()
     {
         _host.HoldFormats();
-        var format = _host.FormatDiskAsync("/dev/loop2", false, CancellationToken.None);
+        var format = _host.FormatDiskAsync("/dev/sim-disk-2", false, CancellationToken.None);
         await Task.Delay(50);
         Assert.That(format.IsCompleted, Is.False);
 
         _host.ReleaseFormats();
         await format.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.That(_host.Disk("/dev/loop2").IsXfs, Is.True);
+        Assert.That(_host.Disk("/dev/sim-disk-2").IsXfs, Is.True);
     }
 }

@@ -18,7 +18,7 @@ public static class TestFleet
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
     public static string[] Devices(int count) =>
-        [.. Enumerable.Range(0, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"/dev/loop{i}"))];
+        [.. Enumerable.Range(0, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"/dev/sim-disk-{i}"))];
 
     public static RegisterHostRequest Host(
         string id,

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 
@@ -9,7 +10,8 @@ namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 [Category("Engine")]
 public sealed class BadInputTests
 {
-    private const string FormattedDevice = "/dev/loop2";
+    private const string MissingDevice = "/dev/dbprov-no-such-disk";
+    private static readonly string FormattedDevice = TestDisks.Resolve("disk-03");
     private DockerHostRuntimeFactory _factory = null!;
     private IHostRuntime _runtime = null!;
 
@@ -27,15 +29,15 @@ public sealed class BadInputTests
     [Test]
     public async Task A_device_that_does_not_exist()
     {
-        var spec = Engine.Spec("rtt-bad-missing", "/dev/loop42", cpu: 0, port: 3410);
+        var spec = Engine.Spec("rtt-bad-missing", MissingDevice, cpu: 0, port: 3410);
 
         var start = Assert.ThrowsAsync<DiskException>(() => _runtime.StartInstanceAsync(spec, Engine.Timeout()));
-        var format = Assert.ThrowsAsync<DiskException>(() => _runtime.FormatDiskAsync("/dev/loop42", seed: false, Engine.Timeout()));
+        var format = Assert.ThrowsAsync<DiskException>(() => _runtime.FormatDiskAsync(MissingDevice, seed: false, Engine.Timeout()));
 
-        Assert.That(start!.Message, Is.EqualTo("/dev/loop42 does not exist on host local"));
+        Assert.That(start!.Message, Is.EqualTo($"{MissingDevice} does not exist on host local"));
         Assert.That(start.Kind, Is.EqualTo(HostRuntimeErrorKind.DeviceNotFound));
-        Assert.That(format!.Message, Is.EqualTo("/dev/loop42 does not exist on host local"));
-        await AssertNothingLeftAsync(spec.InstanceId, "/dev/loop42");
+        Assert.That(format!.Message, Is.EqualTo($"{MissingDevice} does not exist on host local"));
+        await AssertNothingLeftAsync(spec.InstanceId, MissingDevice);
     }
 
     [Test]

@@ -1,11 +1,12 @@
 using DbProvisioner.Runtime;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 
 [Category("Engine")]
 public sealed class DiskTests
 {
-    private const string Device = "/dev/loop1";
+    private static readonly string Device = TestDisks.Resolve("disk-02");
     private const int Port = 3402;
     private DockerHostRuntimeFactory _factory = null!;
     private IHostRuntime _runtime = null!;

@@ -7,7 +7,7 @@ using MySqlConnector;
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 
 /// <summary>
-/// What the real-engine tests share. They use only disks /dev/loop0-3 and ports 3401-3420 (the
+/// What the real-engine tests share. They use only the test pool's disk-01 to disk-04 (TestDisks) and ports 3401-3420 (the
 /// rest of the pool belongs to other suites), at most two single-CPU instances at a time, and
 /// instance ids starting with "rtt-" so that leftovers of a killed run can be found and removed.
 /// </summary>

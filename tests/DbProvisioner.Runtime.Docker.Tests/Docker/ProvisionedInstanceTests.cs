@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DbProvisioner.Runtime;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 
@@ -11,7 +12,7 @@ namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 public sealed class ProvisionedInstanceTests
 {
     private const string Id = "rtt-prov";
-    private const string Device = "/dev/loop0";
+    private static readonly string Device = TestDisks.Resolve("disk-01");
     private const int Port = 3401;
     private const string Container = "dbprov-" + Id;
 

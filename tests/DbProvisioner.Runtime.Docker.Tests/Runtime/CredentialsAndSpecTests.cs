@@ -52,5 +52,5 @@ public sealed class CredentialsAndSpecTests
     }
 
     private static InstanceContainerSpec Spec() =>
-        new("db-1", "/dev/loop0", CpuSet.Of(1), [0], 1024, 512, 10, 3401, "[mysqld]\n", InstanceCredentials.Generate());
+        new("db-1", "/dev/disk/by-id/db-1-data", CpuSet.Of(1), [0], 1024, 512, 10, 3401, "[mysqld]\n", InstanceCredentials.Generate());
 }

@@ -15,10 +15,10 @@ public sealed class DockerErrorsTests
     public void A_missing_device_names_the_device_and_the_host()
     {
         var e = DockerErrors.Translate("local", "start", Engine(HttpStatusCode.InternalServerError,
-            "error gathering device information while adding custom device \"/dev/loop42\": no such file or directory"));
+            "error gathering device information while adding custom device \"/dev/dbprov-no-such-disk\": no such file or directory"));
 
         Assert.That(e.Kind, Is.EqualTo(HostRuntimeErrorKind.DeviceNotFound));
-        Assert.That(e.Message, Is.EqualTo("/dev/loop42 does not exist on host local"));
+        Assert.That(e.Message, Is.EqualTo("/dev/dbprov-no-such-disk does not exist on host local"));
     }
 
     [Test]
@@ -44,7 +44,7 @@ public sealed class DockerErrorsTests
     public void User_errors_are_not_retried_but_engine_failures_are()
     {
         Assert.That(DockerErrors.IsTransient(Engine(HttpStatusCode.InternalServerError,
-            "failed to mount local volume: mount /dev/loop42:/x: no such file or directory")), Is.False);
+            "failed to mount local volume: mount /dev/dbprov-no-such-disk:/x: no such file or directory")), Is.False);
         Assert.That(DockerErrors.IsTransient(Engine(HttpStatusCode.InternalServerError, "containerd: connection reset")), Is.True);
         Assert.That(DockerErrors.IsTransient(Engine(HttpStatusCode.NotFound, "No such container: x")), Is.False);
         Assert.That(DockerErrors.IsTransient(new HttpRequestException("refused")), Is.True);
