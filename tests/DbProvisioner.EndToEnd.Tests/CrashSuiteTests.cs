@@ -17,6 +17,7 @@ public sealed class CrashSuiteTests
     private static readonly IReadOnlyList<int> Seeds = CrashPlan.Seeds();
     private readonly CrashRunLog _log = new();
     private CrashFleet? _fleet;
+    private bool _summarised;
 
     public static IEnumerable<TestCaseData> Runs() => Seeds.Select(seed =>
     {
@@ -41,7 +42,11 @@ public sealed class CrashSuiteTests
         }
         finally
         {
-            await TestContext.Progress.WriteLineAsync(_log.Summary());
+            if (!_summarised)
+            {
+                await TestContext.Progress.WriteLineAsync(_log.Summary());
+            }
+
             if (_fleet is not null)
             {
                 await _fleet.DisposeAsync();
@@ -79,7 +84,9 @@ public sealed class CrashSuiteTests
 
         if (_log.Count == Seeds.Count)
         {
+            // In the last run's output (the results file) and on the console once.
             await TestContext.Out.WriteLineAsync(_log.Summary());
+            _summarised = true;
         }
 
         Assert.That(outcome.Violations, Is.Empty,

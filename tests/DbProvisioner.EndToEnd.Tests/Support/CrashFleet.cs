@@ -17,7 +17,11 @@ public sealed class CrashPrepException(string message) : Exception(message);
 /// </summary>
 public sealed class CrashFleet : IAsyncDisposable
 {
-    public static readonly TimeSpan RestTimeout = TimeSpan.FromSeconds(45);
+    /// <summary>The longest a recovery may take (a loaded machine can be slow)…</summary>
+    public static readonly TimeSpan RestTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>…but a fleet where nothing changes for longer than the disk pool's period (30 s) is stuck.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(35);
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Removed or Failed instances found sound at the end of a run: snapshots no longer fetch them.</summary>
@@ -46,12 +50,15 @@ public sealed class CrashFleet : IAsyncDisposable
 
     /// <summary>
     /// Polls until no instance among the listed and <paramref name="ids"/> is unfinished, no disk is being formatted
-    /// and no helper runs, or the time is up; answers that fail meanwhile (an outage) are waited through.
+    /// and no helper runs; answers that fail meanwhile (an outage) are waited through. Gives up after
+    /// <see cref="RestTimeout"/>, or sooner when nothing at all has changed for <see cref="StallTimeout"/> (stuck).
     /// </summary>
-    public async Task<(FleetSnapshot Fleet, IReadOnlyList<string> Unsettled, TimeSpan Elapsed)> WaitAtRestAsync(IEnumerable<string> ids, TimeSpan timeout)
+    public async Task<(FleetSnapshot Fleet, IReadOnlyList<string> Unsettled, TimeSpan Elapsed)> WaitAtRestAsync(IEnumerable<string> ids)
     {
         var known = ids.ToList();
         var watch = Stopwatch.StartNew();
+        var lastChange = TimeSpan.Zero;
+        var lastPrint = "";
         FleetSnapshot? fleet = null;
         IReadOnlyList<string> unsettled = ["no answer from the API"];
         while (true)
@@ -66,9 +73,18 @@ public sealed class CrashFleet : IAsyncDisposable
                 unsettled = [$"API: {e.Message}"];
             }
 
-            if ((unsettled.Count == 0 && fleet is not null) || watch.Elapsed > timeout)
+            var print = fleet?.Fingerprint() + string.Join("|", unsettled);
+            if (print != lastPrint)
             {
-                return (fleet ?? throw new TimeoutException($"no snapshot of the fleet within {timeout}: {string.Join("; ", unsettled)}"), unsettled, watch.Elapsed);
+                (lastPrint, lastChange) = (print, watch.Elapsed);
+            }
+
+            var stalled = watch.Elapsed - lastChange > StallTimeout;
+            if ((unsettled.Count == 0 && fleet is not null) || stalled || watch.Elapsed > RestTimeout)
+            {
+                var why = unsettled.Count == 0 ? unsettled
+                    : [$"{(stalled ? $"no change for {StallTimeout.TotalSeconds:F0} s" : $"still moving after {RestTimeout.TotalSeconds:F0} s")}: {string.Join("; ", unsettled)}"];
+                return (fleet ?? throw new TimeoutException($"no snapshot of the fleet: {string.Join("; ", unsettled)}"), why, watch.Elapsed);
             }
 
             await Task.Delay(200);
@@ -78,10 +94,10 @@ public sealed class CrashFleet : IAsyncDisposable
     /// <summary>Brings the fleet, at rest, to the scenario's starting point without faults.</summary>
     public async Task<PreparedRun> PrepareAsync(CrashScenario scenario)
     {
-        var (fleet, unsettled, _) = await WaitAtRestAsync([], RestTimeout);
+        var (fleet, unsettled, _) = await WaitAtRestAsync([]);
         if (unsettled.Count > 0)
         {
-            throw new CrashPrepException($"the fleet did not come to rest within {RestTimeout.TotalSeconds:F0} s: {string.Join("; ", unsettled)}");
+            throw new CrashPrepException($"the fleet did not come to rest before the run: {string.Join("; ", unsettled)}");
         }
 
         var ready = fleet.Details.Values.Where(v => v.State == "Ready").ToList();

@@ -64,11 +64,11 @@ public sealed class CrashRun(CrashFleet fleet, CrashPlan plan)
         }
 
         var ids = await FinishOperationAsync(operation, prepared);
-        var (snapshot, unsettled, _) = await fleet.WaitAtRestAsync(ids.Concat(prepared.Touched), CrashFleet.RestTimeout);
+        var (snapshot, unsettled, _) = await fleet.WaitAtRestAsync(ids.Concat(prepared.Touched));
         TimeSpan? settled = unsettled.Count == 0 ? settleClock.Elapsed : null;
         if (unsettled.Count > 0)
         {
-            _violations.Add($"not at rest {CrashFleet.RestTimeout.TotalSeconds:F0} s after the fault: {string.Join("; ", unsettled)}");
+            _violations.Add($"not at rest {settleClock.Elapsed.TotalSeconds:F0} s after the fault ({string.Join("; ", unsettled)})");
         }
 
         await CheckAsync(snapshot, ids, prepared);

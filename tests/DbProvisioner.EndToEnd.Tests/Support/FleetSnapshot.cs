@@ -88,6 +88,13 @@ public sealed record FleetSnapshot(
         return reasons;
     }
 
+    /// <summary>Everything that moves while the fleet works: instance states and versions, disk states, holdings, helpers.</summary>
+    public string Fingerprint() => string.Join("|",
+        Details.Values.Select(v => $"{v.Id}:{v.State}:{v.Version}")
+            .Concat(Hosts.SelectMany(h => h.Disks.Select(d => $"{h.Id}:{d.Device}:{d.State}:{d.ClaimedBy}")))
+            .Concat(Hosts.SelectMany(h => h.Instances.Select(i => $"{h.Id}:{i.Id}")))
+            .Concat(Containers.Select(c => $"{c.ID}:{c.State}")));
+
     /// <summary>The labels the appliance puts on what it makes (OwnershipLabels in the runtime).</summary>
     public static class Labels
     {
