@@ -49,13 +49,14 @@ public sealed class CrashFleet : IAsyncDisposable
         _retired.UnionWith(fleet.Details.Values.Where(v => v.State is "Removed" or "Failed").Select(v => v.Id));
 
     /// <summary>
-    /// Polls until no instance among the listed and <paramref name="ids"/> is unfinished, no disk is being formatted
-    /// and no helper runs; answers that fail meanwhile (an outage) are waited through. Gives up after
+    /// Polls until no instance among the listed and <paramref name="ids"/> is unfinished, no disk is being formatted,
+    /// no helper runs and none of the scale-down <paramref name="requests"/> is still removing; answers that fail meanwhile (an outage) are waited through. Gives up after
     /// <see cref="RestTimeout"/>, or sooner when nothing at all has changed for <see cref="StallTimeout"/> (stuck).
     /// </summary>
-    public async Task<(FleetSnapshot Fleet, IReadOnlyList<string> Unsettled, TimeSpan Elapsed)> WaitAtRestAsync(IEnumerable<string> ids)
+    public async Task<(FleetSnapshot Fleet, IReadOnlyList<string> Unsettled, TimeSpan Elapsed)> WaitAtRestAsync(IEnumerable<string> ids, IEnumerable<string>? requests = null)
     {
         var known = ids.ToList();
+        var removals = (requests ?? []).ToList();
         var watch = Stopwatch.StartNew();
         var lastChange = TimeSpan.Zero;
         var lastPrint = "";
@@ -66,7 +67,17 @@ public sealed class CrashFleet : IAsyncDisposable
             try
             {
                 fleet = await FleetSnapshot.TakeAsync(E2e, known, _retired);
-                unsettled = fleet.Unsettled(fleet.Details.Keys.Concat(fleet.NotFound));
+                var removing = new List<string>();
+                foreach (var request in removals)
+                {
+                    var view = await E2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{request}");
+                    if (view.State is "Approved" or "Draining")
+                    {
+                        removing.Add($"scale-down {request} is {view.State}");
+                    }
+                }
+
+                unsettled = [.. fleet.Unsettled(fleet.Details.Keys.Concat(fleet.NotFound)), .. removing];
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {

@@ -64,14 +64,15 @@ public sealed class CrashRun(CrashFleet fleet, CrashPlan plan)
         }
 
         var ids = await FinishOperationAsync(operation, prepared);
-        var (snapshot, unsettled, _) = await fleet.WaitAtRestAsync(ids.Concat(prepared.Touched));
+        var requests = prepared.Requests.Concat(prepared.Request is { } r ? [r.Id] : []).ToList();
+        var (snapshot, unsettled, _) = await fleet.WaitAtRestAsync(ids.Concat(prepared.Touched), requests);
         TimeSpan? settled = unsettled.Count == 0 ? settleClock.Elapsed : null;
         if (unsettled.Count > 0)
         {
             _violations.Add($"not at rest {settleClock.Elapsed.TotalSeconds:F0} s after the fault ({string.Join("; ", unsettled)})");
         }
 
-        await CheckAsync(snapshot, ids, prepared);
+        await CheckAsync(snapshot, ids, prepared.Touched, requests);
         if (plan.Fault == CrashFault.MetaDbRestart)
         {
             await CheckServedWasStoredAsync(snapshot, ids.Concat(prepared.Touched));
@@ -273,10 +274,9 @@ public sealed class CrashRun(CrashFleet fleet, CrashPlan plan)
         return [.. cluster.Members.Select(m => m.InstanceId)];
     }
 
-    private async Task CheckAsync(FleetSnapshot snapshot, IReadOnlyList<string> ids, PreparedRun prepared)
+    private async Task CheckAsync(FleetSnapshot snapshot, IReadOnlyList<string> ids, IEnumerable<string> touched, IEnumerable<string> requests)
     {
-        _violations.AddRange(await FleetInvariants.CheckAsync(E2e, snapshot, ids.Concat(prepared.Touched)));
-        var requests = prepared.Requests.Concat(prepared.Request is { } r ? [r.Id] : []);
+        _violations.AddRange(await FleetInvariants.CheckAsync(E2e, snapshot, ids.Concat(touched)));
         foreach (var request in requests)
         {
             var view = await E2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{request}");
