@@ -9,15 +9,19 @@ namespace DbProvisioner.EndToEnd.Tests.Support;
 public static class AuditInvariants
 {
     private static readonly HashSet<string> RemovalSteps = new(StringComparer.Ordinal) { "Draining", "Drained", "ContainerRemoved", "ResourcesFreed", "Removed" };
-    private static readonly HashSet<string> Findings = new(StringComparer.Ordinal) { "ContainerMissing", "ContainerReturned" };
+    private static readonly HashSet<string> ProvisioningSteps = new(StringComparer.Ordinal) { "Requested", "Placed", "DiskAttached", "ContainerStarted", "Ready", "Failed" };
+
+    /// <summary>A state change that is not a step: a Failed instance gave back its reservations (once).</summary>
+    private const string Released = "Released";
 
     /// <summary>One audit row per step in the instance's step list (provisioning.* or removal.*), and none for a step it does not show.</summary>
     public static async Task<IReadOnlyList<string>> InstanceAsync(E2eDeployment e2e, InstanceView view)
     {
         var rows = await RowsAsync(e2e, "instance", view.Id);
+        // Findings (ContainerMissing/Returned) and retries of a removal step are not state changes.
         var changes = rows
             .Where(r => r.Action.StartsWith("provisioning.", StringComparison.Ordinal) || r.Action.StartsWith("removal.", StringComparison.Ordinal))
-            .Where(r => r.Outcome != "retrying" && !Findings.Contains(StepOf(r.Action)))
+            .Where(r => r.Outcome != "retrying" && (ProvisioningSteps.Contains(StepOf(r.Action)) || RemovalSteps.Contains(StepOf(r.Action))))
             .ToList();
         var problems = new List<string>();
         foreach (var step in view.Steps.Select(s => s.Step).Distinct(StringComparer.Ordinal))
@@ -34,6 +38,12 @@ public static class AuditInvariants
         foreach (var unknown in changes.Where(r => !shown.Contains(r.Action)).GroupBy(r => r.Action))
         {
             problems.Add($"{view.Id}: audit has {unknown.Key} ({unknown.First().Outcome}), a state the instance does not show (its steps: {Steps(view)})");
+        }
+
+        var released = rows.Where(r => StepOf(r.Action) == Released).ToList();
+        if (released.Count > 1 || (released.Count == 1 && view.State != "Failed" && !view.Steps.Any(s => s.Step == "Failed")))
+        {
+            problems.Add($"{view.Id} ({view.State}): {released.Count} audit rows for giving back its reservations (audited: {Audited(released)})");
         }
 
         return problems;
@@ -53,7 +63,7 @@ public static class AuditInvariants
             problems.Add($"scale-down {requestId}: GET /scale-downs says {listed?.State ?? "nothing"}, its detail says {view.State}");
         }
 
-        if (view.State is not ("Removed" or "Failed" or "Rejected" or "Expired" or "Pending"))
+        if (view.State is not ("Removed" or "Failed" or "Rejected" or "Expired" or "Superseded" or "Pending"))
         {
             problems.Add($"scale-down {requestId}: did not settle, still {view.State}");
         }

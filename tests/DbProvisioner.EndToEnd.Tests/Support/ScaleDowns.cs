@@ -28,14 +28,14 @@ public static class ScaleDowns
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Polls the request until it ends (Removed, Failed, Rejected, Expired) or the time is up; the last view.</summary>
+    /// <summary>Polls the request until it ends (Removed, Failed, Rejected, Expired, Superseded) or the time is up; the last view.</summary>
     public static async Task<ScaleDownView> WaitEndedAsync(E2eDeployment e2e, string requestId, TimeSpan timeout)
     {
         var watch = Stopwatch.StartNew();
         while (true)
         {
             var view = await e2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{requestId}");
-            if (view.State is "Removed" or "Failed" or "Rejected" or "Expired" || watch.Elapsed > timeout)
+            if (view.State is "Removed" or "Failed" or "Rejected" or "Expired" or "Superseded" || watch.Elapsed > timeout)
             {
                 return view;
             }
