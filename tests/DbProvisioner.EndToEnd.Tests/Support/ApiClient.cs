@@ -37,6 +37,9 @@ public sealed class ApiClient : IDisposable
 
     public Task<HttpResponseMessage> GetAsync(string path) => _http.GetAsync(path);
 
+    /// <summary>Sends a request built by the caller (e.g. with an Idempotency-Key header).</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage message) => _http.SendAsync(message);
+
     public Task<HttpResponseMessage> DeleteAsync(string path) => _http.DeleteAsync(path);
 
     /// <summary>GET that must answer 200 with a <typeparamref name="T"/>.</summary>
@@ -45,6 +48,19 @@ public sealed class ApiClient : IDisposable
         using var response = await _http.GetAsync(path);
         var text = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), $"GET {path}: {text}");
+        return JsonSerializer.Deserialize<T>(text, Json) ?? throw new InvalidOperationException($"GET {path} answered null");
+    }
+
+    /// <summary>GET that throws (rather than fails the test) on anything but 200: for polls that may meet an outage.</summary>
+    public async Task<T> GetOrThrowAsync<T>(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new HttpRequestException($"GET {path} answered {(int)response.StatusCode}: {text}", null, response.StatusCode);
+        }
+
         return JsonSerializer.Deserialize<T>(text, Json) ?? throw new InvalidOperationException($"GET {path} answered null");
     }
 
