@@ -16,6 +16,7 @@ public sealed partial class InstanceGrain
     private InstanceView? _stored;
     private bool _reloadNeeded;
     private bool _flushing;
+    private bool _flushAgain;
     private IGrainTimer? _afterStoredTimer;
 
     /// <summary>One step's audit row, made into an event once the state version it records is known.</summary>
@@ -34,11 +35,12 @@ public sealed partial class InstanceGrain
     }
 
     /// <summary>Writes the state (one write: the step and its audit row), or puts memory back to what is stored and throws.</summary>
-    private async Task PersistAsync(StepNote note, bool bumpVersion = true)
+    private async Task PersistAsync(StepNote note, bool bumpVersion = true, StepNote? before = null)
     {
         if (bumpVersion) S.Version++;
-        var row = PendingAudit.Of(EventOf(note), bumpVersion ? null : clock.GetUtcNow().UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        S.Outbox.Add(row);
+        var finding = bumpVersion ? null : clock.GetUtcNow().UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (before is { } first) S.Outbox.Add(PendingAudit.Of(EventOf(first), finding));
+        S.Outbox.Add(PendingAudit.Of(EventOf(note), finding));
         try
         {
             await state.WriteStateAsync();
@@ -79,17 +81,26 @@ public sealed partial class InstanceGrain
     /// <summary>Audit rows waiting in the outbox, then the catalog entry; what fails is tried again on a timer.</summary>
     private async Task AfterStoredAsync()
     {
-        if (_flushing) return;
+        if (_flushing)
+        {
+            _flushAgain = true; // the flush under way may have read the state before this write: it goes round once more
+            return;
+        }
         _flushing = true;
         var done = false;
         try
         {
-            var spec = S.Spec;
-            done = await AuditOutbox.FlushAsync(S.Outbox, audit, logger);
-            if (spec is not null && _stored is { } stored)
+            do
             {
-                await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, stored.State, spec.Cluster, spec.Shard, stored.Host));
+                _flushAgain = false;
+                var spec = S.Spec;
+                done = await AuditOutbox.FlushAsync(S.Outbox, audit, logger);
+                if (spec is not null && _stored is { } stored)
+                {
+                    await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, stored.State, spec.Cluster, spec.Shard, stored.Host));
+                }
             }
+            while (_flushAgain);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -99,6 +110,7 @@ public sealed partial class InstanceGrain
         finally
         {
             _flushing = false;
+            _flushAgain = false;
         }
 
         if (done)

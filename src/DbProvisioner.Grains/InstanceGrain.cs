@@ -99,7 +99,7 @@ public sealed partial class InstanceGrain(
         S.State = InstanceStates.Placed;
         const string outcome = "placed with its cluster";
         S.Steps.Add(new StepView(InstanceStates.Placed, clock.GetUtcNow(), 0, outcome));
-        await PersistAsync(Audited(InstanceStates.Placed, "ok", outcome, 0));
+        await PersistAsync(Audited(InstanceStates.Placed, "ok", outcome, 0), before: Audited(InstanceStates.Requested, "ok", null, 0));
         StartLoop();
         return Outcome<InstanceView>.Success(_stored!);
     }
