@@ -9,7 +9,7 @@ public sealed class MigrationTests
         var versions = MetaDbMigrator.Migrations.Select(m => m.Version).ToArray();
 
         Assert.That(versions, Is.EqualTo(new[] { 1, 2, 3, 4 }));
-        Assert.That(MetaDbMigrator.Migrations.Select(m => m.Name), Is.EqualTo(new[] { "grain_state", "audit", "api_keys" }));
+        Assert.That(MetaDbMigrator.Migrations.Select(m => m.Name), Is.EqualTo(new[] { "grain_state", "audit", "api_keys", "audit_event_key" }));
     }
 
     [Test]
