@@ -1,5 +1,6 @@
 using System.Globalization;
 using DbProvisioner.Runtime;
+using DbProvisioner.Tests.Shared;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 
@@ -14,7 +15,7 @@ public sealed class SwapTests
 {
     private const string Id = "rtt-swap";
     private const string Container = "dbprov-" + Id;
-    private const string PoolDisk = "/var/lib/dbprov/disks/disk-04.img";
+    private const string PoolDisk = "disk-04";
     private const int Port = 3404;
     private const long MemoryMiB = 512;
     private const long SwapMiB = 512;
@@ -37,7 +38,7 @@ public sealed class SwapTests
         if (_discovered.TotalMiB < 2 * SwapMiB)
             Assert.Fail($"this machine has {_discovered.TotalMiB} MiB of swap, the test needs {2 * SwapMiB} MiB: `make setup` must enable swap (hack/swap.sh)");
 
-        var device = LoopDeviceOf(PoolDisk);
+        var device = TestDisks.Resolve(PoolDisk);
         await _runtime.FormatDiskAsync(device, seed: true, Engine.Timeout());
         var spec = Engine.Spec(Id, device, cpu: 0, Port, memoryMiB: MemoryMiB, swapMiB: SwapMiB, swappiness: 60);
         await _runtime.StartInstanceAsync(spec, Engine.Timeout());
@@ -105,17 +106,5 @@ public sealed class SwapTests
         var line = control.Split('\n').Select(l => l.Split(' ')).FirstOrDefault(f => f is ["oom_kill", _]);
         Assert.That(line, Is.Not.Null, $"memory.oom_control has no oom_kill count: {control}");
         return long.Parse(line![1], CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The loop device hack/disks.sh attached to a pool file (no fixed loop number: it depends on the order of attachment).</summary>
-    private static string LoopDeviceOf(string backingFile)
-    {
-        foreach (var dir in Directory.Exists("/sys/block") ? Directory.GetDirectories("/sys/block", "loop*") : [])
-        {
-            var backing = Path.Combine(dir, "loop", "backing_file");
-            if (File.Exists(backing) && File.ReadAllText(backing).Trim() == backingFile) return "/dev/" + Path.GetFileName(dir);
-        }
-        Assert.Fail($"{backingFile} is not attached to a loop device: run `make setup` (hack/disks.sh up)");
-        return "";
     }
 }

@@ -342,7 +342,12 @@ public sealed class ScaleDownExpiryTests
         var instance = await sd.CreateReadyInstanceAsync(Pool);
         var request = await sd.RequestRemovalAsync(instance);
         var id = request.GetProperty("id").GetString()!;
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // Wait for the request's own deadline to pass (same machine, same clock), not a guess at how long it takes.
+        var expiresAt = request.GetProperty("expiresAt").GetDateTimeOffset();
+        while (DateTimeOffset.UtcNow <= expiresAt)
+        {
+            await Task.Delay(expiresAt - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(10));
+        }
 
         using var late = await sd.ApproveAsync(id, Approver, ScaleDownApp.BlockingCodes(request));
 
