@@ -7,6 +7,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using DbProvisioner.Runtime.Faults;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -92,6 +93,8 @@ public sealed partial class DockerHostRuntime : IHostRuntime, IDisposable
             {
                 TimeoutGenerator = args => ValueTask.FromResult(args.Context.Properties.GetValue(AttemptTimeout, options.CallTimeout)),
             })
+            // Innermost, so that an injected fault meets the retries and the circuit as a real one would.
+            .AddChaos(options.Chaos, "Docker:Chaos", () => new HttpRequestException($"engine of host {hostId}: fault injected by the chaos drill"))
             .Build();
     }
 

@@ -24,6 +24,9 @@ public sealed record DockerRuntimeOptions
     /// <summary>How long mysqld gets to shut InnoDB down cleanly before it is killed.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Fault injection for drills and tests (section <c>Docker:Chaos</c>): injected faults look like an engine that does not answer.</summary>
+    public DbProvisioner.Runtime.Faults.ChaosOptions Chaos { get; init; } = new();
+
     /// <summary>uid and gid of the mysql user in the image (images/mysql/Dockerfile).</summary>
     public int MySqlUid { get; init; } = 999;
 

@@ -14,12 +14,13 @@ internal static class StorageHarness
         .AddSerializer(serializer => serializer.AddAssembly(typeof(CounterState).Assembly))
         .BuildServiceProvider());
 
-    public static MySqlGrainStorage Create(MetaDbConnectionFactory connections, string name = "test")
+    public static MySqlGrainStorage Create(MetaDbConnectionFactory connections, string name = "test", DbProvisioner.Runtime.Faults.ChaosOptions? chaos = null)
     {
         var services = s_services.Value;
         var options = new MetaDbGrainStorageOptions
         {
             GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+            Chaos = chaos ?? new(),
         };
         return new MySqlGrainStorage(
             name,
