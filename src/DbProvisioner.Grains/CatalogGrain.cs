@@ -23,30 +23,32 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         // Free cores and Ready disks change with every reservation: kept fresh in memory (hosts push
         // them), written only with a change that must survive a restart.
         var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned;
-        if (lasting) await state.WriteOrReloadAsync(DeactivateOnIdle);
+        if (lasting) await state.WriteOrReloadAsync(DeactivateOnIdle, () => Restore(state.State.Hosts, host.Id, known, old));
     }
 
     public async Task UpsertInstanceAsync(InstanceSummary instance)
     {
         ArgumentNullException.ThrowIfNull(instance);
-        if (state.State.Instances.TryGetValue(instance.Id, out var old) && old == instance) return;
+        var known = state.State.Instances.TryGetValue(instance.Id, out var old);
+        if (known && old == instance) return;
         state.State.Instances[instance.Id] = instance;
-        await state.WriteOrReloadAsync(DeactivateOnIdle);
+        await state.WriteOrReloadAsync(DeactivateOnIdle, () => Restore(state.State.Instances, instance.Id, known, old));
     }
 
     public async Task AddClusterAsync(string name)
     {
         if (state.State.Clusters.Contains(name)) return;
         state.State.Clusters.Add(name);
-        await state.WriteOrReloadAsync(DeactivateOnIdle);
+        await state.WriteOrReloadAsync(DeactivateOnIdle, () => state.State.Clusters.Remove(name));
     }
 
     public async Task UpsertScaleDownAsync(ScaleDownSummary request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (state.State.ScaleDowns.TryGetValue(request.Id, out var old) && old == request) return;
+        var known = state.State.ScaleDowns.TryGetValue(request.Id, out var old);
+        if (known && old == request) return;
         state.State.ScaleDowns[request.Id] = request;
-        await state.WriteOrReloadAsync(DeactivateOnIdle);
+        await state.WriteOrReloadAsync(DeactivateOnIdle, () => Restore(state.State.ScaleDowns, request.Id, known, old));
     }
 
     public Task<IReadOnlyList<ScaleDownSummary>> GetScaleDownsAsync() =>
@@ -60,4 +62,11 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
 
     public Task<IReadOnlyList<string>> GetClustersAsync() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Clusters.Order(StringComparer.Ordinal)]);
+
+    // A failed write must not leave the entry in memory: the caller's retry of the same entry would look done.
+    private static void Restore<T>(Dictionary<string, T> entries, string id, bool known, T? old)
+    {
+        if (known) entries[id] = old!;
+        else entries.Remove(id);
+    }
 }

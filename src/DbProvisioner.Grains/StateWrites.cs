@@ -9,7 +9,9 @@ namespace DbProvisioner.Grains;
 /// </summary>
 internal static class StateWrites
 {
-    public static async Task WriteOrReloadAsync<T>(this IPersistentState<T> state, Action lost)
+    /// <param name="revert">Undoes this call's change in memory at once, for a grain that must not answer from it even
+    /// until the activation is gone (a repeat of the same change would otherwise look already done).</param>
+    public static async Task WriteOrReloadAsync<T>(this IPersistentState<T> state, Action lost, Action? revert = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(lost);
@@ -19,6 +21,7 @@ internal static class StateWrites
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            revert?.Invoke();
             try
             {
                 await state.ReadStateAsync();
