@@ -15,8 +15,7 @@ public sealed partial class InstanceGrain
 
     private InstanceView? _stored;
     private bool _reloadNeeded;
-    private bool _flushing;
-    private bool _flushAgain;
+    private Task? _flush;
     private IGrainTimer? _afterStoredTimer;
 
     /// <summary>One step's audit row, made into an event once the state version it records is known.</summary>
@@ -78,39 +77,34 @@ public sealed partial class InstanceGrain
         return true;
     }
 
-    /// <summary>Audit rows waiting in the outbox, then the catalog entry; what fails is tried again on a timer.</summary>
+    /// <summary>
+    /// Audit rows waiting in the outbox, then the catalog entry; what fails is tried again on a timer. A flush under way
+    /// (the timer's) may have read the state before this write, so the caller waits for it and then flushes itself:
+    /// when a step's write returns, its row and its catalog entry have been sent.
+    /// </summary>
     private async Task AfterStoredAsync()
     {
-        if (_flushing)
-        {
-            _flushAgain = true; // the flush under way may have read the state before this write: it goes round once more
-            return;
-        }
-        _flushing = true;
-        var done = false;
+        while (_flush is { IsCompleted: false } running) await running;
+        _flush = FlushAsync();
+        await _flush;
+    }
+
+    private async Task FlushAsync()
+    {
+        bool done;
         try
         {
-            do
+            var spec = S.Spec;
+            done = await AuditOutbox.FlushAsync(S.Outbox, audit, logger);
+            if (spec is not null && _stored is { } stored)
             {
-                _flushAgain = false;
-                var spec = S.Spec;
-                done = await AuditOutbox.FlushAsync(S.Outbox, audit, logger);
-                if (spec is not null && _stored is { } stored)
-                {
-                    await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, stored.State, spec.Cluster, spec.Shard, stored.Host));
-                }
+                await GrainFactory.For(Id).UpsertInstanceAsync(new InstanceSummary(Id, stored.State, spec.Cluster, spec.Shard, stored.Host));
             }
-            while (_flushAgain);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             logger.LogWarning("Instance {InstanceId}: catalog entry not written yet ({Reason}); trying again", Id, e.Message);
             done = false;
-        }
-        finally
-        {
-            _flushing = false;
-            _flushAgain = false;
         }
 
         if (done)
