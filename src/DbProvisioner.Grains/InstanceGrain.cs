@@ -6,6 +6,7 @@ using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Grains;
 

@@ -5,6 +5,7 @@ using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Grains;
 

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Benchmarks;
 

@@ -4,6 +4,7 @@ using DbProvisioner.Domain.Cpu;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Config;
 

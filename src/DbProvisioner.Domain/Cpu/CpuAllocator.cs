@@ -1,5 +1,6 @@
 using System.Globalization;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Cpu;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using DbProvisioner.Domain.Cpu;
 using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Hosts;
 

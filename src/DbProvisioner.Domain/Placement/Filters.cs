@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Placement;
 

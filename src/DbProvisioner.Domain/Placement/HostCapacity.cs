@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Placement;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Placement;
 
@@ -124,7 +125,7 @@ public static class Scheduler
 }
 
 /// <summary>The shape of every instance of a cluster.</summary>
-public sealed record InstanceTemplate(int Cpus, long MemoryMiB, Topology.NumaPolicy Numa, long DiskGiB, string DiskClass, long SwapMiB = 0);
+public sealed record InstanceTemplate(int Cpus, long MemoryMiB, NumaPolicy Numa, long DiskGiB, string DiskClass, long SwapMiB = 0);
 
 /// <summary>A whole cluster: shards × members per shard, one spread rule, one template.</summary>
 public sealed record ClusterRequest(string Cluster, string Pool, int Shards, int MembersPerShard, InstanceTemplate Template, SpreadRule Spread);

@@ -1,19 +1,6 @@
+using DbProvisioner.Api;
+
 namespace DbProvisioner.Domain.Placement;
-
-/// <summary>The failure domain a spread rule counts members in.</summary>
-public enum SpreadDomain
-{
-    Host,
-    Rack,
-    Zone,
-}
-
-/// <summary>Hard: never violated (the placement fails instead). Soft: preferred by the score.</summary>
-public enum SpreadMode
-{
-    Hard,
-    Soft,
-}
 
 /// <summary>At most <see cref="MaxPerDomain"/> members of one shard per failure domain.</summary>
 public sealed record SpreadRule(SpreadDomain Domain, int MaxPerDomain, SpreadMode Mode)

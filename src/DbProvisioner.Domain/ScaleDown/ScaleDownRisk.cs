@@ -1,5 +1,6 @@
 using System.Globalization;
 using DbProvisioner.Domain.Placement;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.ScaleDown;
 

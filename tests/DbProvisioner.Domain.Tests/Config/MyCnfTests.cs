@@ -1,5 +1,6 @@
 using DbProvisioner.Domain.Config;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Config;
 

@@ -1,7 +1,8 @@
 using DbProvisioner.Domain.Cpu;
 using DbProvisioner.Domain.Tests.TestData;
 using DbProvisioner.Domain.Topology;
-using static DbProvisioner.Domain.Topology.NumaPolicy;
+using static DbProvisioner.Api.NumaPolicy;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Cpu;
 

@@ -3,6 +3,7 @@ using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Tests.TestData;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Invariants;
 

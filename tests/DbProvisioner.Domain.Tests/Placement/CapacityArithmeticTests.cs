@@ -3,6 +3,7 @@ using DbProvisioner.Domain.Config;
 using DbProvisioner.Domain.Cpu;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Placement;
 

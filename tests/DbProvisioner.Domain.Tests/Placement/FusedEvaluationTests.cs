@@ -2,6 +2,7 @@ using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
 using static DbProvisioner.Domain.Tests.TestData.Fleets;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Placement;
 

@@ -3,6 +3,7 @@ using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Tests.TestData;
 using DbProvisioner.Domain.Topology;
 using static DbProvisioner.Domain.Tests.TestData.Fleets;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.Placement;
 

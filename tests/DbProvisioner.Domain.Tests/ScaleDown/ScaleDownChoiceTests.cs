@@ -1,5 +1,6 @@
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.ScaleDown;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.ScaleDown;
 

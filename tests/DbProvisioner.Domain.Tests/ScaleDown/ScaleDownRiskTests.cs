@@ -1,6 +1,7 @@
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.ScaleDown;
 using static DbProvisioner.Domain.ScaleDown.MemberRole;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.ScaleDown;
 

@@ -1,6 +1,7 @@
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Domain.Tests.TestData;
 

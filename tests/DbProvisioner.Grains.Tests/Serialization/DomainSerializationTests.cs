@@ -7,6 +7,7 @@ using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.Topology;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Grains.Tests.Serialization;
 

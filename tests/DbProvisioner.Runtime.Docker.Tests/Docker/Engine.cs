@@ -3,6 +3,7 @@ using DbProvisioner.Domain.Config;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 using MySqlConnector;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 

@@ -1,4 +1,4 @@
-namespace DbProvisioner.Domain.Topology;
+namespace DbProvisioner.Api;
 
 /// <summary>Where an instance's CPUs and memory may live (DESIGN.md "NUMA policy").</summary>
 public enum NumaPolicy
