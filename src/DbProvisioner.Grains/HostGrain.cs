@@ -1,4 +1,5 @@
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;

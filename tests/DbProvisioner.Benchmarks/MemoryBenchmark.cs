@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 
 namespace DbProvisioner.Benchmarks;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
 
 namespace DbProvisioner.EndToEnd.Tests;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
 
 namespace DbProvisioner.EndToEnd.Tests;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
 
 namespace DbProvisioner.EndToEnd.Tests;

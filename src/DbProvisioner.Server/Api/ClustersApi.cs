@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Validation;

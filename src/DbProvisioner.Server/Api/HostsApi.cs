@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain;
 using DbProvisioner.Domain.Topology;
@@ -6,9 +7,6 @@ using DbProvisioner.Server.Validation;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DbProvisioner.Server.Api;
-
-/// <summary>Body of <c>POST /hosts/{id}/cordon</c>; an empty body cordons.</summary>
-public sealed record CordonRequest(bool? Cordoned = null);
 
 /// <summary><c>/api/v1/hosts</c>: register (admin), list, show, cordon (admin).</summary>
 public static class HostsApi

@@ -1,14 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Validation;
 using Microsoft.AspNetCore.Mvc;
 
 namespace DbProvisioner.Server.Api;
-
-/// <summary>The answer to <c>POST /instances</c>: the new instance's id, its state and where to follow it.</summary>
-public sealed record InstanceAccepted(string Id, string State, string Location);
 
 /// <summary><c>/api/v1/instances</c>: request one instance (requester, admin), list, show, credentials.</summary>
 public static class InstancesApi

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains;
 using DbProvisioner.Server.Auth;

@@ -1,9 +1,7 @@
+using DbProvisioner.Api;
 using DbProvisioner.Server.Auth;
 
 namespace DbProvisioner.Server.Api;
-
-/// <summary>The caller's key id and role; proves authentication end to end.</summary>
-public sealed record WhoAmIResponse(string KeyId, string Role);
 
 public static class WhoAmIApi
 {

@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Hosting;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,7 @@ public sealed partial class ApiKeyBootstrapper(
 {
     public async Task<BootstrapOutcome> BootstrapAsync(string clientConfigPath, CancellationToken cancellationToken)
     {
-        var path = ClientConfigFile.ResolvePath(clientConfigPath);
+        var path = ClientConfig.ResolvePath(clientConfigPath);
         if (await issuer.AnyKeyExistsAsync(cancellationToken))
         {
             LogKeysExist(logger, path);

@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -60,7 +61,7 @@ internal static class BootstrapCommand
         }
 
         await Console.Out.WriteLineAsync(outcome == BootstrapOutcome.KeysCreated
-            ? $"Created one API key per role and wrote them to {ClientConfigFile.ResolvePath(path)} (mode 0600)."
+            ? $"Created one API key per role and wrote them to {ClientConfig.ResolvePath(path)} (mode 0600)."
             : "API keys already exist; nothing was created. The existing keys are in the CLI config written at first run.");
         return 0;
     }

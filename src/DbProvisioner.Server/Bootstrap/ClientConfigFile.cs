@@ -1,13 +1,9 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Server.Bootstrap;
 
-/// <summary>The CLI's config file: <c>{"url": "...", "keys": {"viewer": "...", ...}}</c>, readable by its owner only.</summary>
-public sealed record ClientConfig(
-    [property: JsonPropertyName("url")] string Url,
-    [property: JsonPropertyName("keys")] IReadOnlyDictionary<string, string> Keys);
-
+/// <summary>Writes the CLI's config file (<see cref="ClientConfig"/>), readable by its owner only.</summary>
 public static class ClientConfigFile
 {
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -15,25 +11,13 @@ public static class ClientConfigFile
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    /// <summary>Expands a leading <c>~</c> to the user's home directory.</summary>
-    public static string ResolvePath(string path)
-    {
-        if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal))
-        {
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            return Path.GetFullPath(Path.Combine(home, path.Length > 2 ? path[2..] : string.Empty));
-        }
-
-        return Path.GetFullPath(path);
-    }
-
     /// <summary>
     /// Writes the file atomically with mode 0600 (its folder 0700 when created). The temp file is created with
     /// that mode, so the keys are never readable by others, not even for a moment.
     /// </summary>
     public static async Task WriteAsync(string path, ClientConfig config, CancellationToken cancellationToken)
     {
-        var fullPath = ResolvePath(path);
+        var fullPath = ClientConfig.ResolvePath(path);
         var directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"No folder in '{path}'.", nameof(path));
         if (!Directory.Exists(directory))
         {

@@ -1,13 +1,9 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Server.Hosting;
-
-/// <summary>The body of <c>/healthz</c>.</summary>
-public sealed record HealthResponse(string Status, string Version, IReadOnlyDictionary<string, HealthEntryResponse> Checks);
-
-public sealed record HealthEntryResponse(string Status, string? Description, IReadOnlyDictionary<string, object> Data);
 
 internal static class HealthEndpoint
 {

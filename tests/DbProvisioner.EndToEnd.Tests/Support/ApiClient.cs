@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 

@@ -1,4 +1,4 @@
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -57,7 +57,7 @@ public static class AuditInvariants
     {
         var problems = new List<string>();
         var view = await e2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{requestId}");
-        var listed = (await e2e.Viewer.GetOrThrowAsync<IReadOnlyList<ScaleDownSummary>>("scale-downs")).FirstOrDefault(s => s.Id == requestId);
+        var listed = (await e2e.Viewer.GetOrThrowAsync<IReadOnlyList<ScaleDownView>>("scale-downs")).FirstOrDefault(s => s.Id == requestId);
         if (listed?.State != view.State)
         {
             problems.Add($"scale-down {requestId}: GET /scale-downs says {listed?.State ?? "nothing"}, its detail says {view.State}");

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 

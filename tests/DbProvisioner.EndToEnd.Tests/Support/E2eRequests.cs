@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using MySqlConnector;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;

@@ -1,4 +1,4 @@
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using static DbProvisioner.EndToEnd.Tests.Support.FleetSnapshot;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;

@@ -1,5 +1,5 @@
 using System.Net;
-using DbProvisioner.Contracts;
+using DbProvisioner.Api;
 using Docker.DotNet.Models;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.Cluster;

@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains.Tests.Cluster;
 using DbProvisioner.Grains.Tests.TestData;

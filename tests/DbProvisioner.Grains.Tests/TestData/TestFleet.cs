@@ -1,4 +1,5 @@
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 
 namespace DbProvisioner.Grains.Tests.TestData;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using DbProvisioner.Api;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Bootstrap;
 using DbProvisioner.Server.Hosting;

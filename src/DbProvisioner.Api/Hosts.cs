@@ -1,0 +1,115 @@
+using Orleans;
+
+namespace DbProvisioner.Api;
+
+// API v1 hosts: registration, views, listing and reconciliation (DESIGN.md "Public API v1").
+
+[GenerateSerializer, Immutable, Alias("dbprov.PortRangeSpec")]
+public sealed record PortRangeSpec(int First, int Last);
+
+[GenerateSerializer, Immutable, Alias("dbprov.DiskSpec")]
+public sealed record DiskSpec(
+    string Device,
+    long SizeGiB,
+    string? Class = null,
+    string? Id = null);
+
+/// <summary>A topology given instead of discovered: simulated hosts, and hosts whose sysfs cannot be read.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.TopologySpec")]
+public sealed record TopologySpec(
+    int NumaNodes,
+    int CoresPerNode,
+    int ThreadsPerCore,
+    long MemoryMiBPerNode);
+
+[GenerateSerializer, Immutable, Alias("dbprov.WatermarkSpec")]
+public sealed record WatermarkSpec(string Class, int MinReady, int MinSeeded);
+
+[GenerateSerializer, Immutable, Alias("dbprov.RegisterHostRequest")]
+public sealed record RegisterHostRequest(
+    string? Id,
+    string? EngineEndpoint,
+    string? Zone,
+    string? Rack,
+    string? Pool,
+    IReadOnlyList<DiskSpec>? Disks,
+    string? ReservedCpus,
+    PortRangeSpec? Ports,
+    string? MySqlAddress = null,
+    IReadOnlyDictionary<string, string>? Labels = null,
+    TopologySpec? Topology = null,
+    IReadOnlyList<WatermarkSpec>? Watermarks = null,
+    long? SwapMiB = null);
+
+[GenerateSerializer, Immutable, Alias("dbprov.CoreView")]
+public sealed record CoreView(int Core, string Cpus, string? Instance, bool Reserved);
+
+[GenerateSerializer, Immutable, Alias("dbprov.NumaNodeView")]
+public sealed record NumaNodeView(
+    int Id,
+    long MemoryMiB,
+    long FreeMemoryMiB,
+    IReadOnlyList<CoreView> Cores);
+
+/// <summary>One disk of a host; <see cref="Error"/> says why a Faulty disk is Faulty (e.g. not a disk-pool device).</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.DiskView")]
+public sealed record DiskView(
+    string Id,
+    string Device,
+    long SizeGiB,
+    string Class,
+    string State,
+    bool Seeded,
+    string? ClaimedBy,
+    string? Error = null);
+
+[GenerateSerializer, Immutable, Alias("dbprov.HostInstanceView")]
+public sealed record HostInstanceView(string Id, string Cpus, int Port, long MemoryMiB, long SwapMiB = 0);
+
+/// <summary>A host's swap: what the machine has, what instances may use (the allowance), what they hold and what is free of it.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.HostSwapView")]
+public sealed record HostSwapView(long TotalMiB, long AllocatableMiB, long UsedMiB, long FreeMiB);
+
+[GenerateSerializer, Immutable, Alias("dbprov.HostView")]
+public sealed record HostView(
+    string Id,
+    string Pool,
+    string Zone,
+    string Rack,
+    string EngineEndpoint,
+    bool Cordoned,
+    bool Healthy,
+    string ReservedCpus,
+    PortRangeSpec Ports,
+    IReadOnlyList<NumaNodeView> NumaNodes,
+    IReadOnlyList<DiskView> Disks,
+    IReadOnlyList<HostInstanceView> Instances,
+    int FreeCores,
+    IReadOnlyDictionary<string, string> Labels,
+    HostSwapView? Swap = null);
+
+[GenerateSerializer, Immutable, Alias("dbprov.HostSummary")]
+public sealed record HostSummary(
+    string Id,
+    string Pool,
+    string Zone,
+    string Rack,
+    bool Cordoned,
+    int FreeCores,
+    int TotalCores,
+    int ReadyDisks);
+
+/// <summary>What reconciliation found on a host and did about it.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.ReconciliationView")]
+public sealed record ReconciliationView(
+    string HostId,
+    DateTimeOffset At,
+    IReadOnlyList<string> Orphans,
+    IReadOnlyList<string> OrphansRemoved,
+    IReadOnlyList<string> Vanished,
+    IReadOnlyList<string> Returned,
+    IReadOnlyList<string> StaleHelpersRemoved,
+    string? Error);
+
+/// <summary>Body of <c>POST /hosts/{id}/cordon</c>; an empty body cordons.</summary>
+public sealed record CordonRequest(bool? Cordoned = null);

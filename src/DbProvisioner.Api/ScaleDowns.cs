@@ -1,0 +1,44 @@
+using Orleans;
+
+namespace DbProvisioner.Api;
+
+// API v1 scale-down requests: the confirmation gate's views and the approver's bodies.
+
+[GenerateSerializer, Immutable, Alias("dbprov.RiskItemView")]
+public sealed record RiskItemView(string Code, string Severity, string Message);
+
+[GenerateSerializer, Immutable, Alias("dbprov.ScaleDownDecisionView")]
+public sealed record ScaleDownDecisionView(
+    string By,
+    DateTimeOffset At,
+    string Decision,
+    IReadOnlyList<string> Acknowledged,
+    string? Reason);
+
+[GenerateSerializer, Immutable, Alias("dbprov.ScaleDownView")]
+public sealed record ScaleDownView(
+    string Id,
+    string State,
+    string InstanceId,
+    string Cluster,
+    string Shard,
+    string Role,
+    string? Host,
+    long InstanceVersion,
+    IReadOnlyList<RiskItemView> Risks,
+    string RequestedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    ScaleDownDecisionView? Decision,
+    IReadOnlyList<StepView> Steps,
+    string? Reason)
+{
+    public bool HasBlockingRisk => Risks.Any(static r => r.Severity == "Blocking");
+}
+
+/// <summary>Body of POST /scale-downs/{id}/approve: the blocking risks the approver acknowledges by code.</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.ApproveScaleDownRequest")]
+public sealed record ApproveScaleDownRequest(IReadOnlyList<string>? Acknowledge = null);
+
+[GenerateSerializer, Immutable, Alias("dbprov.RejectScaleDownRequest")]
+public sealed record RejectScaleDownRequest(string? Reason);
