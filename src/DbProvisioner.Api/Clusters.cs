@@ -6,11 +6,11 @@ namespace DbProvisioner.Api;
 
 [GenerateSerializer, Immutable, Alias("dbprov.SpreadSpec")]
 public sealed record SpreadSpec(
-    string Domain,
+    SpreadDomain Domain,
     int MaxPerDomain,
-    string Mode)
+    SpreadMode Mode)
 {
-    public static SpreadSpec HostHard { get; } = new("host", 1, "hard");
+    public static SpreadSpec HostHard { get; } = new(SpreadDomain.Host, 1, SpreadMode.Hard);
 }
 
 [GenerateSerializer, Immutable, Alias("dbprov.InstanceTemplateSpec")]
@@ -20,7 +20,7 @@ public sealed record InstanceTemplateSpec(
     long? SwapMiB,
     long? DiskGiB,
     string? DiskClass,
-    string? Numa,
+    NumaPolicy? Numa,
     int? Swappiness = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.CreateClusterRequest")]

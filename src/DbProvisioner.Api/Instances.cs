@@ -14,7 +14,7 @@ public sealed record CreateInstanceRequest(
     long? SwapMiB,
     long? DiskGiB,
     string? DiskClass,
-    string? Numa,
+    NumaPolicy? Numa,
     string? Pool,
     int? Swappiness = null);
 
@@ -30,7 +30,7 @@ public sealed record InstanceSpec(
     int Swappiness,
     long DiskGiB,
     string DiskClass,
-    string Numa,
+    NumaPolicy Numa,
     string Pool,
     SpreadSpec Spread);
 

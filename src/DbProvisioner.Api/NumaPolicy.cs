@@ -1,6 +1,10 @@
+using System.Text.Json.Serialization;
+using Orleans;
+
 namespace DbProvisioner.Api;
 
 /// <summary>Where an instance's CPUs and memory may live (DESIGN.md "NUMA policy").</summary>
+[GenerateSerializer, JsonConverter(typeof(CamelCaseNames<NumaPolicy>))]
 public enum NumaPolicy
 {
     /// <summary>All CPUs and memory on one node, else the request fails with a reason.</summary>

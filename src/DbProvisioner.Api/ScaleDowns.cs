@@ -1,11 +1,22 @@
+using System.Text.Json.Serialization;
 using Orleans;
 
 namespace DbProvisioner.Api;
 
 // API v1 scale-down requests: the confirmation gate's views and the approver's bodies.
 
+/// <summary>How much a risk of a removal weighs (DESIGN.md "Scale-down, step by step").</summary>
+[GenerateSerializer, JsonConverter(typeof(DeclaredNames<RiskSeverity>))]
+public enum RiskSeverity
+{
+    /// <summary>The approver must acknowledge it by its code.</summary>
+    Blocking,
+    /// <summary>Shown to the approver; no acknowledgement needed.</summary>
+    Warning,
+}
+
 [GenerateSerializer, Immutable, Alias("dbprov.RiskItemView")]
-public sealed record RiskItemView(string Code, string Severity, string Message);
+public sealed record RiskItemView(string Code, RiskSeverity Severity, string Message);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ScaleDownDecisionView")]
 public sealed record ScaleDownDecisionView(
@@ -33,7 +44,7 @@ public sealed record ScaleDownView(
     IReadOnlyList<StepView> Steps,
     string? Reason)
 {
-    public bool HasBlockingRisk => Risks.Any(static r => r.Severity == "Blocking");
+    public bool HasBlockingRisk => Risks.Any(static r => r.Severity == RiskSeverity.Blocking);
 }
 
 /// <summary>Body of POST /scale-downs/{id}/approve: the blocking risks the approver acknowledges by code.</summary>

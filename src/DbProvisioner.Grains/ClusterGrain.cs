@@ -65,7 +65,7 @@ public sealed class ClusterGrain(
 
         var spread = request.Spread ?? SpreadSpec.HostHard;
         var placementRequest = new ClusterRequest(Name, template.Pool, request.Shards!.Value, request.Replicas!.Value,
-            new InstanceTemplate(template.Cpus, template.MemoryMiB, Mapping.ParseNuma(template.Numa), template.DiskGiB, template.DiskClass, template.SwapMiB),
+            new InstanceTemplate(template.Cpus, template.MemoryMiB, template.Numa, template.DiskGiB, template.DiskClass, template.SwapMiB),
             Mapping.ToRule(spread));
         var placement = GrainFactory.GetGrain<IPlacementGrain>(template.Pool);
         var reason = "";

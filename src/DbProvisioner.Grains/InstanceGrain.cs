@@ -312,7 +312,7 @@ public sealed partial class InstanceGrain(
     {
         var spec = S.Spec!;
         var r = S.Reservation!;
-        var numa = Mapping.ParseNuma(spec.Numa);
+        var numa = spec.Numa;
         var memoryNodes = numa is NumaPolicy.Required or NumaPolicy.Preferred
             ? r.Cpu.Memory.Where(static m => m.MemoryMiB > 0).Select(static m => m.NodeId).Order().ToList()
             : [];

@@ -9,31 +9,13 @@ using DbProvisioner.Api;
 
 namespace DbProvisioner.Grains;
 
-/// <summary>Between the API's words (strings) and the Domain's types.</summary>
+/// <summary>Between the API's records and the Domain's types.</summary>
 public static class Mapping
 {
-    public static NumaPolicy ParseNuma(string value) => value.ToLowerInvariant() switch
-    {
-        "required" => NumaPolicy.Required,
-        "preferred" => NumaPolicy.Preferred,
-        "interleave" => NumaPolicy.Interleave,
-        "none" => NumaPolicy.None,
-        _ => throw new ArgumentException($"unknown NUMA policy '{value}'", nameof(value)),
-    };
-
-    public static SpreadRule ToRule(SpreadSpec spread) => new(
-        spread.Domain.ToLowerInvariant() switch
-        {
-            "host" => SpreadDomain.Host,
-            "rack" => SpreadDomain.Rack,
-            "zone" => SpreadDomain.Zone,
-            _ => throw new ArgumentException($"unknown spread domain '{spread.Domain}'", nameof(spread)),
-        },
-        spread.MaxPerDomain,
-        string.Equals(spread.Mode, "soft", StringComparison.OrdinalIgnoreCase) ? SpreadMode.Soft : SpreadMode.Hard);
+    public static SpreadRule ToRule(SpreadSpec spread) => new(spread.Domain, spread.MaxPerDomain, spread.Mode);
 
     public static InstanceRequest ToRequest(string instanceId, InstanceSpec spec) =>
-        new(instanceId, spec.Cpus, spec.MemoryMiB, ParseNuma(spec.Numa), spec.DiskGiB, spec.DiskClass, spec.SwapMiB);
+        new(instanceId, spec.Cpus, spec.MemoryMiB, spec.Numa, spec.DiskGiB, spec.DiskClass, spec.SwapMiB);
 
     public static string ShardKey(string cluster, string shard) => cluster + "/" + shard;
 

@@ -86,7 +86,7 @@ public sealed class ScaleDownGrain(
         S.RequestedBy = requestedBy;
         S.CreatedAt = clock.GetUtcNow();
         S.ExpiresAt = S.CreatedAt + options.Value.ScaleDownExpiry;
-        S.Steps.Add(new StepView(ScaleDownStates.Pending, S.CreatedAt, 0, $"{risks.Count(static r => r.Severity == "Blocking")} blocking risk(s), {risks.Count(static r => r.Severity != "Blocking")} warning(s)"));
+        S.Steps.Add(new StepView(ScaleDownStates.Pending, S.CreatedAt, 0, $"{risks.Count(static r => r.Severity == RiskSeverity.Blocking)} blocking risk(s), {risks.Count(static r => r.Severity != RiskSeverity.Blocking)} warning(s)"));
         await PersistAsync();
         await AuditAsync(requestedBy, "scale-down.request", "ok", null, new() { ["risks"] = string.Join(",", risks.Select(static r => r.Code)) });
         return Outcome<ScaleDownView>.Success(View());
@@ -118,7 +118,7 @@ public sealed class ScaleDownGrain(
             await AuditAsync(approvedBy, "scale-down.approve", "refused", "the requester cannot approve their own request");
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Forbidden, "the requester of a scale-down cannot approve it: another approver must");
         }
-        var missing = S.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code)
+        var missing = S.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code)
             .Where(code => !acknowledged.Contains(code, StringComparer.Ordinal)).Distinct().ToList();
         if (missing.Count > 0)
         {
@@ -227,7 +227,7 @@ public sealed class ScaleDownGrain(
         var minimum = Math.Min(2, statuses.Count);
         var snapshot = new ShardSnapshot(instance.Spec.Cluster, instance.Spec.Shard, statuses, minimum, Mapping.ToRule(spread));
         var report = ScaleDownRisk.Assess(snapshot, instance.Id, new RiskThresholds(options.Value.MaxReplicationLagSeconds, 0));
-        return [.. report.Items.Select(static i => new RiskItemView(i.Code, i.Severity.ToString(), i.Message))];
+        return [.. report.Items.Select(static i => new RiskItemView(i.Code, i.Severity, i.Message))];
     }
 
     /// <summary>Gather (the instance now) → decide (the Domain's supersede rule) → one write and one audit row when the request can never be approved.</summary>

@@ -190,7 +190,7 @@ internal static class DeliveryBenchmark
     {
         var ci = CultureInfo.InvariantCulture;
         var cluster = mode == "seeded" ? "bench-seeded" : "bench-ondemand";
-        var request = new CreateInstanceRequest(cluster, string.Create(ci, $"s{n}"), null, 1, 1024, null, 1, DiskClass, "preferred", Pool);
+        var request = new CreateInstanceRequest(cluster, string.Create(ci, $"s{n}"), null, 1, 1024, null, 1, DiskClass, NumaPolicy.Preferred, Pool);
         var start = Stopwatch.GetTimestamp();
         var accepted = await server.Requester.PostAsync<Accepted>("instances", request, HttpStatusCode.Accepted);
         InstanceView view;
@@ -215,7 +215,7 @@ internal static class DeliveryBenchmark
     {
         var watch = Stopwatch.StartNew();
         var request = await server.Requester.DeleteAsync<ScaleDownView>($"instances/{instanceId}", HttpStatusCode.Accepted);
-        var blocking = request.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var blocking = request.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
         await server.Approver.PostAsync<ScaleDownView>($"scale-downs/{request.Id}/approve", new ApproveScaleDownRequest(blocking), HttpStatusCode.OK);
         while (true)
         {

@@ -157,7 +157,7 @@ internal static class GrainBenchmark
                 {
                     var id = $"{Cluster}-{shard.Name}-{m + 1}";
                     var spec = new InstanceSpec(Cluster, shard.Name, m == 0 ? "primary" : "replica", shard.Cpus, shard.Cpus * 3072L, 0, 1, 200, "nvme",
-                        shard.Numa == NumaPolicy.Required ? "required" : "preferred", Pool, new SpreadSpec("rack", 1, "hard"));
+                        shard.Numa, Pool, new SpreadSpec(SpreadDomain.Rack, 1, SpreadMode.Hard));
                     var request = new InstanceRequest(id, shard.Cpus, spec.MemoryMiB, shard.Numa, spec.DiskGiB, spec.DiskClass);
                     var s = Stopwatch.GetTimestamp();
                     var outcome = await grain.PlaceMemberAsync(id, spec, request);

@@ -9,7 +9,7 @@ namespace DbProvisioner.EndToEnd.Tests;
 [TestFixture]
 public sealed class ClusterSpreadTests : E2eFixture
 {
-    private static readonly SpreadSpec HardHostSpread = new("host", 1, "hard");
+    private static readonly SpreadSpec HardHostSpread = new(SpreadDomain.Host, 1, SpreadMode.Hard);
     private static readonly string[] SpreadWords = ["spread", "already holds", "per host"];
 
     [Test, Order(1)]

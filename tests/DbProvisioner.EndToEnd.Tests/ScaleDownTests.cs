@@ -74,7 +74,7 @@ public sealed class ScaleDownTests : E2eFixture
         await using var client = new MySqlConnection(ConnectionString(credentials));
         await client.OpenAsync();
         var request = await RequestRemovalAsync(id);
-        var blocking = request.Risks.Where(r => r.Severity == "Blocking").Select(r => r.Code).ToArray();
+        var blocking = request.Risks.Where(r => r.Severity == RiskSeverity.Blocking).Select(r => r.Code).ToArray();
         using (var approve = await E2e.Approver.PostAsync($"scale-downs/{request.Id}/approve", new ApproveScaleDownRequest(blocking)))
         {
             Assert.That(approve.StatusCode, Is.EqualTo(HttpStatusCode.OK), await approve.Content.ReadAsStringAsync());
@@ -113,7 +113,7 @@ public sealed class ScaleDownTests : E2eFixture
 
     private async Task<ScaleDownView> ApproveAndWaitAsync(ScaleDownView request)
     {
-        var blocking = request.Risks.Where(r => r.Severity == "Blocking").Select(r => r.Code).ToArray();
+        var blocking = request.Risks.Where(r => r.Severity == RiskSeverity.Blocking).Select(r => r.Code).ToArray();
         using var approve = await E2e.Approver.PostAsync($"scale-downs/{request.Id}/approve", new ApproveScaleDownRequest(blocking));
         Assert.That(approve.StatusCode, Is.EqualTo(HttpStatusCode.OK), await approve.Content.ReadAsStringAsync());
         return await WaitRemovedAsync(request.Id);

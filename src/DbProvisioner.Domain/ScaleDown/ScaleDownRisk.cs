@@ -10,14 +10,6 @@ public enum MemberRole
     Replica,
 }
 
-public enum RiskSeverity
-{
-    /// <summary>The approver must acknowledge it by its code.</summary>
-    Blocking,
-    /// <summary>Shown to the approver; no acknowledgement needed.</summary>
-    Warning,
-}
-
 /// <summary>One member of a shard as last observed. A null lag means replication is not running or unknown.</summary>
 public sealed record ShardMemberStatus(
     string InstanceId,

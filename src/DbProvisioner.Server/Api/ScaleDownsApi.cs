@@ -209,7 +209,7 @@ public static class ScaleDownsApi
 
         // Unacknowledged blocking risks: name each one, so the approver sees exactly what to acknowledge.
         var current = await grain.GetAsync().WaitAsync(cancellationToken);
-        var blocking = current?.Risks.Where(r => r.Severity == "Blocking").ToList() ?? [];
+        var blocking = current?.Risks.Where(r => r.Severity == RiskSeverity.Blocking).ToList() ?? [];
         var missing = blocking.Where(r => !acknowledged.Contains(r.Code, StringComparer.Ordinal)).ToList();
         var detail = missing.Count == 0
             ? outcome.Error

@@ -20,8 +20,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         var problem = exception switch
         {
-            BadHttpRequestException { InnerException: JsonException json } => FromJson(json),
-            JsonException json => FromJson(json),
+            BadHttpRequestException { InnerException: JsonException json } => FromJson(json, JsonFieldChoices.At(httpContext, json.Path)),
+            JsonException json => FromJson(json, JsonFieldChoices.At(httpContext, json.Path)),
             BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 new ProblemDetails { Status = 499, Title = "Client closed request" },
@@ -76,12 +76,13 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 
     /// <summary>
     /// Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position. A value
-    /// that does not fit its field is also under <c>errors</c>, keyed by the field, as the validation problems are.
+    /// that does not fit its field is also under <c>errors</c>, keyed by the field, as the validation problems are; a name an
+    /// enum field does not take is answered with the <paramref name="choices"/> it does.
     /// </summary>
-    internal static ProblemDetails FromJson(JsonException json)
+    internal static ProblemDetails FromJson(JsonException json, IReadOnlyList<string>? choices = null)
     {
         var field = JsonPathToField(json.Path);
-        var message = ValueMessage(json);
+        var message = ValueMessage(json, choices);
         var line = json.LineNumber is { } l ? l + 1 : (long?)null;
         var position = json.BytePositionInLine is { } p ? p + 1 : (long?)null;
         var where = (field, line, position) switch
@@ -132,12 +133,17 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     /// "The JSON value could not be converted to CreateInstanceRequest." in the API's words: what the field takes, from the
     /// reader's own complaint. Numbers are strict (<c>"1"</c> is not a number); a number too large for its field lands here too.
     /// </summary>
-    internal static string ValueMessage(JsonException json)
+    internal static string ValueMessage(JsonException json, IReadOnlyList<string>? choices = null)
     {
         var message = StripLocation(json.Message);
         if (!message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
         {
             return message; // malformed JSON, an unknown or missing field: the message already says what is wrong
+        }
+
+        if (choices is { Count: > 0 } && json.InnerException is null)
+        {
+            return $"must be one of {string.Join(", ", choices)}";
         }
 
         return json.InnerException switch

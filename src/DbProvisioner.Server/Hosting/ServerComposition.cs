@@ -112,15 +112,15 @@ public static class ServerComposition
     }
 
     /// <summary>
-    /// API v1 JSON: camelCase, enums as camelCase strings, unknown fields refused, missing required (non-defaulted)
-    /// constructor parameters and nulls in non-nullable members refused, numbers only as JSON numbers (<c>"cpus": "1"</c>
-    /// is refused; the web defaults would read it) — each a 400 naming the field.
+    /// API v1 JSON: camelCase, unknown fields refused, missing required (non-defaulted) constructor parameters and nulls in
+    /// non-nullable members refused, numbers only as JSON numbers (<c>"cpus": "1"</c> is refused; the web defaults would read
+    /// it) — each a 400 naming the field. Enums are written as the names their type declares (DbProvisioner.Api's converters,
+    /// numbers refused), so no enum converter is added here: one here would take precedence over theirs.
     /// </summary>
     public static void ConfigureJson(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.NumberHandling = JsonNumberHandling.Strict;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.RespectNullableAnnotations = true;
         options.RespectRequiredConstructorParameters = true;

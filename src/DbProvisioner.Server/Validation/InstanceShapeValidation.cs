@@ -1,10 +1,11 @@
+using DbProvisioner.Api;
 using DbProvisioner.Domain;
 using DbProvisioner.Domain.Config;
 
 namespace DbProvisioner.Server.Validation;
 
 /// <summary>The resources of one instance, as a request or a cluster's template gives them, with the API's defaults.</summary>
-public sealed record InstanceShape(int Cpus, long MemoryMiB, long SwapMiB, int Swappiness, long DiskGiB, string DiskClass, string Numa);
+public sealed record InstanceShape(int Cpus, long MemoryMiB, long SwapMiB, int Swappiness, long DiskGiB, string DiskClass, NumaPolicy Numa);
 
 /// <summary>
 /// Checks and defaults shared by <c>POST /instances</c> and the template of <c>POST /clusters</c>. Errors are keyed
@@ -16,9 +17,7 @@ public static class InstanceShapeValidation
     public const int MaxCpus = 256;
     public const int DefaultSwappiness = 1;
     public const string DefaultDiskClass = "standard";
-    public const string DefaultNuma = "preferred";
-
-    public static readonly IReadOnlyList<string> NumaPolicies = ["required", "preferred", "interleave", "none"];
+    public const NumaPolicy DefaultNuma = NumaPolicy.Preferred;
 
     /// <returns>The shape with defaults filled in, or null when a field is invalid (each error added to <paramref name="validator"/>).</returns>
     public static InstanceShape? Validate(
@@ -30,7 +29,7 @@ public static class InstanceShapeValidation
         int? swappiness,
         long? diskGiB,
         string? diskClass,
-        string? numa)
+        NumaPolicy? numa)
     {
         ArgumentNullException.ThrowIfNull(validator);
         var before = validator.Errors.Count;
@@ -89,12 +88,6 @@ public static class InstanceShapeValidation
             validator.AddError(prefix + "diskClass", ApiNames.NameRule);
         }
 
-        var policy = numa?.Trim().ToLowerInvariant();
-        if (policy is not null && !NumaPolicies.Contains(policy))
-        {
-            validator.AddError(prefix + "numa", $"must be one of {string.Join(", ", NumaPolicies)}");
-        }
-
         return validator.Errors.Count > before || cpus is null || memoryMiB is null || diskGiB is null
             ? null
             : new InstanceShape(
@@ -104,6 +97,6 @@ public static class InstanceShapeValidation
                 swappiness ?? DefaultSwappiness,
                 diskGiB.Value,
                 diskClass ?? DefaultDiskClass,
-                policy ?? DefaultNuma);
+                numa ?? DefaultNuma);
     }
 }

@@ -227,7 +227,7 @@ public sealed class CrashRun(CrashFleet fleet, CrashPlan plan)
         return [.. JsonSerializer.Deserialize<ClusterView>(body, ApiClient.Json)!.Members.Select(m => m.InstanceId)];
     }
 
-    private CreateClusterRequest ClusterRequest() => new(_tag, E2eLayout.Pool, 1, 2, new SpreadSpec("host", 1, "hard"), E2eRequests.Template());
+    private CreateClusterRequest ClusterRequest() => new(_tag, E2eLayout.Pool, 1, 2, SpreadSpec.HostHard, E2eRequests.Template());
 
     private async Task<IReadOnlyList<string>> ApproveAsync(ScaleDownView request)
     {

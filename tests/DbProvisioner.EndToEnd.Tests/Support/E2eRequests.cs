@@ -12,9 +12,9 @@ public static class E2eRequests
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
 
     public static CreateInstanceRequest Instance(string? cluster = null, string? shard = null, int? cpus = 1, long? memoryMiB = 1024, long? swapMiB = 256, string? pool = E2eLayout.Pool) =>
-        new(cluster, shard, null, cpus, memoryMiB, swapMiB, 1, null, "required", pool);
+        new(cluster, shard, null, cpus, memoryMiB, swapMiB, 1, null, NumaPolicy.Required, pool);
 
-    public static InstanceTemplateSpec Template() => new(1, 1024, 256, 1, null, "required");
+    public static InstanceTemplateSpec Template() => new(1, 1024, 256, 1, null, NumaPolicy.Required);
 
     /// <summary>POST /instances that must answer 202; returns the new id.</summary>
     public static async Task<string> CreateInstanceAsync(ApiClient api, CreateInstanceRequest request)

@@ -23,7 +23,7 @@ public static class ScaleDowns
     /// <summary>POST approve as the approver, acknowledging every blocking risk; returns the status code and body.</summary>
     public static async Task<(HttpStatusCode Status, string Body)> ApproveAsync(E2eDeployment e2e, ScaleDownView request)
     {
-        var blocking = request.Risks.Where(r => r.Severity == "Blocking").Select(r => r.Code).ToArray();
+        var blocking = request.Risks.Where(r => r.Severity == RiskSeverity.Blocking).Select(r => r.Code).ToArray();
         using var response = await e2e.Approver.PostAsync($"scale-downs/{request.Id}/approve", new ApproveScaleDownRequest(blocking));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }

@@ -15,7 +15,7 @@ public sealed class ClusterSpreadTests : GrainTest
             await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
         var name = TestFleet.NewId("c");
         var template = TestFleet.Instance(Pool, cluster: name);
-        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, "required", 1));
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
 
         var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, template, "tester");
 
@@ -73,7 +73,7 @@ public sealed class ClusterSpreadTests : GrainTest
             await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
         var name = TestFleet.NewId("c");
         // 3 members, at most 1 per host, 2 hosts: all together or not at all.
-        var request = new CreateClusterRequest(name, Pool, 1, 3, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, "required", 1));
+        var request = new CreateClusterRequest(name, Pool, 1, 3, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
 
         var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, TestFleet.Instance(Pool, cluster: name), "tester");
 

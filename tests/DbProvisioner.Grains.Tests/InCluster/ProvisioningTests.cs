@@ -17,7 +17,7 @@ public sealed class ProvisioningTests : GrainTest
         var before = await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool, firstPort: 5000, ports: 4, reservedCpus: "0,8"));
         var instanceId = TestFleet.NewId("i");
 
-        var view = await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool, cpus: 2, memoryMiB: 2048, numa: "required"));
+        var view = await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool, cpus: 2, memoryMiB: 2048, numa: NumaPolicy.Required));
 
         var cpus = CpuSet.Parse(view.CpuSet ?? "");
         var topology = TopologyBuilder.Uniform(2, 4, 2, 16384);
@@ -174,7 +174,7 @@ public sealed class ProvisioningTests : GrainTest
         var instanceId = TestFleet.NewId("i");
 
         // A node has 8 CPUs; 10 fit on the host only across nodes.
-        var settled = await ProvisionAndSettleAsync(instanceId, TestFleet.Instance(Pool, cpus: 10, numa: "required"));
+        var settled = await ProvisionAndSettleAsync(instanceId, TestFleet.Instance(Pool, cpus: 10, numa: NumaPolicy.Required));
 
         Assert.That(settled.IsReady, Is.False, settled.ToString());
         Assert.That(settled.FailureReason, Does.Contain("NUMA").IgnoreCase.Or.Contain("CPU").IgnoreCase, settled.ToString());
@@ -191,7 +191,7 @@ public sealed class ProvisioningTests : GrainTest
         await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
         var instanceId = TestFleet.NewId("i");
 
-        var view = await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool, cpus: 4, numa: "interleave"));
+        var view = await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool, cpus: 4, numa: NumaPolicy.Interleave));
 
         var spec = Runtime.Host(hostId).Starts.Last(s => s.InstanceId == instanceId);
         Assert.Multiple(() =>

@@ -21,7 +21,7 @@ public sealed class ScaleDownTests : GrainTest
 
         var created = await request.CreateAsync(instanceId, "requester-key");
         Assert.That(created.Ok, Is.True, created.Error);
-        var risks = created.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var risks = created.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
         Assert.That(risks, Does.Contain("last-member"), "the last member of its shard is a blocking risk");
         Assert.That(Runtime.Host(hostId).Running.Keys, Has.Member(instanceId), "a request alone removes nothing");
 
@@ -70,7 +70,7 @@ public sealed class ScaleDownTests : GrainTest
         var second = Client.GetGrain<IScaleDownGrain>(secondId);
         var a = await first.CreateAsync(instanceId, "requester-key");
         Assert.That((await second.CreateAsync(instanceId, "requester-key")).Ok, Is.True);
-        var codes = a.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var codes = a.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
 
         Assert.That((await first.ApproveAsync("approver-key", codes)).Ok, Is.True);
         Assert.That((await first.WaitSettledAsync(SettleTimeout))!.State, Is.EqualTo("Removed"));
@@ -108,7 +108,7 @@ public sealed class ScaleDownTests : GrainTest
         var second = Client.GetGrain<IScaleDownGrain>(secondId);
         var a = await first.CreateAsync(instanceId, "requester-key");
         await second.CreateAsync(instanceId, "requester-key");
-        var codes = a.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var codes = a.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
         // A client stays connected, so the first removal waits in its drain.
         var endpoint = ready.Endpoint!;
         Env.MySql.SetStatus(endpoint.Host, endpoint.Port, new MySqlStatus(1, null, false));

@@ -22,7 +22,7 @@ public sealed class StorageFaultTests : GrainTest
         await ProvisionReadyAsync(instanceId, TestFleet.Instance(Pool));
         var request = Client.GetGrain<IScaleDownGrain>(TestFleet.NewId("sd"));
         var created = await request.CreateAsync(instanceId, "requester-key");
-        var codes = created.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var codes = created.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
 
         // The meta database goes away exactly when the instance would record Removed.
         var refusedBefore = GrainTestCluster.Storage.RefusedWrites;

@@ -72,7 +72,7 @@ public sealed class SwapTests : GrainTest
         await RegisterWithReadyDisksAsync(TestFleet.Host(TestFleet.NewId("host"), Pool, swapMiB: 0));
         await RegisterWithReadyDisksAsync(TestFleet.Host(TestFleet.NewId("host"), Pool, swapMiB: 0));
         var name = TestFleet.NewId("c");
-        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, "required", 1));
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
 
         var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, TestFleet.Instance(Pool, cluster: name, swapMiB: 512), "tester");
 
@@ -131,7 +131,7 @@ public sealed class SwapTests : GrainTest
         var request = Client.GetGrain<IScaleDownGrain>(TestFleet.NewId("sd"));
         var created = await request.CreateAsync(instanceId, "requester-key");
         Assert.That(created.Ok, Is.True, created.Error);
-        var risks = created.Value!.Risks.Where(static r => r.Severity == "Blocking").Select(static r => r.Code).ToList();
+        var risks = created.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
         Assert.That((await request.ApproveAsync("approver-key", risks)).Ok, Is.True);
         var settled = await request.WaitSettledAsync(SettleTimeout);
         Assert.That(settled?.State, Is.EqualTo("Removed"), string.Join(" | ", settled?.Steps.Select(static s => $"{s.Step}: {s.Outcome}") ?? []));

@@ -19,7 +19,7 @@ public sealed class ApiSerializationTests
     {
         var view = new InstanceView(
             "i-abc", "Ready", null,
-            new InstanceSpec("orders", "s0", "primary", 2, 2048, 512, 1, 10, "nvme", "required", "general", new SpreadSpec("rack", 2, "soft")),
+            new InstanceSpec("orders", "s0", "primary", 2, 2048, 512, 1, 10, "nvme", NumaPolicy.Required, "general", new SpreadSpec(SpreadDomain.Rack, 2, SpreadMode.Soft)),
             "h1", "2-3", [0], "d1", "/dev/d1", new EndpointView("10.0.0.1", 3400),
             [new StepView("Requested", At, 0, "ok"), new StepView("Ready", At.AddSeconds(3), 3000, "ok")],
             7, "requester-key", At, ContainerMissing: true, RemovalRequestId: "sd-1");
@@ -32,7 +32,7 @@ public sealed class ApiSerializationTests
     {
         var view = new ScaleDownView(
             "sd-1", "Approved", "i-abc", "orders", "s0", "replica", "h1", 7,
-            [new RiskItemView("last-member", "Blocking", "last member of orders/s0")],
+            [new RiskItemView("last-member", RiskSeverity.Blocking, "last member of orders/s0")],
             "requester-key", At, At.AddHours(1),
             new ScaleDownDecisionView("approver-key", At.AddMinutes(5), "approved", ["last-member"], null),
             [new StepView("Pending", At, 0, "1 blocking risk(s), 0 warning(s)")], null);

@@ -56,7 +56,7 @@ public static class TestFleet
         string role = "primary",
         int cpus = 2,
         long memoryMiB = 2048,
-        string numa = "required",
+        NumaPolicy numa = NumaPolicy.Required,
         SpreadSpec? spread = null,
         long swapMiB = 512) =>
         new(
