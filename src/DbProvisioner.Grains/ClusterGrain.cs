@@ -151,7 +151,7 @@ public sealed class ClusterGrain(
     public async Task<Outcome<IReadOnlyList<ScaleDownView>>> ShrinkAsync(int replicas, string requestedBy)
     {
         if (state.State.State != "Provisioning") return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.NotFound, $"cluster {Name} does not exist");
-        if (replicas < 1) return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.Invalid, "replicas: a shard keeps at least 1 member");
+        if (replicas < 1) return Outcome<IReadOnlyList<ScaleDownView>>.Invalid("replicas", "a shard keeps at least 1 member");
         var requests = new List<ScaleDownView>();
         foreach (var shardName in state.State.Members.Select(static m => m.Shard).Distinct().Order(StringComparer.Ordinal))
         {

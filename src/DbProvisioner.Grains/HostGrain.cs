@@ -94,17 +94,17 @@ public sealed class HostGrain(
             }
         }
         var (swap, swapReason) = SwapAllowance.Decide(Id, swapFound.TotalMiB, request.SwapMiB, swapFound.EngineLimitsSwap);
-        if (swap is null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"swapMiB: {swapReason}");
+        if (swap is null) return Outcome<HostView>.Invalid("swapMiB", swapReason);
 
         if (!CpuSet.TryParse(request.ReservedCpus ?? "", out var reserved, out var error))
-            return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"reservedCpus: {error}");
+            return Outcome<HostView>.Invalid("reservedCpus", error);
         var missing = reserved.Except(topology.AllCpus);
         if (!missing.IsEmpty)
-            return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"reservedCpus: CPU {missing.Min()} does not exist on host {Id} (it has {topology.AllCpus})");
+            return Outcome<HostView>.Invalid("reservedCpus", $"CPU {missing.Min()} does not exist on host {Id} (it has {topology.AllCpus})");
 
         var disks = (request.Disks ?? []).Select(d => new Disk(Mapping.DiskIdOf(d), d.Device, d.SizeGiB, d.Class ?? "standard", DiskState.Discovered)).ToList();
         var duplicate = disks.GroupBy(static d => d.Id).FirstOrDefault(static g => g.Count() > 1);
-        if (duplicate is not null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"disks: disk {duplicate.Key} is listed twice");
+        if (duplicate is not null) return Outcome<HostView>.Invalid("disks", $"disk {duplicate.Key} is listed twice");
 
         var ports = request.Ports!;
         var host = HostState.Create(Id, request.Pool!, request.Zone!, request.Rack!, topology, disks, new PortRange(ports.First, ports.Last), reserved)

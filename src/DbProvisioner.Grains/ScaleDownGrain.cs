@@ -123,8 +123,8 @@ public sealed class ScaleDownGrain(
         if (missing.Count > 0)
         {
             await AuditAsync(approvedBy, "scale-down.approve", "refused", "unacknowledged risks " + string.Join(",", missing));
-            return Outcome<ScaleDownView>.Fail(OutcomeKind.Invalid,
-                $"acknowledge: the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing)} ("
+            return Outcome<ScaleDownView>.Invalid("acknowledge",
+                $"the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing)} ("
                 + string.Join("; ", S.Risks.Where(r => missing.Contains(r.Code)).Select(static r => r.Message)) + ")");
         }
 

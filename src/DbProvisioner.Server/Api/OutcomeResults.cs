@@ -1,10 +1,9 @@
-using System.Text.RegularExpressions;
 using DbProvisioner.Contracts;
 
 namespace DbProvisioner.Server.Api;
 
 /// <summary>Every <see cref="OutcomeKind"/> as an HTTP answer: the value, or RFC 7807 problem details with the grain's reason.</summary>
-public static partial class OutcomeResults
+public static class OutcomeResults
 {
     /// <summary>The status each refusal answers with.</summary>
     public static int StatusOf(OutcomeKind kind) => kind switch
@@ -18,17 +17,18 @@ public static partial class OutcomeResults
     };
 
     /// <summary>
-    /// A refused outcome as problem details. An <see cref="OutcomeKind.Invalid"/> reason of the form
-    /// <c>field: message</c> (e.g. <c>reservedCpus: CPU 9 does not exist</c>) becomes a validation problem naming the field.
+    /// A refused outcome as problem details. An <see cref="OutcomeKind.Invalid"/> refusal of one <paramref name="field"/>
+    /// (e.g. <c>reservedCpus</c>: CPU 9 does not exist) is a validation problem keyed by that field, as the API's own checks are.
     /// </summary>
-    public static IResult ToProblem(OutcomeKind kind, string? reason)
+    public static IResult ToProblem(OutcomeKind kind, string? reason, string? field = null)
     {
         var detail = string.IsNullOrWhiteSpace(reason) ? null : reason;
-        if (kind == OutcomeKind.Invalid && detail is not null && FieldReason().Match(detail) is { Success: true } match)
+        if (kind == OutcomeKind.Invalid && !string.IsNullOrEmpty(field))
         {
+            var message = detail ?? "is invalid";
             return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [match.Groups["field"].Value] = [match.Groups["message"].Value] },
-                detail: detail,
+                new Dictionary<string, string[]> { [field] = [message] },
+                detail: $"{field}: {message}",
                 title: "Invalid request");
         }
 
@@ -56,13 +56,9 @@ public static partial class OutcomeResults
                 : throw new InvalidOperationException("A grain answered success without a value.");
         }
 
-        return ToProblem(outcome.Kind, outcome.Error);
+        return ToProblem(outcome.Kind, outcome.Error, outcome.Field);
     }
 
     public static IResult NotFound(string what, string id) =>
         TypedResults.Problem(detail: $"{what} '{id}' does not exist.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
-
-    // "reservedCpus: ..." or "disks[1].device: ..." — a JSON field name followed by ':'.
-    [GeneratedRegex(@"^(?<field>[a-z][A-Za-z0-9]*(?:\[\d+\])?(?:\.[a-z][A-Za-z0-9]*(?:\[\d+\])?)*):\s+(?<message>.+)$", RegexOptions.Singleline)]
-    private static partial Regex FieldReason();
 }

@@ -112,7 +112,8 @@ public sealed class SwapTests : GrainTest
         Assert.Multiple(() =>
         {
             Assert.That(outcome.Kind, Is.EqualTo(OutcomeKind.Invalid));
-            Assert.That(outcome.Error, Does.StartWith("swapMiB: ").And.Contain(reason));
+            Assert.That(outcome.Field, Is.EqualTo("swapMiB"));
+            Assert.That(outcome.Error, Does.Contain(reason));
         });
         Assert.That(await HostGrain(hostId).GetAsync(), Is.Null, "a refused registration leaves no host behind");
     }
