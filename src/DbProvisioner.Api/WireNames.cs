@@ -14,3 +14,37 @@ public sealed class CamelCaseNames<TEnum>() : JsonStringEnumConverter<TEnum>(Jso
 /// <summary>An enum written as its names as declared: <c>"Ready"</c>, <c>"Blocking"</c>.</summary>
 public sealed class DeclaredNames<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
     where TEnum : struct, Enum;
+
+/// <summary>An enum of the API by its wire name, for clients that take or print the names outside JSON (the CLI's options).</summary>
+public static class WireName
+{
+    /// <summary><c>NumaPolicy.Required</c> → <c>"required"</c>.</summary>
+    public static string Of<TEnum>(TEnum value)
+        where TEnum : struct, Enum => JsonSerializer.Serialize(value).Trim('"');
+
+    /// <summary>Every name of <typeparamref name="TEnum"/>, in declaration order.</summary>
+    public static IReadOnlyList<string> All<TEnum>()
+        where TEnum : struct, Enum => [.. Enum.GetValues<TEnum>().Select(Of)];
+
+    /// <summary><c>"required"</c> → <c>NumaPolicy.Required</c>; false for a name the enum does not have.</summary>
+    public static bool TryParse<TEnum>(string name, out TEnum value)
+        where TEnum : struct, Enum
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        value = default;
+        try
+        {
+            value = JsonSerializer.Deserialize<TEnum>(JsonSerializer.Serialize(name));
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>As <see cref="TryParse{TEnum}"/>, for a name already checked against <see cref="All{TEnum}"/>.</summary>
+    public static TEnum Parse<TEnum>(string name)
+        where TEnum : struct, Enum =>
+        TryParse<TEnum>(name, out var value) ? value : throw new ArgumentException($"'{name}' is not one of {string.Join(", ", All<TEnum>())}", nameof(name));
+}

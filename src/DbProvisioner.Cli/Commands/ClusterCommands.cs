@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Http;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -22,7 +23,11 @@ internal static class ClusterCommands
         var pool = new Option<string>("--pool") { Description = "Pool to place the members in.", Required = true };
         var shards = new Option<int>("--shards") { Description = "Number of shards (1-64).", DefaultValueFactory = _ => 1 };
         var replicas = new Option<int>("--replicas") { Description = "Members per shard (1-9).", DefaultValueFactory = _ => 2 };
-        var spread = new Option<string>("--spread") { Description = "Failure domain members of one shard are spread over: host, rack or zone.", DefaultValueFactory = _ => "host" };
+        var spread = new Option<string>("--spread")
+        {
+            Description = $"Failure domain members of one shard are spread over: {string.Join(", ", WireName.All<SpreadDomain>())}.",
+            DefaultValueFactory = _ => WireName.Of(SpreadDomain.Host),
+        };
         var maxPerDomain = new Option<int>("--max-per-domain") { Description = "At most this many members of one shard per domain.", DefaultValueFactory = _ => 1 };
         var soft = new Option<bool>("--soft") { Description = "Prefer the spread rule instead of enforcing it." };
         var cpus = new Option<int>("--cpus") { Description = "Exclusive CPUs per member.", Required = true };
@@ -31,11 +36,11 @@ internal static class ClusterCommands
         var swap = new Option<long?>("--swap-mib") { Description = "Swap allowance per member in MiB." };
         var swappiness = new Option<int?>("--swappiness") { Description = "0-100 (default 1)." };
         var diskClass = new Option<string?>("--disk-class") { Description = "Disk class (default standard)." };
-        var numa = new Option<string?>("--numa") { Description = "NUMA policy: required, preferred (default), interleave, none." };
+        var numa = new Option<string?>("--numa") { Description = $"NUMA policy: {string.Join(", ", WireName.All<NumaPolicy>())} (default preferred)." };
         var noWait = new Option<bool>("--no-wait") { Description = "Return once the cluster is accepted (202)." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every member to be Ready.", DefaultValueFactory = _ => 900 };
-        spread.AcceptOnlyFromAmong("host", "rack", "zone");
-        numa.AcceptOnlyFromAmong("required", "preferred", "interleave", "none");
+        spread.AcceptOnlyFromAmong([.. WireName.All<SpreadDomain>()]);
+        numa.AcceptOnlyFromAmong([.. WireName.All<NumaPolicy>()]);
 
         var command = new Command("create", "Create a cluster: every member is placed, or none is (requester).")
         {
@@ -44,15 +49,16 @@ internal static class ClusterCommands
         runner.SetApiAction(command, "requester", async (context, cancellationToken) =>
         {
             var p = context.Parse;
-            var body = new CreateClusterBody(
+            var body = new CreateClusterRequest(
                 p.GetValue(name)!,
                 p.GetValue(pool)!,
                 p.GetValue(shards),
                 p.GetValue(replicas),
-                new SpreadSpec(p.GetValue(spread)!, p.GetValue(maxPerDomain), p.GetValue(soft) ? "soft" : "hard"),
-                new InstanceTemplateBody(p.GetValue(cpus), p.GetValue(memory), p.GetValue(disk), p.GetValue(swap), p.GetValue(swappiness), p.GetValue(diskClass), p.GetValue(numa)));
-            var cluster = await context.Client.PostAsync<CreateClusterBody, ClusterView>("clusters", body, cancellationToken);
-            if (p.GetValue(noWait) || cluster.IsSettled)
+                new SpreadSpec(WireName.Parse<SpreadDomain>(p.GetValue(spread)!), p.GetValue(maxPerDomain), p.GetValue(soft) ? SpreadMode.Soft : SpreadMode.Hard),
+                new InstanceTemplateSpec(
+                    p.GetValue(cpus), p.GetValue(memory), p.GetValue(swap), p.GetValue(disk), p.GetValue(diskClass), InstanceCommands.NumaOf(p.GetValue(numa)), p.GetValue(swappiness)));
+            var cluster = await context.Client.PostAsync<CreateClusterRequest, ClusterView>("clusters", body, cancellationToken);
+            if (p.GetValue(noWait) || InstanceCommands.IsSettled(cluster.State))
             {
                 context.Render(cluster, RenderCluster);
                 return cluster.State == "Failed" ? Failed(context, cluster) : ExitCodes.Ok;
@@ -103,7 +109,7 @@ internal static class ClusterCommands
                 while (true)
                 {
                     var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
-                    if (current.IsSettled)
+                    if (InstanceCommands.IsSettled(current.State))
                     {
                         return current;
                     }
@@ -120,7 +126,7 @@ internal static class ClusterCommands
                     var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
                     live.UpdateTarget(RenderCluster(current));
                     live.Refresh();
-                    if (current.IsSettled)
+                    if (InstanceCommands.IsSettled(current.State))
                     {
                         result = current;
                         return;
@@ -152,7 +158,7 @@ internal static class ClusterCommands
                 ("Reason", c.Reason),
                 ("Pool", c.Pool),
                 ("Shape", $"{c.Shards} shards × {c.Replicas} members"),
-                ("Spread", $"at most {c.Spread.MaxPerDomain} per {c.Spread.Domain} ({c.Spread.Mode})"),
+                ("Spread", $"at most {c.Spread.MaxPerDomain} per {WireName.Of(c.Spread.Domain)} ({WireName.Of(c.Spread.Mode)})"),
                 ("Created", c.CreatedAt.ToString("u", CultureInfo.InvariantCulture))),
             members);
     }

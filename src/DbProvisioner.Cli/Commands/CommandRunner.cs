@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Config;
 using DbProvisioner.Cli.Http;
 
@@ -67,12 +68,12 @@ public sealed class CommandRunner(GlobalOptions options, CliEnvironment environm
 
     private async Task<CliConnection> ResolveConnectionAsync(ParseResult parse, string defaultRole, bool requireKey, CancellationToken cancellationToken)
     {
-        var configPath = parse.GetValue(options.Config) ?? environment.GetVariable(GlobalOptions.ConfigVariable) ?? CliConfigFile.DefaultPath;
+        var configPath = parse.GetValue(options.Config) ?? environment.GetVariable(GlobalOptions.ConfigVariable) ?? ClientConfig.DefaultPath;
         var explicitConfig = parse.GetValue(options.Config) is not null || environment.GetVariable(GlobalOptions.ConfigVariable) is not null;
         var config = await CliConfigFile.ReadAsync(configPath, cancellationToken);
         if (config is null && explicitConfig)
         {
-            throw new CliUsageException($"The config file {CliConfigFile.ResolvePath(configPath)} does not exist.");
+            throw new CliUsageException($"The config file {ClientConfig.ResolvePath(configPath)} does not exist.");
         }
 
         var urlText = parse.GetValue(options.Url) ?? environment.GetVariable(GlobalOptions.UrlVariable) ?? config?.Url ?? GlobalOptions.DefaultUrl;
@@ -96,11 +97,11 @@ public sealed class CommandRunner(GlobalOptions options, CliEnvironment environm
         if (key is null && requireKey)
         {
             throw new CliUsageException(
-                $"No API key for role '{role}': pass --key, or write {CliConfigFile.ResolvePath(configPath)} (the server creates it at first run).");
+                $"No API key for role '{role}': pass --key, or write {ClientConfig.ResolvePath(configPath)} (the server creates it at first run).");
         }
 
         // Trailing slash so that relative API paths resolve under the server's base path.
         var root = new Uri(url.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/");
-        return new CliConnection(root, key, role, config is null ? null : CliConfigFile.ResolvePath(configPath));
+        return new CliConnection(root, key, role, config is null ? null : ClientConfig.ResolvePath(configPath));
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Config;
 
 namespace DbProvisioner.Cli.Commands;
@@ -36,7 +37,7 @@ public sealed class GlobalOptions
 
     public Option<string?> Config { get; } = new("--config")
     {
-        Description = $"Config file (default: ${ConfigVariable}, then {CliConfigFile.DefaultPath}).",
+        Description = $"Config file (default: ${ConfigVariable}, then {ClientConfig.DefaultPath}).",
         Recursive = true,
     };
 

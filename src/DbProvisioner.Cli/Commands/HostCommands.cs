@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Config;
 using DbProvisioner.Cli.Http;
 using Spectre.Console;
@@ -46,7 +47,7 @@ internal static class HostCommands
         var command = new Command("add", "Register a host (admin).") { id, engine, zone, rack, pool, disks, reserved, ports, mysqlAddress, topology, swap };
         runner.SetApiAction(command, "admin", async (context, cancellationToken) =>
         {
-            var body = new RegisterHostBody(
+            var body = new RegisterHostRequest(
                 context.Parse.GetValue(id)!,
                 context.Parse.GetValue(engine)!,
                 context.Parse.GetValue(zone)!,
@@ -56,9 +57,9 @@ internal static class HostCommands
                 context.Parse.GetValue(reserved),
                 ParsePorts(context.Parse.GetValue(ports)!),
                 context.Parse.GetValue(mysqlAddress),
-                context.Parse.GetValue(topology) is { } t ? ParseTopology(t) : null,
-                context.Parse.GetValue(swap));
-            var host = await context.Client.PostAsync<RegisterHostBody, HostView>("hosts", body, cancellationToken);
+                Topology: context.Parse.GetValue(topology) is { } t ? ParseTopology(t) : null,
+                SwapMiB: context.Parse.GetValue(swap));
+            var host = await context.Client.PostAsync<RegisterHostRequest, HostView>("hosts", body, cancellationToken);
             context.Render(host, RenderHost);
             return ExitCodes.Ok;
         });
@@ -184,7 +185,7 @@ internal static class HostCommands
             $"{swap.FreeMiB}/{swap.AllocatableMiB} MiB free for instances ({swap.UsedMiB} MiB used; the host has {swap.TotalMiB} MiB)"),
     };
 
-    internal static DiskSpecBody ParseDisk(string text)
+    internal static DiskSpec ParseDisk(string text)
     {
         var parts = text.Split(':');
         if (parts.Length is < 2 or > 3 || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
@@ -192,10 +193,10 @@ internal static class HostCommands
             throw new CliUsageException($"--disk '{text}' is not DEVICE:SIZE_GIB[:CLASS] (e.g. /dev/sdb:500).");
         }
 
-        return new DiskSpecBody(parts[0], size, parts.Length == 3 ? parts[2] : null);
+        return new DiskSpec(parts[0], size, parts.Length == 3 ? parts[2] : null);
     }
 
-    internal static PortRange ParsePorts(string text)
+    internal static PortRangeSpec ParsePorts(string text)
     {
         var parts = text.Split('-');
         if (parts.Length != 2
@@ -205,10 +206,10 @@ internal static class HostCommands
             throw new CliUsageException($"--ports '{text}' is not FIRST-LAST (e.g. 3400-3499).");
         }
 
-        return new PortRange(first, last);
+        return new PortRangeSpec(first, last);
     }
 
-    internal static TopologySpecBody ParseTopology(string text)
+    internal static TopologySpec ParseTopology(string text)
     {
         var parts = text.Split('x');
         var numbers = parts.Select(p => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1).ToArray();
@@ -217,6 +218,6 @@ internal static class HostCommands
             throw new CliUsageException($"--topology '{text}' is not NODESxCORESxTHREADSxMEMORY_MIB_PER_NODE (e.g. 2x8x2x65536).");
         }
 
-        return new TopologySpecBody((int)numbers[0], (int)numbers[1], (int)numbers[2], numbers[3]);
+        return new TopologySpec((int)numbers[0], (int)numbers[1], (int)numbers[2], numbers[3]);
     }
 }

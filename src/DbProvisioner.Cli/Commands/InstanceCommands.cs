@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Http;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -32,7 +33,7 @@ internal static class InstanceCommands
         var swap = new Option<long?>("--swap-mib") { Description = "Swap allowance in MiB (default 0)." };
         var swappiness = new Option<int?>("--swappiness") { Description = "0-100 (default 1)." };
         var diskClass = new Option<string?>("--disk-class") { Description = "Disk class (default standard)." };
-        var numa = new Option<string?>("--numa") { Description = "NUMA policy: required, preferred (default), interleave, none." };
+        var numa = new Option<string?>("--numa") { Description = $"NUMA policy: {string.Join(", ", WireName.All<NumaPolicy>())} (default preferred)." };
         var cluster = new Option<string?>("--cluster") { Description = "Cluster name (default standalone)." };
         var shard = new Option<string?>("--shard") { Description = "Shard name (default: the instance id)." };
         // Not --role: that global option picks the API key.
@@ -40,7 +41,7 @@ internal static class InstanceCommands
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Retry-safe key: the same key and request answer the same instance." };
         var noWait = new Option<bool>("--no-wait") { Description = "Return once the request is accepted (202) instead of waiting for Ready." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for Ready.", DefaultValueFactory = _ => 600 };
-        numa.AcceptOnlyFromAmong("required", "preferred", "interleave", "none");
+        numa.AcceptOnlyFromAmong([.. WireName.All<NumaPolicy>()]);
         role.AcceptOnlyFromAmong("primary", "replica");
 
         var command = new Command("create", "Request one instance and follow it to Ready (requester).")
@@ -50,13 +51,13 @@ internal static class InstanceCommands
         runner.SetApiAction(command, "requester", async (context, cancellationToken) =>
         {
             var p = context.Parse;
-            var body = new CreateInstanceBody(
-                p.GetValue(pool)!, p.GetValue(cpus), p.GetValue(memory), p.GetValue(disk), p.GetValue(swap), p.GetValue(swappiness),
-                p.GetValue(diskClass), p.GetValue(numa), p.GetValue(cluster), p.GetValue(shard), p.GetValue(role));
+            var body = new CreateInstanceRequest(
+                p.GetValue(cluster), p.GetValue(shard), p.GetValue(role), p.GetValue(cpus), p.GetValue(memory), p.GetValue(swap), p.GetValue(disk),
+                p.GetValue(diskClass), NumaOf(p.GetValue(numa)), p.GetValue(pool), p.GetValue(swappiness));
             var headers = p.GetValue(idempotencyKey) is { } key
                 ? new Dictionary<string, string> { ["Idempotency-Key"] = key }
                 : new Dictionary<string, string>();
-            var accepted = await context.Client.PostAsync<CreateInstanceBody, InstanceAccepted>("instances", body, headers, cancellationToken);
+            var accepted = await context.Client.PostAsync<CreateInstanceRequest, InstanceAccepted>("instances", body, headers, cancellationToken);
             if (p.GetValue(noWait))
             {
                 context.Render(accepted, a => CommandContext.PropertyTable(("Instance", a.Id), ("State", a.State), ("Follow", $"dbprov instance show {a.Id}")));
@@ -156,13 +157,13 @@ internal static class InstanceCommands
                 while (true)
                 {
                     var current = await context.Client.GetAsync<InstanceView>(path, deadline.Token);
-                    if (last is null || current.State != last.State || current.Steps?.Count != last.Steps?.Count)
+                    if (last is null || current.State != last.State || current.Steps.Count != last.Steps.Count)
                     {
                         onChange(current);
                     }
 
                     last = current;
-                    if (current.IsSettled)
+                    if (IsSettled(current.State))
                     {
                         return current;
                     }
@@ -199,7 +200,7 @@ internal static class InstanceCommands
         var printed = 0;
         return await PollAsync(view =>
         {
-            var steps = view.Steps ?? [];
+            var steps = view.Steps;
             for (; printed < steps.Count; printed++)
             {
                 var step = steps[printed];
@@ -223,7 +224,7 @@ internal static class InstanceCommands
         else if (instance.State == "Ready" && instance.Endpoint is { } endpoint)
         {
             context.Console.MarkupLine($"[green]Ready[/] on host {Markup.Escape(instance.Host ?? "?")}, CPUs {Markup.Escape(instance.CpuSet ?? "?")}, "
-                + $"NUMA {Markup.Escape(string.Join(',', instance.NumaNodes ?? []))}, disk {Markup.Escape(instance.Device ?? instance.Disk ?? "?")}.");
+                + $"NUMA {Markup.Escape(string.Join(',', instance.NumaNodes))}, disk {Markup.Escape(instance.Device ?? instance.Disk ?? "?")}.");
             context.Console.MarkupLine($"Endpoint: [bold]{Markup.Escape(endpoint.Host)}:{endpoint.Port}[/]");
             context.Console.MarkupLine($"Connect:  {Markup.Escape(MySqlCommand(endpoint.Host, endpoint.Port, "root"))}");
             context.Console.MarkupLine($"Password: dbprov instance credentials {Markup.Escape(instance.Id)}");
@@ -288,7 +289,7 @@ internal static class InstanceCommands
                 ("Disk", i.Disk is null ? null : $"{i.Disk} ({i.Device})"),
                 ("Endpoint", i.Endpoint is { } e ? $"{e.Host}:{e.Port}" : null),
                 ("Resources", $"{i.Spec.Cpus} CPUs, {i.Spec.MemoryMiB} MiB (+{i.Spec.SwapMiB} MiB swap, swappiness {i.Spec.Swappiness}), "
-                    + $"{i.Spec.DiskGiB} GiB {i.Spec.DiskClass}, NUMA {i.Spec.Numa}"),
+                    + $"{i.Spec.DiskGiB} GiB {i.Spec.DiskClass}, NUMA {WireName.Of(i.Spec.Numa)}"),
                 ("Requested by", i.RequestedBy),
                 ("Created", i.CreatedAt.ToString("u", CultureInfo.InvariantCulture))),
         };
@@ -305,6 +306,12 @@ internal static class InstanceCommands
 
         return new Rows(rows);
     }
+
+    /// <summary>The <c>--numa</c> option (already one of the policy's names) as the request's policy; null leaves the server's default.</summary>
+    internal static NumaPolicy? NumaOf(string? name) => name is null ? null : WireName.Parse<NumaPolicy>(name);
+
+    /// <summary>Ready or Failed: provisioning is over, one way or the other.</summary>
+    internal static bool IsSettled(string state) => state is "Ready" or "Failed";
 
     internal static string StateMarkup(string state) => state switch
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DbProvisioner.Api;
 using DbProvisioner.Cli.Config;
 using DbProvisioner.Cli.Http;
 using Spectre.Console;
@@ -117,7 +118,7 @@ internal static class ScaleDownCommands
                 return ExitCodes.Rejected;
             }
 
-            var blocking = view.Blocking;
+            var blocking = view.Risks.Where(IsBlocking).ToList();
             if (context.Parse.GetValue(yes))
             {
                 if (blocking.Count > 0)
@@ -160,8 +161,8 @@ internal static class ScaleDownCommands
                 }
             }
 
-            var approved = await context.Client.PostAsync<ApproveScaleDownBody, ScaleDownView>(
-                RequestPath(requestId) + "/approve", new ApproveScaleDownBody([.. blocking.Select(b => b.Code)]), cancellationToken);
+            var approved = await context.Client.PostAsync<ApproveScaleDownRequest, ScaleDownView>(
+                RequestPath(requestId) + "/approve", new ApproveScaleDownRequest([.. blocking.Select(b => b.Code)]), cancellationToken);
             if (context.Format == OutputFormat.Json)
             {
                 context.Render(approved, RenderRequest);
@@ -190,8 +191,8 @@ internal static class ScaleDownCommands
                 throw new CliUsageException("--reason must say why the request is rejected.");
             }
 
-            var view = await context.Client.PostAsync<RejectScaleDownBody, ScaleDownView>(
-                RequestPath(context.Parse.GetValue(id)!) + "/reject", new RejectScaleDownBody(text), cancellationToken);
+            var view = await context.Client.PostAsync<RejectScaleDownRequest, ScaleDownView>(
+                RequestPath(context.Parse.GetValue(id)!) + "/reject", new RejectScaleDownRequest(text), cancellationToken);
             context.Render(view, v => new Markup($"[yellow]Rejected[/] {Markup.Escape(v.Id)} (instance {Markup.Escape(v.InstanceId)} stays).\n"));
             return ExitCodes.Ok;
         });
@@ -233,7 +234,7 @@ internal static class ScaleDownCommands
     }
 
     /// <summary>The risk report: blocking risks in red, warnings in yellow.</summary>
-    internal static IRenderable RenderRisks(IReadOnlyList<RiskItem> risks)
+    internal static IRenderable RenderRisks(IReadOnlyList<RiskItemView> risks)
     {
         if (risks.Count == 0)
         {
@@ -241,16 +242,18 @@ internal static class ScaleDownCommands
         }
 
         var table = new Table().Border(TableBorder.Rounded).Title("Risk report").AddColumns("Severity", "Code", "What the removal would do");
-        foreach (var r in risks.OrderBy(r => r.IsBlocking ? 0 : 1).ThenBy(r => r.Code, StringComparer.Ordinal))
+        foreach (var r in risks.OrderBy(r => IsBlocking(r) ? 0 : 1).ThenBy(r => r.Code, StringComparer.Ordinal))
         {
-            var colour = r.IsBlocking ? "red" : "yellow";
-            table.AddRow($"[{colour} bold]{Markup.Escape(r.Severity)}[/]", $"[{colour}]{Markup.Escape(r.Code)}[/]", $"[{colour}]{Markup.Escape(r.Message)}[/]");
+            var colour = IsBlocking(r) ? "red" : "yellow";
+            table.AddRow($"[{colour} bold]{Markup.Escape(WireName.Of(r.Severity))}[/]", $"[{colour}]{Markup.Escape(r.Code)}[/]", $"[{colour}]{Markup.Escape(r.Message)}[/]");
         }
 
         return table;
     }
 
-    private static string RiskCode(RiskItem r) => r.IsBlocking ? $"[red]{Markup.Escape(r.Code)}[/]" : $"[yellow]{Markup.Escape(r.Code)}[/]";
+    private static bool IsBlocking(RiskItemView risk) => risk.Severity == RiskSeverity.Blocking;
+
+    private static string RiskCode(RiskItemView r) => IsBlocking(r) ? $"[red]{Markup.Escape(r.Code)}[/]" : $"[yellow]{Markup.Escape(r.Code)}[/]";
 
     private static string StateMarkup(string state) => state switch
     {

@@ -1,30 +1,15 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Cli.Config;
 
-/// <summary>The file the server writes at first run: <c>{"url": "...", "keys": {"viewer": "...", ...}}</c> (mode 0600).</summary>
-public sealed record CliConfigFile(
-    [property: JsonPropertyName("url")] string? Url,
-    [property: JsonPropertyName("keys")] IReadOnlyDictionary<string, string>? Keys)
+/// <summary>Reads the config file the server writes at first run (<see cref="ClientConfig"/>, mode 0600).</summary>
+public static class CliConfigFile
 {
-    public const string DefaultPath = "~/.config/dbprov/config.json";
-
-    public static string ResolvePath(string path)
-    {
-        if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal))
-        {
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            return Path.GetFullPath(Path.Combine(home, path.Length > 2 ? path[2..] : string.Empty));
-        }
-
-        return Path.GetFullPath(path);
-    }
-
     /// <summary>Reads the file; null when it does not exist. A file that is not valid JSON is a usage error.</summary>
-    public static async Task<CliConfigFile?> ReadAsync(string path, CancellationToken cancellationToken)
+    public static async Task<ClientConfig?> ReadAsync(string path, CancellationToken cancellationToken)
     {
-        var fullPath = ResolvePath(path);
+        var fullPath = ClientConfig.ResolvePath(path);
         if (!File.Exists(fullPath))
         {
             return null;
@@ -33,7 +18,7 @@ public sealed record CliConfigFile(
         try
         {
             await using var stream = File.OpenRead(fullPath);
-            return await JsonSerializer.DeserializeAsync<CliConfigFile>(stream, cancellationToken: cancellationToken);
+            return await JsonSerializer.DeserializeAsync<ClientConfig>(stream, cancellationToken: cancellationToken);
         }
         catch (JsonException e)
         {

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using DbProvisioner.Api;
 
 namespace DbProvisioner.Cli.Http;
 
@@ -62,8 +62,8 @@ public sealed class DbProvisionerClient(HttpClient http)
         SendAsync<TResponse>(new HttpRequestMessage(HttpMethod.Delete, ApiUri(apiPath)), cancellationToken);
 
     /// <summary><c>GET /healthz</c> (no key needed).</summary>
-    public Task<ServerHealth> GetHealthAsync(CancellationToken cancellationToken) =>
-        SendAsync<ServerHealth>(new HttpRequestMessage(HttpMethod.Get, new Uri("healthz", UriKind.Relative)), cancellationToken);
+    public Task<HealthResponse> GetHealthAsync(CancellationToken cancellationToken) =>
+        SendAsync<HealthResponse>(new HttpRequestMessage(HttpMethod.Get, new Uri("healthz", UriKind.Relative)), cancellationToken);
 
     private static Uri ApiUri(string apiPath) => new("api/v1/" + apiPath.TrimStart('/'), UriKind.Relative);
 
@@ -104,13 +104,6 @@ public sealed class DbProvisionerClient(HttpClient http)
         return new ApiProblem(null, $"{status} {response.ReasonPhrase}", status, null, null, null);
     }
 
-    private static JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
-        return options;
-    }
+    // The API's enums name their own converters (DbProvisioner.Api); an enum converter here would take precedence over them.
+    private static JsonSerializerOptions CreateJsonOptions() => new(JsonSerializerDefaults.Web);
 }
-
-/// <summary>The part of <c>/healthz</c> the CLI reads.</summary>
-public sealed record ServerHealth(string Status, string? Version);

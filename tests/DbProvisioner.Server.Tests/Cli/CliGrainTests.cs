@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DbProvisioner.Cli;
 using DbProvisioner.Server.Tests.Support;
 
@@ -176,5 +177,23 @@ public sealed class CliGrainTests
             Assert.That(hosts.Out, Does.Contain("cli-l1"));
             Assert.That(instances.ExitCode, Is.EqualTo(ExitCodes.Ok), instances.Error);
         });
+    }
+
+    [Test]
+    public async Task Show_json_carries_every_field_the_server_sends_as_it_sends_it()
+    {
+        await AddHostAsync("cli-w1", "cli-wire");
+        var created = await RunAsync(
+            FakeApiKeyVerifier.Requester, "instance", "create", "--pool", "cli-wire", "--cpus", "1", "--memory-mib", "1024", "--disk-gib", "1",
+            "--numa", "interleave", "-o", "json");
+        Assert.That(created.ExitCode, Is.EqualTo(ExitCodes.Ok), created.Error);
+        var id = JsonDocument.Parse(created.Out).RootElement.GetProperty("id").GetString()!;
+
+        var shown = await RunAsync(FakeApiKeyVerifier.Viewer, "instance", "show", id, "-o", "json");
+        var server = await app.CreateClient(FakeApiKeyVerifier.Viewer).GetStringAsync($"/api/v1/instances/{id}");
+
+        // The CLI reads the server's own record: no field dropped (version, containerMissing once were), none renamed.
+        Assert.That(shown.ExitCode, Is.EqualTo(ExitCodes.Ok), shown.Error);
+        Assert.That(JsonNode.Parse(shown.Out)!.ToJsonString(), Is.EqualTo(JsonNode.Parse(server)!.ToJsonString()));
     }
 }
