@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using DbProvisioner.Api;
@@ -15,6 +16,10 @@ public static class InstancesApi
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string DefaultRole = "replica";
     public static readonly IReadOnlyList<string> Roles = ["primary", "replica"];
+    public const int MaxWaitSeconds = 60;
+
+    // Orleans times a grain call out after 30 s: a longer wait is asked of the grain in slices.
+    private static readonly TimeSpan WaitSlice = TimeSpan.FromSeconds(20);
 
     public static RouteGroupBuilder MapInstancesApi(this RouteGroupBuilder api)
     {
@@ -37,8 +42,11 @@ public static class InstancesApi
 
         instances.MapGet("/{id}", GetAsync)
             .WithName("GetInstance")
-            .WithSummary("One instance: state, host, cpu set, NUMA node, disk, endpoint and how long each step took.")
+            .WithSummary("One instance: state, host, cpu set, NUMA node, disk, endpoint and how long each step took. "
+                + $"With ?waitSeconds=N (0–{MaxWaitSeconds}) a long poll: answers once provisioning (or removal) is over, "
+                + "else the current state when the N seconds are up.")
             .Produces<InstanceView>()
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         instances.MapGet("/{id}/credentials", GetCredentialsAsync)
@@ -100,15 +108,52 @@ public static class InstancesApi
         return TypedResults.Ok(selected);
     }
 
-    internal static async Task<IResult> GetAsync(string id, [FromServices] IGrainFactory grains, CancellationToken cancellationToken)
+    internal static async Task<IResult> GetAsync(
+        string id,
+        [FromServices] IGrainFactory grains,
+        [FromServices] TimeProvider clock,
+        CancellationToken cancellationToken,
+        string? waitSeconds = null)
     {
+        var wait = TimeSpan.Zero;
+        if (waitSeconds is not null)
+        {
+            if (!int.TryParse(waitSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > MaxWaitSeconds)
+            {
+                return new RequestValidator().AddError("waitSeconds", $"must be a whole number of seconds from 0 to {MaxWaitSeconds}").ToProblem();
+            }
+
+            wait = TimeSpan.FromSeconds(seconds);
+        }
+
         if (!ApiNames.IsId(id))
         {
             return OutcomeResults.NotFound("Instance", id);
         }
 
-        var instance = await grains.GetGrain<IInstanceGrain>(id).GetAsync().WaitAsync(cancellationToken);
+        var grain = grains.GetGrain<IInstanceGrain>(id);
+        var instance = wait > TimeSpan.Zero
+            ? await WaitSettledAsync(grain, wait, clock, cancellationToken)
+            : await grain.GetAsync().WaitAsync(cancellationToken);
         return instance is null ? OutcomeResults.NotFound("Instance", id) : TypedResults.Ok(instance);
+    }
+
+    /// <summary>The instance once it settles (the grain's own wait), or as it is when <paramref name="wait"/> is up.</summary>
+    private static async Task<InstanceView?> WaitSettledAsync(IInstanceGrain grain, TimeSpan wait, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var deadline = clock.GetUtcNow() + wait;
+        while (true)
+        {
+            var started = clock.GetUtcNow();
+            var slice = deadline - started < WaitSlice ? deadline - started : WaitSlice;
+            var instance = await grain.WaitSettledAsync(slice).WaitAsync(cancellationToken);
+            var now = clock.GetUtcNow();
+            // An answer before the slice was up means settled (or gone); one asked again after it settles answers at once.
+            if (instance is null || now - started < slice || now >= deadline)
+            {
+                return instance;
+            }
+        }
     }
 
     internal static async Task<IResult> GetCredentialsAsync(
