@@ -58,7 +58,7 @@ internal static class ClusterCommands
                 new InstanceTemplateSpec(
                     p.GetValue(cpus), p.GetValue(memory), p.GetValue(swap), p.GetValue(disk), p.GetValue(diskClass), InstanceCommands.NumaOf(p.GetValue(numa)), p.GetValue(swappiness)));
             var cluster = await context.Client.PostAsync<CreateClusterRequest, ClusterView>("clusters", body, cancellationToken);
-            if (p.GetValue(noWait) || InstanceCommands.IsSettled(cluster.State))
+            if (p.GetValue(noWait) || IsSettled(cluster))
             {
                 context.Render(cluster, RenderCluster);
                 return cluster.State == "Failed" ? Failed(context, cluster) : ExitCodes.Ok;
@@ -96,52 +96,71 @@ internal static class ClusterCommands
         return ExitCodes.Rejected;
     }
 
+    /// <summary>
+    /// Follows the cluster until every member is Ready or Failed: a long poll on one unsettled member at a time (the
+    /// server answers when that member settles), the cluster read again after each. Null when <paramref name="timeout"/> is up.
+    /// </summary>
     private static async Task<ClusterView?> FollowAsync(CommandContext context, ClusterView accepted, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
+        var until = DateTimeOffset.UtcNow + timeout;
         var path = "clusters/" + Uri.EscapeDataString(accepted.Name);
         var interactive = context.Format == OutputFormat.Table && context.Console.Profile.Capabilities.Interactive;
-        try
-        {
-            if (!interactive)
-            {
-                while (true)
-                {
-                    var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
-                    if (InstanceCommands.IsSettled(current.State))
-                    {
-                        return current;
-                    }
+        var round = interactive ? InstanceCommands.ProgressWait : InstanceCommands.QuietWait;
 
-                    await Task.Delay(InstanceCommands.PollInterval, deadline.Token);
-                }
+        async Task<ClusterView> NextAsync(ClusterView current)
+        {
+            var waiting = current.Members.First(m => !InstanceCommands.IsSettled(m.State));
+            var left = until - DateTimeOffset.UtcNow;
+            try
+            {
+                await InstanceCommands.WaitAsync(context.Client, waiting.InstanceId, round < left ? round : left, deadline.Token);
+            }
+            catch (ApiProblemException e) when (e.StatusCode == StatusNotFound)
+            {
+                // Not handed to its instance yet (a cluster resuming after a server crash): nothing to long-poll, look again shortly.
+                await Task.Delay(round, deadline.Token);
             }
 
-            ClusterView? result = null;
-            await context.Console.Live(RenderCluster(accepted)).StartAsync(async live =>
+            return await context.Client.GetAsync<ClusterView>(path, deadline.Token);
+        }
+
+        try
+        {
+            var current = accepted;
+            if (!interactive)
             {
-                while (true)
+                while (!IsSettled(current))
                 {
-                    var current = await context.Client.GetAsync<ClusterView>(path, deadline.Token);
+                    current = await NextAsync(current);
+                }
+
+                return current;
+            }
+
+            await context.Console.Live(RenderCluster(current)).StartAsync(async live =>
+            {
+                while (!IsSettled(current))
+                {
+                    current = await NextAsync(current);
                     live.UpdateTarget(RenderCluster(current));
                     live.Refresh();
-                    if (InstanceCommands.IsSettled(current.State))
-                    {
-                        result = current;
-                        return;
-                    }
-
-                    await Task.Delay(InstanceCommands.PollInterval, deadline.Token);
                 }
             });
-            return result;
+            return current;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return null;
         }
     }
+
+    /// <summary>The cluster is Ready or Failed, or every member is (a Degraded cluster: some member failed).</summary>
+    internal static bool IsSettled(ClusterView cluster) =>
+        InstanceCommands.IsSettled(cluster.State) || cluster.Members.All(static m => InstanceCommands.IsSettled(m.State));
+
+    private const int StatusNotFound = 404;
 
     internal static IRenderable RenderCluster(ClusterView c)
     {

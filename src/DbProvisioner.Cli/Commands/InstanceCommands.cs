@@ -12,7 +12,11 @@ internal static class InstanceCommands
 {
     public static readonly IReadOnlyList<string> Steps = ["Requested", "Placed", "DiskAttached", "ContainerStarted", "Ready"];
 
-    internal static TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long one long poll may wait when the steps are drawn as they come: the drawing lags by at most this.</summary>
+    internal static TimeSpan ProgressWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one long poll may wait when nothing is drawn; under the HTTP client's 60 s timeout.</summary>
+    internal static TimeSpan QuietWait { get; set; } = TimeSpan.FromSeconds(30);
 
     public static Command Create(CommandRunner runner) =>
         new("instance", "Request and inspect MySQL instances.")
@@ -142,21 +146,24 @@ internal static class InstanceCommands
         return command;
     }
 
-    /// <summary>Polls the instance until it is Ready or Failed, drawing the steps live on a terminal.</summary>
+    /// <summary>
+    /// Follows the instance until it is Ready or Failed with long polls (<c>GET /instances/{id}?waitSeconds=N</c>: the
+    /// server answers when it settles), drawing the steps live on a terminal; null when <paramref name="timeout"/> is up.
+    /// </summary>
     internal static async Task<InstanceView?> FollowAsync(CommandContext context, string id, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var path = "instances/" + Uri.EscapeDataString(id);
+        var until = DateTimeOffset.UtcNow + timeout;
         InstanceView? last = null;
 
-        async Task<InstanceView?> PollAsync(Action<InstanceView> onChange)
+        async Task<InstanceView?> PollAsync(TimeSpan round, Action<InstanceView> onChange)
         {
             try
             {
                 while (true)
                 {
-                    var current = await context.Client.GetAsync<InstanceView>(path, deadline.Token);
+                    var current = await WaitAsync(context.Client, id, Shortest(round, until - DateTimeOffset.UtcNow), deadline.Token);
                     if (last is null || current.State != last.State || current.Steps.Count != last.Steps.Count)
                     {
                         onChange(current);
@@ -167,8 +174,6 @@ internal static class InstanceCommands
                     {
                         return current;
                     }
-
-                    await Task.Delay(PollInterval, deadline.Token);
                 }
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -179,7 +184,7 @@ internal static class InstanceCommands
 
         if (context.Format == OutputFormat.Json)
         {
-            return await PollAsync(_ => { });
+            return await PollAsync(QuietWait, _ => { });
         }
 
         if (context.Console.Profile.Capabilities.Interactive)
@@ -187,7 +192,7 @@ internal static class InstanceCommands
             InstanceView? result = null;
             await context.Console.Live(RenderProgress(null)).StartAsync(async live =>
             {
-                result = await PollAsync(view =>
+                result = await PollAsync(ProgressWait, view =>
                 {
                     live.UpdateTarget(RenderProgress(view));
                     live.Refresh();
@@ -198,7 +203,7 @@ internal static class InstanceCommands
 
         // Not a terminal (a log, a pipe): one line per completed step.
         var printed = 0;
-        return await PollAsync(view =>
+        return await PollAsync(ProgressWait, view =>
         {
             var steps = view.Steps;
             for (; printed < steps.Count; printed++)
@@ -208,6 +213,16 @@ internal static class InstanceCommands
             }
         });
     }
+
+    /// <summary>One long poll: the instance once it settles, or as it is after <paramref name="wait"/> (whole seconds, at least 1).</summary>
+    internal static Task<InstanceView> WaitAsync(DbProvisionerClient client, string id, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        return client.GetAsync<InstanceView>(
+            string.Create(CultureInfo.InvariantCulture, $"instances/{Uri.EscapeDataString(id)}?waitSeconds={seconds}"), cancellationToken);
+    }
+
+    private static TimeSpan Shortest(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static int Finish(CommandContext context, InstanceView? instance)
     {
