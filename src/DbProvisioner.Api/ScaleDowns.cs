@@ -15,15 +15,37 @@ public enum RiskSeverity
     Warning,
 }
 
+/// <summary>A risk of a removal, by the stable code an approval acknowledges it with (<c>"last-member"</c>).</summary>
+[GenerateSerializer, JsonConverter(typeof(KebabCaseNames<RiskCode>))]
+public enum RiskCode
+{
+    /// <summary>The instance is not a member of the shard it names.</summary>
+    UnknownMember,
+    /// <summary>The primary of a shard that has replicas: writes stop until one is promoted.</summary>
+    PrimaryWithReplicas,
+    /// <summary>The shard's last member: its data is gone once removed.</summary>
+    LastMember,
+    /// <summary>The shard keeps fewer healthy members than its minimum.</summary>
+    BelowMinimum,
+    /// <summary>Every remaining member is in one failure domain.</summary>
+    SpreadBroken,
+    /// <summary>The shard spans fewer failure domains.</summary>
+    SpreadReduced,
+    /// <summary>A remaining replica lags or does not replicate.</summary>
+    ReplicationLag,
+    /// <summary>Clients are still connected to the instance.</summary>
+    OpenConnections,
+}
+
 [GenerateSerializer, Immutable, Alias("dbprov.RiskItemView")]
-public sealed record RiskItemView(string Code, RiskSeverity Severity, string Message);
+public sealed record RiskItemView(RiskCode Code, RiskSeverity Severity, string Message);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ScaleDownDecisionView")]
 public sealed record ScaleDownDecisionView(
     string By,
     DateTimeOffset At,
     string Decision,
-    IReadOnlyList<string> Acknowledged,
+    IReadOnlyList<RiskCode> Acknowledged,
     string? Reason);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ScaleDownView")]
@@ -49,7 +71,7 @@ public sealed record ScaleDownView(
 
 /// <summary>Body of POST /scale-downs/{id}/approve: the blocking risks the approver acknowledges by code.</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.ApproveScaleDownRequest")]
-public sealed record ApproveScaleDownRequest(IReadOnlyList<string>? Acknowledge = null);
+public sealed record ApproveScaleDownRequest(IReadOnlyList<RiskCode>? Acknowledge = null);
 
 [GenerateSerializer, Immutable, Alias("dbprov.RejectScaleDownRequest")]
 public sealed record RejectScaleDownRequest(string? Reason);

@@ -11,6 +11,10 @@ namespace DbProvisioner.Api;
 public sealed class CamelCaseNames<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase, allowIntegerValues: false)
     where TEnum : struct, Enum;
 
+/// <summary>An enum written as its kebab-case names: <c>"last-member"</c>.</summary>
+public sealed class KebabCaseNames<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
+    where TEnum : struct, Enum;
+
 /// <summary>An enum written as its names as declared: <c>"Ready"</c>, <c>"Blocking"</c>.</summary>
 public sealed class DeclaredNames<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
     where TEnum : struct, Enum;

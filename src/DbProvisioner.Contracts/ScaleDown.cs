@@ -39,7 +39,7 @@ public interface IScaleDownGrain : IGrainWithStringKey
 {
     [Alias("Create")] Task<Outcome<ScaleDownView>> CreateAsync(string instanceId, string requestedBy);
     [Alias("Get")] Task<ScaleDownView?> GetAsync();
-    [Alias("Approve")] Task<Outcome<ScaleDownView>> ApproveAsync(string approvedBy, IReadOnlyList<string> acknowledged);
+    [Alias("Approve")] Task<Outcome<ScaleDownView>> ApproveAsync(string approvedBy, IReadOnlyList<RiskCode> acknowledged);
     [Alias("Reject")] Task<Outcome<ScaleDownView>> RejectAsync(string rejectedBy, string reason);
     [Alias("Resume")] Task ResumeAsync();
     [Alias("InstanceRemoved")] Task InstanceRemovedAsync(bool succeeded, string? reason);

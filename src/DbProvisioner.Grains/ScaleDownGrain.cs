@@ -88,7 +88,7 @@ public sealed class ScaleDownGrain(
         S.ExpiresAt = S.CreatedAt + options.Value.ScaleDownExpiry;
         S.Steps.Add(new StepView(ScaleDownStates.Pending, S.CreatedAt, 0, $"{risks.Count(static r => r.Severity == RiskSeverity.Blocking)} blocking risk(s), {risks.Count(static r => r.Severity != RiskSeverity.Blocking)} warning(s)"));
         await PersistAsync();
-        await AuditAsync(requestedBy, "scale-down.request", "ok", null, new() { ["risks"] = string.Join(",", risks.Select(static r => r.Code)) });
+        await AuditAsync(requestedBy, "scale-down.request", "ok", null, new() { ["risks"] = string.Join(",", risks.Select(static r => WireName.Of(r.Code))) });
         return Outcome<ScaleDownView>.Success(View());
     }
 
@@ -99,7 +99,7 @@ public sealed class ScaleDownGrain(
         return View();
     }
 
-    public async Task<Outcome<ScaleDownView>> ApproveAsync(string approvedBy, IReadOnlyList<string> acknowledged)
+    public async Task<Outcome<ScaleDownView>> ApproveAsync(string approvedBy, IReadOnlyList<RiskCode> acknowledged)
     {
         ArgumentNullException.ThrowIfNull(acknowledged);
         if (S.State.Length == 0) return Outcome<ScaleDownView>.Fail(OutcomeKind.NotFound, $"scale-down request {Id} does not exist");
@@ -119,12 +119,12 @@ public sealed class ScaleDownGrain(
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Forbidden, "the requester of a scale-down cannot approve it: another approver must");
         }
         var missing = S.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code)
-            .Where(code => !acknowledged.Contains(code, StringComparer.Ordinal)).Distinct().ToList();
+            .Where(code => !acknowledged.Contains(code)).Distinct().ToList();
         if (missing.Count > 0)
         {
-            await AuditAsync(approvedBy, "scale-down.approve", "refused", "unacknowledged risks " + string.Join(",", missing));
+            await AuditAsync(approvedBy, "scale-down.approve", "refused", "unacknowledged risks " + string.Join(",", missing.Select(WireName.Of)));
             return Outcome<ScaleDownView>.Invalid("acknowledge",
-                $"the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing)} ("
+                $"the approval must acknowledge every blocking risk by its code; missing: {string.Join(", ", missing.Select(WireName.Of))} ("
                 + string.Join("; ", S.Risks.Where(r => missing.Contains(r.Code)).Select(static r => r.Message)) + ")");
         }
 
@@ -133,7 +133,7 @@ public sealed class ScaleDownGrain(
         S.Decision = new ScaleDownDecisionView(approvedBy, now, "approved", [.. acknowledged], null);
         S.Steps.Add(new StepView(ScaleDownStates.Approved, now, 0, $"approved by {approvedBy}"));
         await PersistAsync();
-        await AuditAsync(approvedBy, "scale-down.approve", "ok", null, new() { ["acknowledged"] = string.Join(",", acknowledged) });
+        await AuditAsync(approvedBy, "scale-down.approve", "ok", null, new() { ["acknowledged"] = string.Join(",", acknowledged.Select(WireName.Of)) });
         await StartRemovalAsync();
         return Outcome<ScaleDownView>.Success(View());
     }

@@ -227,7 +227,7 @@ internal static class DeliveryBenchmark
                 throw new TimeoutException($"scale-down {request.Id} of {instanceId} still {view.State} after {RemovalTimeout.TotalSeconds:0} s: " + string.Join("; ", view.Steps.Select(static s => $"{s.Step} {s.Outcome}")));
             await Task.Delay(250);
         }
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    removed {instanceId} in {watch.Elapsed.TotalSeconds:0.0} s (acknowledged: {string.Join(", ", blocking)})"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    removed {instanceId} in {watch.Elapsed.TotalSeconds:0.0} s (acknowledged: {string.Join(", ", blocking.Select(WireName.Of))})"));
         return watch.Elapsed.TotalSeconds;
     }
 

@@ -70,7 +70,7 @@ internal static class ScaleDownCommands
                         StateMarkup(r.State),
                         Markup.Escape(r.InstanceId),
                         Markup.Escape($"{r.Cluster} / {r.Shard} / {r.Role}"),
-                        r.Risks.Count == 0 ? "[grey]none[/]" : string.Join(' ', r.Risks.Select(RiskCode)),
+                        r.Risks.Count == 0 ? "[grey]none[/]" : string.Join(' ', r.Risks.Select(RiskCodeMarkup)),
                         Markup.Escape(r.RequestedBy),
                         Time(r.ExpiresAt));
                 }
@@ -124,7 +124,7 @@ internal static class ScaleDownCommands
                 if (blocking.Count > 0)
                 {
                     context.Environment.Error.WriteLine(
-                        $"error (blocking risks): --yes cannot approve a request with blocking risks ({string.Join(", ", blocking.Select(b => b.Code))}); "
+                        $"error (blocking risks): --yes cannot approve a request with blocking risks ({string.Join(", ", blocking.Select(b => WireName.Of(b.Code)))}); "
                         + "run without --yes and type the instance's name to acknowledge them. Nothing was approved.");
                     return ExitCodes.Rejected;
                 }
@@ -141,7 +141,7 @@ internal static class ScaleDownCommands
 
                 if (blocking.Count > 0)
                 {
-                    report.MarkupLine($"[red bold]{blocking.Count} blocking risk(s)[/]: typing the name acknowledges {Markup.Escape(string.Join(", ", blocking.Select(b => b.Code)))}.");
+                    report.MarkupLine($"[red bold]{blocking.Count} blocking risk(s)[/]: typing the name acknowledges {Markup.Escape(string.Join(", ", blocking.Select(b => WireName.Of(b.Code))))}.");
                 }
 
                 context.Environment.Error.Write($"Type the instance's name ({view.InstanceId}) to approve its removal: ");
@@ -242,10 +242,10 @@ internal static class ScaleDownCommands
         }
 
         var table = new Table().Border(TableBorder.Rounded).Title("Risk report").AddColumns("Severity", "Code", "What the removal would do");
-        foreach (var r in risks.OrderBy(r => IsBlocking(r) ? 0 : 1).ThenBy(r => r.Code, StringComparer.Ordinal))
+        foreach (var r in risks.OrderBy(r => IsBlocking(r) ? 0 : 1).ThenBy(r => WireName.Of(r.Code), StringComparer.Ordinal))
         {
             var colour = IsBlocking(r) ? "red" : "yellow";
-            table.AddRow($"[{colour} bold]{Markup.Escape(WireName.Of(r.Severity))}[/]", $"[{colour}]{Markup.Escape(r.Code)}[/]", $"[{colour}]{Markup.Escape(r.Message)}[/]");
+            table.AddRow($"[{colour} bold]{Markup.Escape(WireName.Of(r.Severity))}[/]", $"[{colour}]{Markup.Escape(WireName.Of(r.Code))}[/]", $"[{colour}]{Markup.Escape(r.Message)}[/]");
         }
 
         return table;
@@ -253,7 +253,8 @@ internal static class ScaleDownCommands
 
     private static bool IsBlocking(RiskItemView risk) => risk.Severity == RiskSeverity.Blocking;
 
-    private static string RiskCode(RiskItemView r) => IsBlocking(r) ? $"[red]{Markup.Escape(r.Code)}[/]" : $"[yellow]{Markup.Escape(r.Code)}[/]";
+    private static string RiskCodeMarkup(RiskItemView r) =>
+        IsBlocking(r) ? $"[red]{Markup.Escape(WireName.Of(r.Code))}[/]" : $"[yellow]{Markup.Escape(WireName.Of(r.Code))}[/]";
 
     private static string StateMarkup(string state) => state switch
     {

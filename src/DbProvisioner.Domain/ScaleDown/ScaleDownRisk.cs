@@ -28,7 +28,7 @@ public sealed record ShardSnapshot(string Cluster, string Shard, IReadOnlyList<S
 public sealed record RiskThresholds(double MaxReplicationLagSeconds = 30, int MaxOpenConnections = 0);
 
 /// <summary>One risk, with a stable code an approval acknowledges by name.</summary>
-public sealed record RiskItem(string Code, RiskSeverity Severity, string Message);
+public sealed record RiskItem(RiskCode Code, RiskSeverity Severity, string Message);
 
 /// <summary>What removing an instance would do to its shard.</summary>
 public sealed record RiskReport(string InstanceId, IReadOnlyList<RiskItem> Items)
@@ -38,9 +38,9 @@ public sealed record RiskReport(string InstanceId, IReadOnlyList<RiskItem> Items
     public bool HasBlocking => Items.Any(static i => i.Severity == RiskSeverity.Blocking);
 
     /// <summary>The blocking codes an approval has not acknowledged; empty means the approval may proceed.</summary>
-    public IReadOnlyList<string> Unacknowledged(IEnumerable<string> acknowledged)
+    public IReadOnlyList<RiskCode> Unacknowledged(IEnumerable<RiskCode> acknowledged)
     {
-        var ack = new HashSet<string>(acknowledged, StringComparer.Ordinal);
+        var ack = new HashSet<RiskCode>(acknowledged);
         return [.. Blocking.Select(static b => b.Code).Where(c => !ack.Contains(c)).Distinct()];
     }
 }
@@ -48,15 +48,6 @@ public sealed record RiskReport(string InstanceId, IReadOnlyList<RiskItem> Items
 /// <summary>Pure rules: a shard snapshot and a removal → a risk report.</summary>
 public static class ScaleDownRisk
 {
-    public const string UnknownMember = "unknown-member";
-    public const string PrimaryWithReplicas = "primary-with-replicas";
-    public const string LastMember = "last-member";
-    public const string BelowMinimum = "below-minimum";
-    public const string SpreadBroken = "spread-broken";
-    public const string SpreadReduced = "spread-reduced";
-    public const string ReplicationLag = "replication-lag";
-    public const string OpenConnections = "open-connections";
-
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 
     public static RiskReport Assess(ShardSnapshot shard, string instanceId, RiskThresholds? thresholds = null)
@@ -68,24 +59,24 @@ public static class ScaleDownRisk
         var member = shard.Members.FirstOrDefault(m => m.InstanceId == instanceId);
         if (member is null)
         {
-            items.Add(new(UnknownMember, RiskSeverity.Blocking, $"instance {instanceId} is not a member of shard {name}"));
+            items.Add(new(RiskCode.UnknownMember, RiskSeverity.Blocking, $"instance {instanceId} is not a member of shard {name}"));
             return new RiskReport(instanceId, items);
         }
         var remaining = shard.Members.Where(m => m.InstanceId != instanceId).ToList();
 
         if (remaining.Count == 0)
-            items.Add(new(LastMember, RiskSeverity.Blocking, $"{instanceId} is the last member of shard {name}: its data is gone once removed"));
+            items.Add(new(RiskCode.LastMember, RiskSeverity.Blocking, $"{instanceId} is the last member of shard {name}: its data is gone once removed"));
 
         if (member.Role == MemberRole.Primary && remaining.Count > 0)
         {
-            items.Add(new(PrimaryWithReplicas, RiskSeverity.Blocking, string.Create(Ci,
+            items.Add(new(RiskCode.PrimaryWithReplicas, RiskSeverity.Blocking, string.Create(Ci,
                 $"{instanceId} is the primary of shard {name} with {remaining.Count} replica(s); writes stop until a replica is promoted")));
         }
 
         var healthyLeft = remaining.Count(static m => m.Healthy);
         if (remaining.Count > 0 && healthyLeft < shard.MinimumMembers)
         {
-            items.Add(new(BelowMinimum, RiskSeverity.Blocking, string.Create(Ci,
+            items.Add(new(RiskCode.BelowMinimum, RiskSeverity.Blocking, string.Create(Ci,
                 $"shard {name} would keep {healthyLeft} healthy member(s), below its minimum of {shard.MinimumMembers}")));
         }
 
@@ -94,17 +85,17 @@ public static class ScaleDownRisk
         foreach (var r in remaining.Where(static m => m.Role == MemberRole.Replica).OrderBy(static m => m.InstanceId, StringComparer.Ordinal))
         {
             if (r.ReplicationLagSeconds is null)
-                items.Add(new(ReplicationLag, RiskSeverity.Warning, $"replica {r.InstanceId} does not replicate (lag unknown)"));
+                items.Add(new(RiskCode.ReplicationLag, RiskSeverity.Warning, $"replica {r.InstanceId} does not replicate (lag unknown)"));
             else if (r.ReplicationLagSeconds > t.MaxReplicationLagSeconds)
             {
-                items.Add(new(ReplicationLag, RiskSeverity.Warning, string.Create(Ci,
+                items.Add(new(RiskCode.ReplicationLag, RiskSeverity.Warning, string.Create(Ci,
                     $"replica {r.InstanceId} is {r.ReplicationLagSeconds:0.#} s behind its primary (threshold {t.MaxReplicationLagSeconds:0.#} s)")));
             }
         }
 
         if (member.OpenConnections > t.MaxOpenConnections)
         {
-            items.Add(new(OpenConnections, RiskSeverity.Warning, string.Create(Ci,
+            items.Add(new(RiskCode.OpenConnections, RiskSeverity.Warning, string.Create(Ci,
                 $"{instanceId} has {member.OpenConnections} open client connection(s); draining closes them when it times out")));
         }
         return new RiskReport(instanceId, items);
@@ -120,12 +111,12 @@ public static class ScaleDownRisk
         var removedDomain = rule.KeyOf(removed.HostId, removed.Zone, removed.Rack);
         if (after.Count == 1 && before > 1)
         {
-            items.Add(new(SpreadBroken, rule.Mode == SpreadMode.Hard ? RiskSeverity.Blocking : RiskSeverity.Warning, string.Create(Ci,
+            items.Add(new(RiskCode.SpreadBroken, rule.Mode == SpreadMode.Hard ? RiskSeverity.Blocking : RiskSeverity.Warning, string.Create(Ci,
                 $"after removing {removed.InstanceId} every remaining member of shard {name} is in {rule.DomainName} {after[0]}: one {rule.DomainName} failure takes the shard down")));
         }
         else if (after.Count < before && after.Count < remaining.Count)
         {
-            items.Add(new(SpreadReduced, RiskSeverity.Warning, string.Create(Ci,
+            items.Add(new(RiskCode.SpreadReduced, RiskSeverity.Warning, string.Create(Ci,
                 $"shard {name} would span {after.Count} {rule.DomainName}s instead of {before} ({removedDomain} is left empty)")));
         }
     }

@@ -17,7 +17,6 @@ namespace DbProvisioner.Server.Api;
 public static class ScaleDownsApi
 {
     public const int MaxAcknowledged = 32;
-    public const int MaxCodeLength = 64;
     public const int MaxReasonLength = 500;
 
     /// <summary>Every state a scale-down request can be in (DESIGN.md).</summary>
@@ -180,28 +179,15 @@ public static class ScaleDownsApi
             return OutcomeResults.NotFound("Scale-down request", id);
         }
 
+        // Each code was read as a RiskCode: a code that names no risk is a 400 (acknowledge[i]) before this runs.
         var acknowledged = request?.Acknowledge ?? [];
-        var validator = new RequestValidator();
         if (acknowledged.Count > MaxAcknowledged)
         {
-            validator.AddError("acknowledge", $"must name at most {MaxAcknowledged} risk codes");
-        }
-
-        for (var i = 0; i < acknowledged.Count && i < MaxAcknowledged; i++)
-        {
-            if (string.IsNullOrWhiteSpace(acknowledged[i]) || acknowledged[i].Length > MaxCodeLength)
-            {
-                validator.AddError($"acknowledge[{i}]", $"must be a risk code of 1–{MaxCodeLength} characters");
-            }
-        }
-
-        if (!validator.IsValid)
-        {
-            return validator.ToProblem();
+            return new RequestValidator().AddError("acknowledge", $"must name at most {MaxAcknowledged} risk codes").ToProblem();
         }
 
         var grain = grains.GetGrain<IScaleDownGrain>(id);
-        var outcome = await grain.ApproveAsync(principal.KeyId, [.. acknowledged.Select(a => a.Trim())]).WaitAsync(cancellationToken);
+        var outcome = await grain.ApproveAsync(principal.KeyId, acknowledged).WaitAsync(cancellationToken);
         if (outcome.Ok || outcome.Kind != OutcomeKind.Invalid)
         {
             return OutcomeResults.Match(outcome, view => TypedResults.Ok(view));
@@ -210,17 +196,17 @@ public static class ScaleDownsApi
         // Unacknowledged blocking risks: name each one, so the approver sees exactly what to acknowledge.
         var current = await grain.GetAsync().WaitAsync(cancellationToken);
         var blocking = current?.Risks.Where(r => r.Severity == RiskSeverity.Blocking).ToList() ?? [];
-        var missing = blocking.Where(r => !acknowledged.Contains(r.Code, StringComparer.Ordinal)).ToList();
+        var missing = blocking.Where(r => !acknowledged.Contains(r.Code)).ToList();
         var detail = missing.Count == 0
             ? outcome.Error
             : "The approval must acknowledge every blocking risk by its code; nothing was changed. Not acknowledged: "
-                + string.Join("; ", missing.Select(r => $"{r.Code} ({r.Message})"));
+                + string.Join("; ", missing.Select(r => $"{WireName.Of(r.Code)} ({r.Message})"));
         return TypedResults.ValidationProblem(
             new Dictionary<string, string[]>
             {
                 ["acknowledge"] = missing.Count == 0
                     ? [outcome.Error ?? "acknowledge every blocking risk"]
-                    : [.. missing.Select(r => $"{r.Code}: {r.Message}")],
+                    : [.. missing.Select(r => $"{WireName.Of(r.Code)}: {r.Message}")],
             },
             detail: detail,
             title: "Blocking risks not acknowledged",

@@ -37,8 +37,8 @@ public class ScaleDownRiskTests
         var report = ScaleDownRisk.Assess(shard, remove);
         Assert.Multiple(() =>
         {
-            Assert.That(string.Join(',', report.Blocking.Select(static b => b.Code)), Is.EqualTo(blocking));
-            Assert.That(string.Join(',', report.Warnings.Select(static w => w.Code)), Is.EqualTo(warning));
+            Assert.That(string.Join(',', report.Blocking.Select(static b => WireName.Of(b.Code))), Is.EqualTo(blocking));
+            Assert.That(string.Join(',', report.Warnings.Select(static w => WireName.Of(w.Code))), Is.EqualTo(warning));
             Assert.That(report.Items.Select(static i => i.Message), Has.All.Not.Empty);
         });
     }
@@ -62,9 +62,9 @@ public class ScaleDownRiskTests
         var report = ScaleDownRisk.Assess(S(3, null, M("p", Primary, "r1"), M("a", Replica, "r2")), "p");
         Assert.Multiple(() =>
         {
-            Assert.That(report.Unacknowledged([]), Is.EqualTo(new[] { "primary-with-replicas", "below-minimum" }));
-            Assert.That(report.Unacknowledged(["primary-with-replicas"]), Is.EqualTo(new[] { "below-minimum" }));
-            Assert.That(report.Unacknowledged(["below-minimum", "primary-with-replicas", "open-connections"]), Is.Empty);
+            Assert.That(report.Unacknowledged([]), Is.EqualTo(new[] { RiskCode.PrimaryWithReplicas, RiskCode.BelowMinimum }));
+            Assert.That(report.Unacknowledged([RiskCode.PrimaryWithReplicas]), Is.EqualTo(new[] { RiskCode.BelowMinimum }));
+            Assert.That(report.Unacknowledged([RiskCode.BelowMinimum, RiskCode.PrimaryWithReplicas, RiskCode.OpenConnections]), Is.Empty);
         });
     }
 }

@@ -22,7 +22,7 @@ public sealed class ScaleDownTests : GrainTest
         var created = await request.CreateAsync(instanceId, "requester-key");
         Assert.That(created.Ok, Is.True, created.Error);
         var risks = created.Value!.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToList();
-        Assert.That(risks, Does.Contain("last-member"), "the last member of its shard is a blocking risk");
+        Assert.That(risks, Does.Contain(RiskCode.LastMember), "the last member of its shard is a blocking risk");
         Assert.That(Runtime.Host(hostId).Running.Keys, Has.Member(instanceId), "a request alone removes nothing");
 
         var own = await request.ApproveAsync("requester-key", risks);

@@ -32,9 +32,9 @@ public sealed class ApiSerializationTests
     {
         var view = new ScaleDownView(
             "sd-1", "Approved", "i-abc", "orders", "s0", "replica", "h1", 7,
-            [new RiskItemView("last-member", RiskSeverity.Blocking, "last member of orders/s0")],
+            [new RiskItemView(RiskCode.LastMember, RiskSeverity.Blocking, "last member of orders/s0")],
             "requester-key", At, At.AddHours(1),
-            new ScaleDownDecisionView("approver-key", At.AddMinutes(5), "approved", ["last-member"], null),
+            new ScaleDownDecisionView("approver-key", At.AddMinutes(5), "approved", [RiskCode.LastMember], null),
             [new StepView("Pending", At, 0, "1 blocking risk(s), 0 warning(s)")], null);
 
         AssertRoundTrips(view);

@@ -52,15 +52,17 @@ public sealed class OpenApiContractTests
         JsonNode.Parse(json)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping })
             .ReplaceLineEndings("\n") + "\n";
 
-    /// <summary>The lines from the first difference to the last, with three lines of context: where the contract changed.</summary>
+    /// <summary>A line diff (longest common subsequence) with two lines of context around each change.</summary>
     internal static string Diff(string expected, string actual)
     {
         var before = expected.Split('\n');
         var after = actual.Split('\n');
+        var lines = new List<(char Mark, string Text)>();
+        // The document is a few thousand lines; the table is only built for the part between the common head and tail.
         var head = 0;
         while (head < before.Length && head < after.Length && before[head] == after[head])
         {
-            head++;
+            lines.Add((' ', before[head++]));
         }
 
         var tail = 0;
@@ -69,33 +71,50 @@ public sealed class OpenApiContractTests
             tail++;
         }
 
+        var a = before[head..^tail];
+        var b = after[head..^tail];
+        var common = new int[a.Length + 1, b.Length + 1];
+        for (var i = a.Length - 1; i >= 0; i--)
+        {
+            for (var j = b.Length - 1; j >= 0; j--)
+            {
+                common[i, j] = a[i] == b[j] ? common[i + 1, j + 1] + 1 : Math.Max(common[i + 1, j], common[i, j + 1]);
+            }
+        }
+
+        for (int i = 0, j = 0; i < a.Length || j < b.Length;)
+        {
+            if (i < a.Length && j < b.Length && a[i] == b[j])
+            {
+                lines.Add((' ', a[i++]));
+                j++;
+            }
+            else if (i < a.Length && (j == b.Length || common[i + 1, j] >= common[i, j + 1]))
+            {
+                lines.Add(('-', a[i++]));
+            }
+            else
+            {
+                lines.Add(('+', b[j++]));
+            }
+        }
+
+        lines.AddRange(before[^tail..].Select(l => (' ', l)));
+        var shown = lines.Select((l, n) => (l, n)).Where(x => lines.Skip(Math.Max(0, x.n - 2)).Take(5).Any(c => c.Mark != ' ')).ToList();
         var text = new StringBuilder();
-        var from = Math.Max(0, head - 3);
-        text.Append("@@ line ").Append(from + 1).Append(" @@\n");
-        foreach (var line in before[from..head])
+        var last = -1;
+        foreach (var (line, n) in shown.Take(MaxDiffLines))
         {
-            text.Append("  ").Append(line).Append('\n');
+            if (n != last + 1)
+            {
+                text.Append("@@ line ").Append(n + 1).Append(" @@\n");
+            }
+
+            text.Append(line.Mark).Append(' ').Append(line.Text).Append('\n');
+            last = n;
         }
 
-        var removed = before[head..^tail];
-        var added = after[head..^tail];
-        var lines = removed.Select(l => "- " + l).Concat(added.Select(l => "+ " + l)).ToList();
-        foreach (var line in lines.Take(MaxDiffLines))
-        {
-            text.Append(line).Append('\n');
-        }
-
-        if (lines.Count > MaxDiffLines)
-        {
-            text.Append("  … ").Append(lines.Count - MaxDiffLines).Append(" more changed lines\n");
-        }
-
-        foreach (var line in after[^tail..].Take(3))
-        {
-            text.Append("  ").Append(line).Append('\n');
-        }
-
-        return text.ToString();
+        return shown.Count > MaxDiffLines ? text.Append("… ").Append(shown.Count - MaxDiffLines).Append(" more lines\n").ToString() : text.ToString();
     }
 
     private static string CheckedInPath([CallerFilePath] string thisFile = "") =>

@@ -20,7 +20,8 @@ public sealed class WireNameTests
 {
     private ShellApp app = null!;
 
-    public sealed record Vocabulary(NumaPolicy? Numa = null, SpreadSpec? Spread = null, IReadOnlyList<RiskSeverity>? Severities = null);
+    public sealed record Vocabulary(
+        NumaPolicy? Numa = null, SpreadSpec? Spread = null, IReadOnlyList<RiskSeverity>? Severities = null, IReadOnlyList<RiskCode>? Codes = null);
 
     [OneTimeSetUp]
     public async Task StartAsync() => app = await ShellApp.StartAsync(api =>
@@ -35,12 +36,12 @@ public sealed class WireNameTests
     [Test]
     public async Task Enums_are_written_with_the_names_the_strings_had()
     {
-        using var response = await PostAsync("""{"numa":"interleave","spread":{"domain":"rack","maxPerDomain":2,"mode":"soft"},"severities":["Blocking","Warning"]}""");
+        using var response = await PostAsync("""{"numa":"interleave","spread":{"domain":"rack","maxPerDomain":2,"mode":"soft"},"severities":["Blocking","Warning"],"codes":["last-member","primary-with-replicas"]}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
         Assert.That(
             await response.Content.ReadAsStringAsync(),
-            Is.EqualTo("""{"numa":"interleave","spread":{"domain":"rack","maxPerDomain":2,"mode":"soft"},"severities":["Blocking","Warning"]}"""));
+            Is.EqualTo("""{"numa":"interleave","spread":{"domain":"rack","maxPerDomain":2,"mode":"soft"},"severities":["Blocking","Warning"],"codes":["last-member","primary-with-replicas"]}"""));
     }
 
     [Test]
@@ -62,6 +63,8 @@ public sealed class WireNameTests
     [TestCase("""{"spread":{"domain":"planet","maxPerDomain":1,"mode":"hard"}}""", "spread.domain", "must be one of host, rack, zone")]
     [TestCase("""{"spread":{"domain":"host","maxPerDomain":1,"mode":"strict"}}""", "spread.mode", "must be one of hard, soft")]
     [TestCase("""{"severities":["Warning","fatal"]}""", "severities[1]", "must be one of Blocking, Warning")]
+    [TestCase("""{"codes":["last-member","no-risk"]}""", "codes[1]",
+        "must be one of unknown-member, primary-with-replicas, last-member, below-minimum, spread-broken, spread-reduced, replication-lag, open-connections")]
     public async Task A_name_the_field_does_not_take_is_400_naming_the_field_and_its_names(string json, string field, string message)
     {
         using var response = await PostAsync(json);
