@@ -19,6 +19,8 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("Reservation")] Task<HostReservation?> GetReservationAsync(string instanceId);
     [Alias("TakeDiskWork")] Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync();
     [Alias("CompleteDiskWork")] Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error);
+    /// <summary>Gives back jobs taken but not run (the round stopped early), so the next round offers them again.</summary>
+    [Alias("ReturnDiskWork")] Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds);
     [Alias("Location")] Task<HostLocation?> GetLocationAsync();
 }
 

@@ -55,12 +55,36 @@ public sealed class ClusterGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(template);
-        if (state.State.State is "Provisioning" or "Reserving")
+        if (state.State.State is "Provisioning" or "Reserving" && state.State.Request != request)
         {
-            return state.State.Request == request
-                ? Outcome<ClusterView>.Success(await ViewAsync())
-                : Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
+            return Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
         }
+        if (state.State.State == "Provisioning")
+        {
+            // The same request again (its answer was lost): finish a hand-over a fault may have cut short, then answer.
+            await HandOverAsync(null);
+            return Outcome<ClusterView>.Success(await ViewAsync());
+        }
+        if (state.State.State == "Reserving")
+        {
+            // Calls do not interleave, so this is what a call cut short by a fault left: give it back and start again.
+            await ReleaseAsync(state.State.Members);
+        }
+
+        try
+        {
+            return await ReserveAndHandOverAsync(request, template, requestedBy);
+        }
+        catch (StorageUnavailableException)
+        {
+            // What is stored decides what happens next: a fresh activation finishes it or gives it back (OnActivateAsync).
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<Outcome<ClusterView>> ReserveAndHandOverAsync(CreateClusterRequest request, InstanceSpec template, string requestedBy)
+    {
 
         var spread = request.Spread ?? SpreadSpec.HostHard;
         var placementRequest = new ClusterRequest(Name, template.Pool, request.Shards!.Value, request.Replicas!.Value,

@@ -251,6 +251,12 @@ public sealed class HostGrain(
         PushCapacity(state.State.Host);
     }
 
+    public Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds)
+    {
+        foreach (var id in diskIds) _diskWorkInFlight.Remove(id);
+        return Task.CompletedTask;
+    }
+
     private bool WantsSeed(DiskPool pool, string diskClass)
     {
         var mark = state.State.Watermarks.FirstOrDefault(w => w.DiskClass == diskClass);

@@ -1,4 +1,5 @@
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Disks;
 using DbProvisioner.Grains.Tests.Cluster;
 using DbProvisioner.Grains.Tests.TestData;
 
@@ -113,6 +114,61 @@ public sealed class StorageFaultTests : GrainTest
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"{failure} within {Patience.TotalSeconds:0} s");
             await Task.Delay(20);
+        }
+    }
+
+    [Test]
+    public async Task ADiskRoundStoppedByARefusedWrite_GivesBackTheJobsItTook_SoTheNextRoundFormatsThem()
+    {
+        var hostId = TestFleet.NewId("host");
+        // The meta database refuses the first write that would record a formatted disk: the round stops there.
+        var refused = 0;
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == hostId
+            && s is HostGrainState { Host: { } h } && h.Disks.Disks.Values.Any(static d => d.State == DiskState.Ready)
+            && Interlocked.Increment(ref refused) == 1))
+        {
+            await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 3, minSeeded: 0));
+            await DiskPoolGrain(hostId).RunUntilIdleAsync();
+            Assert.That(refused, Is.GreaterThanOrEqualTo(1), "the fault was not hit");
+        }
+
+        // Storage is back: one more round formats every disk, including those the stopped round had taken.
+        await DiskPoolGrain(hostId).RunUntilIdleAsync();
+        var view = await HostViewAsync(hostId);
+        Assert.That(view.Disks.Select(static d => $"{d.Id}:{d.State}"), Is.All.EndsWith(":Ready"));
+    }
+
+    [Test]
+    public async Task AClusterWhoseProvisioningWriteIsRefused_IsCreatedByTheRetry_AndHoldsNoMoreThanItsMembers()
+    {
+        var hostIds = new[] { TestFleet.NewId("host"), TestFleet.NewId("host") };
+        foreach (var hostId in hostIds) await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
+        var name = TestFleet.NewId("c");
+        var template = TestFleet.Instance(Pool, cluster: name);
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, "required", 1));
+        var cluster = Client.GetGrain<IClusterGrain>(name);
+
+        // The members are reserved, then the meta database refuses the write that says so: the client sees a storage error.
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == name && s is ClusterGrainState { State: "Provisioning" }))
+        {
+            Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.CreateAsync(request, template, "tester"));
+        }
+
+        // The client retries the same request, as the 503 tells it to: the cluster exists afterwards, and runs.
+        var retried = await cluster.CreateAsync(request, template, "tester");
+        Assert.That(retried.Ok, Is.True, $"{retried.Kind} {retried.Error}");
+        Assert.That(await cluster.GetAsync(), Is.Not.Null, "GET of a cluster whose creation answered 202");
+        foreach (var member in retried.Value!.Members)
+        {
+            var view = await InstanceGrain(member.InstanceId).WaitSettledAsync(Patience);
+            Assert.That(view?.State, Is.EqualTo("Ready"), $"{member.InstanceId}: {view?.Reason}");
+        }
+        var members = retried.Value.Members.Select(static m => m.InstanceId).ToHashSet(StringComparer.Ordinal);
+        foreach (var hostId in hostIds)
+        {
+            var host = await HostViewAsync(hostId);
+            var held = host.Instances.Select(static i => i.Id).ToList();
+            Assert.That(held, Is.SubsetOf(members).And.Count.EqualTo(1), $"{hostId} holds one member and nothing else");
         }
     }
 }
