@@ -57,6 +57,14 @@ public abstract partial class GrainTest
         await DiskPoolGrain(request.Id!).RunUntilIdleAsync();
         var view = await HostViewAsync(request.Id!);
         Assert.That(view.Disks.Select(d => d.State), Is.All.EqualTo("Ready"), $"disks of {request.Id} after RunUntilIdleAsync");
+        // The placement index hears of the disks by a one-way message: wait until it has, so a placement sees them.
+        var placement = Client.GetGrain<IPlacementGrain>(request.Pool!);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await placement.SnapshotAsync()).SingleOrDefault(h => h.HostId == request.Id)?.ReadyDisks.Sum(static d => d.Count) != view.Disks.Count)
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"the placement index of pool {request.Pool} does not see the Ready disks of {request.Id}");
+            await Task.Delay(10);
+        }
         return view;
     }
 
