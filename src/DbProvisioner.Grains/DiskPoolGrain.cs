@@ -51,7 +51,7 @@ public sealed class DiskPoolGrain(
             if (jobs.Count == 0) return done;
             var location = await host.GetLocationAsync();
             if (location is null) return done;
-            var runtime = runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+            var runtime = runtimes.For(location, options.Value.Image);
             foreach (var job in jobs)
             {
                 try
