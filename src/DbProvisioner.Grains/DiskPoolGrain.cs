@@ -57,7 +57,7 @@ public sealed class DiskPoolGrain(
                 await ReturnQuietlyAsync(host, [.. jobs.Select(static j => j.DiskId)]);
                 return done;
             }
-            var runtime = runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+            var runtime = runtimes.For(location, options.Value.Image);
             var left = jobs.Select(static j => j.DiskId).ToList();
             try
             {

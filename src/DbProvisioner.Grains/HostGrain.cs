@@ -277,7 +277,7 @@ public sealed class HostGrain(
     }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>
-        runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+        runtimes.For(location, options.Value.Image);
 
     internal static string Describe(CpuSet cpus) => cpus.ToString().ToString(CultureInfo.InvariantCulture);
 }

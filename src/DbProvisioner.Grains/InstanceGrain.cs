@@ -389,7 +389,7 @@ public sealed partial class InstanceGrain(
     private IHostRuntime Runtime()
     {
         var host = S.Host ?? throw new InvalidOperationException($"instance {Id} has no host");
-        return runtimes.For(new HostConnection(host.HostId, new Uri(host.EngineEndpoint), host.MySqlAddress, options.Value.Image));
+        return runtimes.For(host, options.Value.Image);
     }
 
     private static string NextStepName(string state) => state switch

@@ -27,7 +27,7 @@ public sealed class ReconcilerGrain(
         if (location is null || view is null)
             return _last = new ReconciliationView(Id, clock.GetUtcNow(), [], [], [], [], [], $"host {Id} is not registered");
 
-        var runtime = runtimes.For(new HostConnection(Id, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+        var runtime = runtimes.For(location, options.Value.Image);
         OwnedResources owned;
         try
         {
