@@ -59,6 +59,11 @@ public sealed class ReconcilerGrain(
             await runtime.RemoveOwnedContainerAsync(name, CancellationToken.None);
             helpersRemoved.Add(name);
         }
+        foreach (var name in Reconciliation.StaleHelperVolumes(owned.Volumes.Select(static v => new ObservedVolume(v.Name, v.Helper, v.CreatedAt)), staleHelpersBefore))
+        {
+            await runtime.RemoveOwnedVolumeAsync(name, CancellationToken.None);
+            helpersRemoved.Add(name);
+        }
         var orphansRemoved = new List<string>();
         foreach (var name in report.Orphans)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using DbProvisioner.Domain.Topology;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -96,7 +97,16 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         return new OwnedResources(
             [.. containers.Select(c => new OwnedContainer(c.ID, c.Names.FirstOrDefault()?.TrimStart('/') ?? c.ID, c.State,
                 new Dictionary<string, string>(c.Labels ?? new Dictionary<string, string>()), new DateTimeOffset(DateTime.SpecifyKind(c.Created, DateTimeKind.Utc))))],
-            [.. (volumes.Volumes ?? []).Select(v => new OwnedVolume(v.Name, new Dictionary<string, string>(v.Labels ?? new Dictionary<string, string>())))]);
+            [.. (volumes.Volumes ?? []).Select(v => new OwnedVolume(v.Name, new Dictionary<string, string>(v.Labels ?? new Dictionary<string, string>()),
+                DateTimeOffset.TryParse(v.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created) ? created : null))]);
+    }
+
+    public async Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(volumeName);
+        var owned = await ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+        if (!owned.Volumes.Any(v => v.Name == volumeName)) return; // gone, or not ours
+        await _engine.RemoveVolumeQuietlyAsync(volumeName).ConfigureAwait(false);
     }
 
     public async Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken)

@@ -60,4 +60,7 @@ public interface IHostRuntime
     /// volume when it is an instance's; refuses anything without this host's ownership labels. Idempotent.
     /// </summary>
     Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken);
+
+    /// <summary>Removes one volume the appliance owns on this host (a helper's left by a crash); a volume in use stays. Idempotent.</summary>
+    Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken);
 }

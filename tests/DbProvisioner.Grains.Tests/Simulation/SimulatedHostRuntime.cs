@@ -295,6 +295,12 @@ public sealed class SimulatedHostRuntime : IHostRuntime
         return Task.CompletedTask;
     }
 
+    public Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        return Task.CompletedTask; // the simulation keeps no helper volumes
+    }
+
     public Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken)
     {
         ThrowIfDown();
