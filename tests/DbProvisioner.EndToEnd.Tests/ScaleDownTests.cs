@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using DbProvisioner.Contracts;
 using DbProvisioner.EndToEnd.Tests.Support;
 using MySqlConnector;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -80,7 +80,7 @@ public sealed class ScaleDownTests : E2eFixture
             Assert.That(approve.StatusCode, Is.EqualTo(HttpStatusCode.OK), await approve.Content.ReadAsStringAsync());
         }
 
-        var draining = await E2e.Admin.WaitForInstanceAsync(id, v => v.State != "Ready", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var draining = await E2e.Admin.WaitForInstanceAsync(id, v => v.State != "Ready", TimeSpan.FromSeconds(20), "to leave Ready", TimeSpan.FromMilliseconds(50));
         await E2e.RestartAsync();
         await TestContext.Progress.WriteLineAsync($"[e2e] killed the server while the instance was {draining.State}");
         Assert.That(draining.State, Is.EqualTo("Draining").Or.EqualTo("Drained"), "the kill landed during the removal");
@@ -119,20 +119,10 @@ public sealed class ScaleDownTests : E2eFixture
         return await WaitRemovedAsync(request.Id);
     }
 
-    private async Task<ScaleDownView> WaitRemovedAsync(string requestId)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var view = await E2e.Viewer.GetOkAsync<ScaleDownView>($"scale-downs/{requestId}");
-            if (view.State is "Removed" or "Failed" or "Rejected" or "Expired" || watch.Elapsed > RemovalTimeout)
-            {
-                return view;
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    private async Task<ScaleDownView> WaitRemovedAsync(string requestId) =>
+        await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<ScaleDownView>($"scale-downs/{requestId}"),
+            static view => view.State is "Removed" or "Failed" or "Rejected" or "Expired", RemovalTimeout, $"scale-down request {requestId} to end",
+            static view => $"{view.State} {string.Join(" | ", view.Steps.Select(s => $"{s.Step}: {s.Outcome}"))}");
 
     private static string ConnectionString(CredentialsView c) => new MySqlConnectionStringBuilder
     {

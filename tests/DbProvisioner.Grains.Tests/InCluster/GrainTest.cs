@@ -2,8 +2,8 @@ using System.Text.RegularExpressions;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.Cluster;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing.Simulation;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 

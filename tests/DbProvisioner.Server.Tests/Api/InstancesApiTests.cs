@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DbProvisioner.Grains;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Server.Tests.Support;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.Extensions.DependencyInjection;
 using static DbProvisioner.Server.Tests.Support.GrainApp;
 
