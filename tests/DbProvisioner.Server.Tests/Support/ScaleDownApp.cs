@@ -42,7 +42,8 @@ internal sealed class ScaleDownApp : IAsyncDisposable
 
     public string Database { get; }
 
-    public static async Task<ScaleDownApp> StartAsync(TimeSpan? scaleDownExpiry = null)
+    /// <summary>Starts the app; with a <paramref name="clock"/>, the grains and the server's sweeps read the time from it.</summary>
+    public static async Task<ScaleDownApp> StartAsync(TimeSpan? scaleDownExpiry = null, TimeProvider? clock = null)
     {
         var database = $"dbprov_test_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         var options = MetaOptions(database);
@@ -71,6 +72,11 @@ internal sealed class ScaleDownApp : IAsyncDisposable
                 {
                     services.AddSingleton<IHostRuntimeFactory>(hosts);
                     services.AddSingleton<IMySqlAdmin>(mysql);
+                    if (clock is not null)
+                    {
+                        services.AddSingleton(clock);
+                    }
+
                     services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
                     services.Configure<ProvisioningOptions>(o =>
                     {
