@@ -2,8 +2,9 @@ using System.Text.RegularExpressions;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.Cluster;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -59,12 +60,8 @@ public abstract partial class GrainTest
         Assert.That(view.Disks.Select(d => d.State), Is.All.EqualTo("Ready"), $"disks of {request.Id} after RunUntilIdleAsync");
         // The placement index hears of the disks by a one-way message: wait until it has, so a placement sees them.
         var placement = Client.GetGrain<IPlacementGrain>(request.Pool!);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await placement.SnapshotAsync()).SingleOrDefault(h => h.HostId == request.Id)?.ReadyDisks.Sum(static d => d.Count) != view.Disks.Count)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"the placement index of pool {request.Pool} does not see the Ready disks of {request.Id}");
-            await Task.Delay(10);
-        }
+        await Eventually.UntilAsync(async () => (await placement.SnapshotAsync()).SingleOrDefault(h => h.HostId == request.Id)?.ReadyDisks.Sum(static d => d.Count),
+            ready => ready == view.Disks.Count, TimeSpan.FromSeconds(10), $"the placement index of pool {request.Pool} to see the {view.Disks.Count} Ready disks of {request.Id}");
         return view;
     }
 

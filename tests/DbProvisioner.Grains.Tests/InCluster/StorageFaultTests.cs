@@ -2,6 +2,7 @@ using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Disks;
 using DbProvisioner.Grains.Tests.Cluster;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -30,7 +31,8 @@ public sealed class StorageFaultTests : GrainTest
         {
             Assert.That((await request.ApproveAsync("approver-key", codes)).Ok, Is.True);
             // Two refusals: the write failed, and the step was tried again rather than abandoned.
-            await UntilAsync(() => Task.FromResult(GrainTestCluster.Storage.RefusedWrites >= refusedBefore + 2), "the Removed write was not tried twice");
+            await Eventually.UntilAsync(() => Task.FromResult(GrainTestCluster.Storage.RefusedWrites - refusedBefore), static refused => refused >= 2, Patience,
+                "the refused Removed write to be tried again", static refused => $"{refused} write(s) refused");
 
             var served = await InstanceGrain(instanceId).GetAsync();
             var listed = (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId);
@@ -46,7 +48,8 @@ public sealed class StorageFaultTests : GrainTest
         // Storage is back: the removal finishes by itself, in a server that kept running.
         var settled = await InstanceGrain(instanceId).WaitSettledAsync(Patience);
         Assert.That(settled!.State, Is.EqualTo("Removed"), string.Join(" | ", settled.Steps.Select(static s => $"{s.Step}: {s.Outcome}")));
-        await UntilAsync(async () => (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId).State == "Removed", "the catalog was not repaired");
+        await Eventually.UntilAsync(async () => (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId).State, static state => state == "Removed", Patience,
+            $"the catalog to list {instanceId} as Removed");
         var rows = Env.Audit.About(instanceId).Where(static e => e.Action.StartsWith("removal.", StringComparison.Ordinal) && e.Outcome != "retrying").ToList();
         Assert.Multiple(() =>
         {
@@ -102,21 +105,11 @@ public sealed class StorageFaultTests : GrainTest
         }
 
         var steps = ready.Steps.Select(static s => "provisioning." + s.Step).ToList();
-        await UntilAsync(() => Task.FromResult(Env.Audit.About(instanceId).Count >= steps.Count), "the outbox was not written once the trail was back");
+        await Eventually.UntilAsync(() => Task.FromResult(Env.Audit.About(instanceId).Select(static e => e.Action).ToList()), rows => rows.Count >= steps.Count, Patience,
+            "the outbox to write every step once the trail was back", static rows => string.Join(", ", rows));
         var actions = Env.Audit.About(instanceId).Select(static e => e.Action).ToList();
         Assert.That(actions, Is.EqualTo(steps), "one row per step, in order, none twice");
     }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{failure} within {Patience.TotalSeconds:0} s");
-            await Task.Delay(20);
-        }
-    }
-
     [Test]
     public async Task ADiskRoundStoppedByARefusedWrite_GivesBackTheJobsItTook_SoTheNextRoundFormatsThem()
     {
