@@ -1,3 +1,4 @@
+using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 
@@ -21,10 +22,6 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("CompleteDiskWork")] Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error);
     [Alias("Location")] Task<HostLocation?> GetLocationAsync();
 }
-
-/// <summary>One disk to format (wiping it) and maybe seed, handed to the disk pool's worker.</summary>
-[GenerateSerializer, Immutable, Alias("dbprov.DiskJob")]
-public sealed record DiskJob([property: Id(0)] string DiskId, [property: Id(1)] string Device, [property: Id(2)] bool Seed);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]
 public sealed record ReserveOutcome([property: Id(0)] HostReservation? Reservation, [property: Id(1)] string Reason, [property: Id(2)] HostLocation? Location = null);
