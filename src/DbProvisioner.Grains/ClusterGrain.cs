@@ -1,3 +1,4 @@
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
@@ -189,8 +190,8 @@ public sealed class ClusterGrain(
         var members = state.State.Members.Zip(views).Select(p =>
             new ClusterMemberView(p.First.Shard, p.First.InstanceId, p.First.Role, p.Second?.Host ?? p.First.HostId, p.Second?.State ?? "Reserving")).ToList();
         var overall = state.State.State == "Failed" ? "Failed"
-            : members.All(static m => m.State == InstanceStates.Ready) ? "Ready"
-            : members.Any(static m => m.State == InstanceStates.Failed) ? "Degraded"
+            : members.All(static m => m.State == nameof(InstanceState.Ready)) ? "Ready"
+            : members.Any(static m => m.State == nameof(InstanceState.Failed)) ? "Degraded"
             : "Provisioning";
         return new ClusterView(Name, overall, state.State.Reason, state.State.Template!.Pool, r.Shards ?? 0, r.Replicas ?? 0,
             r.Spread ?? SpreadSpec.HostHard, members, state.State.CreatedAt);
