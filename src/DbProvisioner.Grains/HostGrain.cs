@@ -186,15 +186,6 @@ public sealed class HostGrain(
         await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
     }
 
-    public Task<HostReservation?> GetReservationAsync(string instanceId)
-    {
-        if (state.State.Host is not { } host) return Task.FromResult<HostReservation?>(null);
-        if (!host.Cpu.Assignments.TryGetValue(instanceId, out var cpu) || !host.PortsByInstance.TryGetValue(instanceId, out var port)
-            || host.Disks.ClaimedBy(instanceId) is not { } disk)
-            return Task.FromResult<HostReservation?>(null);
-        return Task.FromResult<HostReservation?>(new HostReservation(instanceId, Id, cpu, disk, port, host.Swap.HeldBy(instanceId)));
-    }
-
     public async Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync()
     {
         if (state.State.Host is not { } host) return [];

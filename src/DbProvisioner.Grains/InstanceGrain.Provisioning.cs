@@ -47,8 +47,9 @@ public sealed partial class InstanceGrain
             await FailAsync(outcome.Reason, clock.GetElapsedTime(started), released: true); // nothing was reserved
             return;
         }
+        // The host answers with its location, so no second call is needed to reach it.
+        S.Host = outcome.Location ?? throw new InvalidOperationException($"instance {Id}: the reservation on host {reservation.HostId} came without the host's location");
         S.Reservation = reservation;
-        S.Host = outcome.Location ?? await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
         await AdvanceAsync(InstanceState.Placed, started, $"host {reservation.HostId}, CPUs {reservation.Cpu.Cpus}, disk {reservation.Disk.Id}, port {reservation.Port}");
     }
 

@@ -53,18 +53,21 @@ public sealed partial class InstanceGrain(
         await EnsureStoredAsync();
         if (S.State is not null) return Existing(spec);
         Begin(spec, requestedBy);
-        await PersistAsync(new StepNote(nameof(InstanceState.Requested), "ok", null, 0));
+        await WriteAsync(new StepNote(nameof(InstanceState.Requested), "ok", null, 0));
+        var accepted = _stored!;
+        // Placement starts now; the audit row and catalog entry of Requested are written meanwhile, off its path.
         StartLoop();
-        return Outcome<InstanceView>.Success(_stored!);
+        await AfterStoredAsync();
+        return Outcome<InstanceView>.Success(accepted);
     }
 
-    public async Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation)
+    public async Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation, HostLocation host)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(reservation);
+        ArgumentNullException.ThrowIfNull(host);
         await EnsureStoredAsync();
         if (S.State is not null) return Existing(spec);
-        var host = await GrainFactory.GetGrain<IHostGrain>(reservation.HostId).GetLocationAsync();
         Begin(spec, requestedBy);
         S.Reservation = reservation;
         S.Host = host;
