@@ -65,9 +65,9 @@ public sealed class DiskPoolGrain(
                 {
                     try
                     {
-                        await runtime.FormatDiskAsync(job.Device, job.Seed, CancellationToken.None);
+                        await runtime.FormatDiskAsync(job.DevicePath, job.Seed, CancellationToken.None);
                         await host.CompleteDiskWorkAsync(job.DiskId, true, job.Seed, null);
-                        logger.LogInformation("Host {HostId}: disk {DiskId} ({Device}) formatted{Seeded}", Id, job.DiskId, job.Device, job.Seed ? " and seeded" : "");
+                        logger.LogInformation("Host {HostId}: disk {DiskId} ({Device}) formatted{Seeded}", Id, job.DiskId, job.DevicePath, job.Seed ? " and seeded" : "");
                     }
                     catch (HostRuntimeException e) when (e.Kind is not HostRuntimeErrorKind.EngineUnavailable)
                     {

@@ -1,5 +1,6 @@
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Instances;
 using DbProvisioner.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -77,9 +78,7 @@ public sealed class ReconcilerGrain(
 
     private static BelievedInstance Believe(string id, InstanceView instance)
     {
-        var expects = instance.State is InstanceStates.Ready or RemovalStates.Draining or RemovalStates.Drained;
-        var inFlight = instance.State is InstanceStates.Requested or InstanceStates.Placed or InstanceStates.DiskAttached
-            or InstanceStates.ContainerStarted or RemovalStates.ContainerRemoved;
-        return new BelievedInstance(id, expects, instance.ContainerMissing, inFlight);
+        var container = instance.LifecycleState() is { } state ? InstanceLifecycle.Of(state).Container : ContainerExpectation.Absent;
+        return new BelievedInstance(id, container == ContainerExpectation.Expected, instance.ContainerMissing, container == ContainerExpectation.InFlight);
     }
 }

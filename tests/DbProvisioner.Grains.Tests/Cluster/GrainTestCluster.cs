@@ -62,6 +62,7 @@ public sealed class GrainTestCluster : IAsyncDisposable
             silo.Services.AddSingleton<IHostRuntimeFactory>(runtime);
             silo.Services.AddSingleton<IMySqlAdmin>(mySql);
             silo.Services.AddSingleton<IAuditSink>(audit);
+            silo.AddIncomingGrainCallFilter<GrainCallRecorder>();
         });
         builder.ConfigureClient(client => client.Services.AddDomainSerialization());
         var cluster = builder.Build();

@@ -27,7 +27,7 @@ public sealed class StorageFaultTests : GrainTest
 
         // The meta database goes away exactly when the instance would record Removed.
         var refusedBefore = GrainTestCluster.Storage.RefusedWrites;
-        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == instanceId && s is InstanceGrainState { State: "Removed" }))
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == instanceId && s is InstanceGrainState { State: DbProvisioner.Api.InstanceState.Removed }))
         {
             Assert.That((await request.ApproveAsync("approver-key", codes)).Ok, Is.True);
             // Two refusals: the write failed, and the step was tried again rather than abandoned.
