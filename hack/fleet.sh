@@ -162,7 +162,7 @@ YAML
   else
     [ -z "$pid" ] || end_process "$pid" 10
     log "starting the registry on $REGISTRY (log: $REGISTRY_DIR/registry.log)"
-    setsid nohup docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+    start_detached "$REGISTRY_DIR/registry.log" docker-registry serve "$REGISTRY_DIR/config.yml"
     echo "$!" >"$REGISTRY_DIR/registry.pid"
     local i
     for ((i = 0; i < 60; i++)); do registry_answers && break; sleep 0.5; done
@@ -233,13 +233,11 @@ start_engine() {
   rm -f "$dir/dockerd.pid"
   log "starting the engine of node-$k on tcp://$(node_addr "$k"):$ENGINE_PORT (log: $dir/dockerd.log)"
   # nsenter, not `ip netns exec`: that remounts /sys and dockerd then fails with "Devices cgroup isn't mounted".
-  # setsid: the engine must outlive the make process that started it.
-  setsid nohup nsenter "--net=$(netns_path "$k")" dockerd \
+  start_detached "$dir/dockerd.log" nsenter "--net=$(netns_path "$k")" dockerd \
     --config-file "$dir/daemon.json" --data-root "$dir/docker" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
     --cgroup-parent "/dbprov-fleet-node-$k" --bridge none --iptables=false --ip-forward=false --ip-masq=false \
     -H "tcp://$(node_addr "$k"):$ENGINE_PORT" --tlsverify \
-    --tlscacert "$dir/tls/ca.pem" --tlscert "$dir/tls/cert.pem" --tlskey "$dir/tls/key.pem" \
-    >>"$dir/dockerd.log" 2>&1 </dev/null &
+    --tlscacert "$dir/tls/ca.pem" --tlscert "$dir/tls/cert.pem" --tlskey "$dir/tls/key.pem"
   local i
   for ((i = 0; i < 120; i++)); do node_answers "$k" && return 0; sleep 0.5; done
   tail -n 30 "$dir/dockerd.log" >&2 || true

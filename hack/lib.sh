@@ -44,3 +44,16 @@ attach_loop_file() {
   fi
   losetup -f "$f"
 }
+
+# Runs CMD… in the background in its own session (it outlives the caller), stdin from /dev/null, output appended to
+# LOG, and no other inherited file descriptor: a daemon that kept one would hold, e.g., its caller's flock for life.
+start_detached() {
+  local log="$1" fd; shift
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid nohup "$@" >>"$log" 2>&1 </dev/null
+  ) &
+}
