@@ -30,12 +30,17 @@ internal sealed class DockerEngine : IDisposable
         HostId = host.HostId;
         _options = options;
         _logger = logger;
+        // The driver never dials what registration would refuse (a plain-text engine on another machine).
+        if (EngineEndpoints.Refusal(host.EngineEndpoint, options) is { } refusal)
+            throw new ArgumentException($"host {host.HostId}: {refusal}", nameof(host));
+        var transport = EngineEndpoints.TransportOf(host.EngineEndpoint, options.Tls);
         // Polly owns timeouts; the HTTP client's own limit only catches what Polly would miss.
-        _docker = new DockerClientBuilder()
-            .WithEndpoint(host.EngineEndpoint)
+        var builder = new DockerClientBuilder()
+            .WithEndpoint(EngineEndpoints.ClientUri(host.EngineEndpoint, transport))
             .WithApiVersion(options.ApiVersion)
-            .WithTimeout(options.LongCallTimeout + TimeSpan.FromMinutes(1))
-            .Build();
+            .WithTimeout(options.LongCallTimeout + TimeSpan.FromMinutes(1));
+        if (transport == EngineTransport.MutualTls) builder = builder.WithAuthProvider(EngineTls.Credentials(options.Tls));
+        _docker = builder.Build();
         _pipeline = BuildPipeline(options, host.HostId, logger);
     }
 

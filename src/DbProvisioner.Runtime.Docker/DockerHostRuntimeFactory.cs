@@ -25,6 +25,16 @@ public sealed class DockerHostRuntimeFactory(DockerRuntimeOptions? options = nul
         return _runtimes.GetOrAdd(host, h => new Lazy<DockerHostRuntime>(() => Create(h))).Value;
     }
 
+    /// <summary>Why this driver will not reach an engine at <paramref name="engineEndpoint"/> (plain text to another machine, TLS without a certificate), or null.</summary>
+    public string? EndpointRefusal(Uri engineEndpoint)
+    {
+        if (EngineEndpoints.Refusal(engineEndpoint, _options) is { } refusal) return refusal;
+        if (EngineEndpoints.TransportOf(engineEndpoint, _options.Tls) != EngineTransport.MutualTls) return null;
+        var missing = new[] { ("CaFile", _options.Tls.CaFile!), ("CertFile", _options.Tls.CertFile!), ("KeyFile", _options.Tls.KeyFile!) }
+            .Where(f => !File.Exists(f.Item2)).Select(f => $"Docker:Tls:{f.Item1} {f.Item2}").ToList();
+        return missing.Count == 0 ? null : $"{engineEndpoint} needs mutual TLS, but the appliance's {string.Join(", ", missing)} does not exist";
+    }
+
     private DockerHostRuntime Create(HostConnection host)
     {
         var logger = _loggerFactory.CreateLogger<DockerHostRuntime>();

@@ -6,6 +6,9 @@ namespace DbProvisioner.Runtime;
 public interface IHostRuntimeFactory
 {
     IHostRuntime For(HostConnection host);
+
+    /// <summary>Why the driver will not reach an engine at this endpoint (e.g. plain text to another machine), or null; registration refuses it.</summary>
+    string? EndpointRefusal(Uri engineEndpoint) => null;
 }
 
 /// <summary>
