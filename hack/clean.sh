@@ -3,7 +3,7 @@
 # containers and volumes, the loop disks and the meta database, the swap file. Packages, dockerd and the images stay.
 source "$(dirname "$0")/lib.sh"
 need_root
-"$HACK_DIR/fleet.sh" down
+bash "$HACK_DIR/fleet.sh" down
 if engine_answers; then
   ids="$(docker ps -aq --filter label=dbprov.managed-by)"
   [ -n "$ids" ] && docker rm -f $ids >/dev/null

@@ -11,4 +11,4 @@ need_root
 log "disk pool: $("$HACK_DIR/disks.sh" list | wc -l) loop disks ($STATE_DIR/disks)"
 "$HACK_DIR/swap.sh" up
 "$HACK_DIR/meta-db.sh" up
-"$HACK_DIR/fleet.sh" up "${DBPROV_FLEET_NODES:-2}"
+bash "$HACK_DIR/fleet.sh" up "${DBPROV_FLEET_NODES:-2}"
