@@ -113,6 +113,10 @@ live_pid() {
   return 0
 }
 
+# Pids of processes whose command line matches the extended regex PATTERN: daemons whose pid file was removed
+# with the state folder still run, and must not be started twice.
+stray_pids() { pgrep -f -- "$1" || true; }
+
 # Sends TERM to PID and waits up to SECONDS for it to end; KILL after that.
 end_process() {
   local pid="$1" seconds="$2" i
@@ -161,6 +165,7 @@ YAML
     log "registry answers on $REGISTRY"
   else
     [ -z "$pid" ] || end_process "$pid" 10
+    for pid in $(stray_pids "^docker-registry serve $REGISTRY_DIR/config.yml"); do end_process "$pid" 10; done
     log "starting the registry on $REGISTRY (log: $REGISTRY_DIR/registry.log)"
     start_detached "$REGISTRY_DIR/registry.log" docker-registry serve "$REGISTRY_DIR/config.yml"
     echo "$!" >"$REGISTRY_DIR/registry.pid"
@@ -189,6 +194,7 @@ stop_registry() {
   local pid
   pid="$(live_pid "$REGISTRY_DIR/registry.pid" docker-registry)"
   [ -z "$pid" ] || end_process "$pid" 10
+  for pid in $(stray_pids "^docker-registry serve $REGISTRY_DIR/config.yml"); do end_process "$pid" 10; done
   ! contains "$(ip -o addr show dev lo)" " $REGISTRY_ADDR/32 " || ip addr del "$REGISTRY_ADDR/32" dev lo
   rm -rf "$REGISTRY_CERTS_D"
 }
@@ -231,6 +237,7 @@ start_engine() {
   # Its own (empty) config file: /etc/docker/daemon.json belongs to this machine's engine.
   [ -f "$dir/daemon.json" ] || echo '{}' >"$dir/daemon.json"
   rm -f "$dir/dockerd.pid"
+  stop_engine "$k" # one whose pid file went with its state folder
   log "starting the engine of node-$k on tcp://$(node_addr "$k"):$ENGINE_PORT (log: $dir/dockerd.log)"
   # nsenter, not `ip netns exec`: that remounts /sys and dockerd then fails with "Devices cgroup isn't mounted".
   start_detached "$dir/dockerd.log" nsenter "--net=$(netns_path "$k")" dockerd \
@@ -246,6 +253,9 @@ start_engine() {
 
 stop_engine() {
   local k="$1" dir pid; dir="$(node_dir "$k")"
+  for pid in $(stray_pids "^dockerd .*--data-root $dir/docker "); do
+    [ "$pid" = "$(live_pid "$dir/dockerd.pid" dockerd)" ] || { log "stopping a stray engine of node-$k (pid $pid)"; end_process "$pid" 90; }
+  done
   pid="$(live_pid "$dir/dockerd.pid" dockerd)"
   [ -n "$pid" ] || return 0
   log "stopping the engine of node-$k (pid $pid)"
