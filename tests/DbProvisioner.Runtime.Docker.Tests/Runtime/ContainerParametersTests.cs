@@ -13,7 +13,7 @@ public sealed class ContainerParametersTests
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     private static InstanceContainerSpec Spec(long memoryMiB = 1024, long swapMiB = 512, int swappiness = 10, int[]? memoryNodes = null, InstanceCredentials? credentials = null) =>
-        new("db-1", "/dev/loop3", CpuSet.Of(2, 3, 4, 6), memoryNodes ?? [0], memoryMiB, swapMiB, swappiness, 3401, "[mysqld]\n",
+        new("db-1", "/dev/xvdq", CpuSet.Of(2, 3, 4, 6), memoryNodes ?? [0], memoryMiB, swapMiB, swappiness, 3401, "[mysqld]\n",
             credentials ?? InstanceCredentials.Generate(database: "app", user: "app"),
             new Dictionary<string, string> { ["dbprov.cluster"] = "orders", ["dbprov.role"] = "primary" });
 
@@ -59,7 +59,7 @@ public sealed class ContainerParametersTests
             [OwnershipLabels.Host] = "db-17",
             [OwnershipLabels.Instance] = "db-1",
             [OwnershipLabels.Port] = "3401",
-            [OwnershipLabels.Disk] = "/dev/loop3",
+            [OwnershipLabels.Disk] = "/dev/xvdq",
             ["dbprov.cluster"] = "orders",
             ["dbprov.role"] = "primary",
         }));
@@ -102,7 +102,7 @@ public sealed class ContainerParametersTests
         Assert.That(mount.ReadOnly, Is.Not.True);
         Assert.That(volume.Name, Is.EqualTo(mount.Source));
         Assert.That(volume.Driver, Is.EqualTo("local"));
-        Assert.That(volume.DriverOpts, Is.EquivalentTo(new Dictionary<string, string> { ["type"] = "xfs", ["device"] = "/dev/loop3" }));
+        Assert.That(volume.DriverOpts, Is.EquivalentTo(new Dictionary<string, string> { ["type"] = "xfs", ["device"] = "/dev/xvdq" }));
         Assert.That(volume.Labels, Is.EquivalentTo(Build(spec).Labels), "the volume is found and reconciled like its container");
     }
 
@@ -143,13 +143,13 @@ public sealed class ContainerParametersTests
     {
         ["topology"] = new HelperSpec("topology", ["sh"]) { User = "mysql" },
         ["port"] = new HelperSpec("port", ["perl"]) { User = "mysql", HostNetwork = true },
-        ["format"] = new HelperSpec("format", ["sh"]) { Device = "/dev/loop3", CapAdd = ["SYS_ADMIN"] },
+        ["format"] = new HelperSpec("format", ["sh"]) { Device = "/dev/xvdq", CapAdd = ["SYS_ADMIN"] },
         ["check"] = new HelperSpec("check", ["sh"]) { Volume = "dbprov-check-loop3", VolumeReadOnly = true },
     };
 
     [TestCase("topology", "none", null, null, TestName = "a sysfs reader: no network, no device, no volume")]
     [TestCase("port", "host", null, null, TestName = "a port probe: the host's network")]
-    [TestCase("format", "none", "/dev/loop3", null, TestName = "mkfs: the disk and CAP_SYS_ADMIN")]
+    [TestCase("format", "none", "/dev/xvdq", null, TestName = "mkfs: the disk and CAP_SYS_ADMIN")]
     [TestCase("check", "none", null, "dbprov-check-loop3", TestName = "a check of a disk's contents: its volume, read-only")]
     public void A_helper_gets_nothing_but_what_it_needs(string purpose, string network, string? device, string? volume)
     {
