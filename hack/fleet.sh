@@ -338,6 +338,9 @@ down() {
   while read -r link; do
     [[ "$link" =~ ^dbf-node-([0-9]+)$ ]] && remove_node "${BASH_REMATCH[1]}"
   done < <(ip -o link show | sed -n 's/^[0-9]*: \(dbf-node-[0-9]*\)@.*/\1/p')
+  # Engines whose state folder and link were removed by hand still run: found by their data root.
+  local pid
+  for pid in $(stray_pids "^dockerd .*--data-root $FLEET_DIR/node-[0-9]+/docker "); do end_process "$pid" 90; done
   stop_registry
   unmount_under "$FLEET_DIR"
   rm -rf "$FLEET_DIR" "$FLEET_DISK_DIR"
