@@ -4,6 +4,7 @@
 #   disk-NN.img  DBPROV_DISKS (default 10) for the tests; they find each disk by its file (TestDisks), never by
 #                loop number, and the Docker driver formats only loop devices over files in this folder
 #   run-NN.img   DBPROV_RUN_DISKS (default 3) for the appliance `make run` starts (host `local`)
+#   fleet/       the pools of the fleet's nodes, hack/fleet.sh's alone (`fleet.sh disks NAME`)
 #   disks.sh up         attach both pools (DBPROV_DISK_SIZE each, default 2G: sparse, so they take only
 #                       what is written) and print the test pool
 #   disks.sh list [run] print "device<TAB>size-bytes<TAB>backing-file" for each disk of the test (or run) pool
@@ -16,21 +17,8 @@ RUN_COUNT="${DBPROV_RUN_DISKS:-3}"
 SIZE="${DBPROV_DISK_SIZE:-2G}"
 DIR="$STATE_DIR/disks"
 
-device_of() { local out; out="$(losetup -j "$1" -O NAME -n 2>/dev/null || true)"; out="${out%%$'\n'*}"; printf '%s' "${out// /}"; }
-
 attach() { # attach PREFIX COUNT
-  for i in $(seq 1 "$2"); do
-    f="$DIR/$1-$(printf '%02d' "$i").img"
-    [ -f "$f" ] || truncate -s "$SIZE" "$f"
-    if [ -z "$(device_of "$f")" ]; then
-      # losetup -f needs a free /dev/loopN node; make more when the machine has few.
-      if ! losetup -f >/dev/null 2>&1; then
-        n=0; while [ -e "/dev/loop$n" ]; do n=$((n + 1)); done
-        mknod -m 0660 "/dev/loop$n" b 7 "$n"
-      fi
-      losetup -f "$f"
-    fi
-  done
+  for i in $(seq 1 "$2"); do attach_loop_file "$DIR/$1-$(printf '%02d' "$i").img" "$SIZE"; done
 }
 
 up() {
@@ -46,7 +34,7 @@ list() {
   [ "${1:-}" = run ] && prefix=run
   for f in "$DIR"/"$prefix"-*.img; do
     [ -f "$f" ] || continue
-    d="$(device_of "$f")"
+    d="$(loop_device_of "$f")"
     [ -n "$d" ] && printf '%s\t%s\t%s\n' "$d" "$(stat -c %s "$f")" "$f"
   done
 }
@@ -54,7 +42,7 @@ list() {
 down() {
   for f in "$DIR"/disk-*.img "$DIR"/run-*.img; do
     [ -f "$f" ] || continue
-    d="$(device_of "$f")"
+    d="$(loop_device_of "$f")"
     [ -n "$d" ] && losetup -d "$d"
   done
   log "loop devices detached"
@@ -64,6 +52,7 @@ case "${1:-up}" in
   up) up ;;
   list) list "${2:-}" ;;
   down) down ;;
-  purge) down; rm -rf "$DIR"; log "disk files removed" ;;
+  # Only this script's files: the fleet's node pools (fleet/) are hack/fleet.sh's.
+  purge) down; rm -f "$DIR"/disk-*.img "$DIR"/run-*.img; rmdir "$DIR" 2>/dev/null || true; log "disk files removed" ;;
   *) die "usage: disks.sh up|list|down|purge" ;;
 esac

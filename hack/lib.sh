@@ -28,3 +28,32 @@ random_alnum() {
 contains() { [[ "$1" == *"$2"* ]]; }
 
 engine_answers() { docker version --format '{{.Server.APIVersion}}' >/dev/null 2>&1; }
+
+# The loop device over FILE (e.g. /dev/loop3), or nothing.
+loop_device_of() { local out; out="$(losetup -j "$1" -O NAME -n 2>/dev/null || true)"; out="${out%%$'\n'*}"; printf '%s' "${out// /}"; }
+
+# Attaches FILE (made sparse, SIZE, when missing) to a loop device unless it already is.
+attach_loop_file() {
+  local f="$1" size="$2" n
+  [ -f "$f" ] || truncate -s "$size" "$f"
+  [ -z "$(loop_device_of "$f")" ] || return 0
+  # losetup -f needs a free /dev/loopN node; make more when the machine has few.
+  if ! losetup -f >/dev/null 2>&1; then
+    n=0; while [ -e "/dev/loop$n" ]; do n=$((n + 1)); done
+    mknod -m 0660 "/dev/loop$n" b 7 "$n"
+  fi
+  losetup -f "$f"
+}
+
+# Runs CMD… in the background in its own session (it outlives the caller), stdin from /dev/null, output appended to
+# LOG, and no other inherited file descriptor: a daemon that kept one would hold, e.g., its caller's flock for life.
+start_detached() {
+  local log="$1" fd; shift
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid nohup "$@" >>"$log" 2>&1 </dev/null
+  ) &
+}

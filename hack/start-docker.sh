@@ -7,8 +7,7 @@ if engine_answers; then log "docker engine answers"; exit 0; fi
 
 mkdir -p "$STATE_DIR"
 log "starting dockerd (log: $STATE_DIR/dockerd.log)"
-# setsid: the engine must outlive the make process that started it.
-setsid nohup dockerd >>"$STATE_DIR/dockerd.log" 2>&1 </dev/null &
+start_detached "$STATE_DIR/dockerd.log" dockerd
 for _ in $(seq 1 120); do
   if engine_answers; then log "docker engine answers"; exit 0; fi
   sleep 0.5

@@ -1,4 +1,5 @@
 using DbProvisioner.Api;
+using DbProvisioner.Domain.Disks;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 
@@ -15,17 +16,15 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("Get")] Task<HostView?> GetAsync();
     [Alias("Cordon")] Task<Outcome<HostView>> CordonAsync(bool cordoned);
     [Alias("Capacity")] Task<HostCapacity?> GetCapacityAsync();
+    /// <summary>Reserves for the instance, all or nothing; idempotent: asked again, it answers the reservation the instance holds.</summary>
     [Alias("Reserve")] Task<ReserveOutcome> ReserveAsync(InstanceRequest request);
     [Alias("Release")] Task ReleaseAsync(string instanceId);
-    [Alias("Reservation")] Task<HostReservation?> GetReservationAsync(string instanceId);
     [Alias("TakeDiskWork")] Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync();
     [Alias("CompleteDiskWork")] Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error);
+    /// <summary>Gives back jobs taken but not run (the round stopped early), so the next round offers them again.</summary>
+    [Alias("ReturnDiskWork")] Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds);
     [Alias("Location")] Task<HostLocation?> GetLocationAsync();
 }
-
-/// <summary>One disk to format (wiping it) and maybe seed, handed to the disk pool's worker.</summary>
-[GenerateSerializer, Immutable, Alias("dbprov.DiskJob")]
-public sealed record DiskJob([property: Id(0)] string DiskId, [property: Id(1)] string Device, [property: Id(2)] bool Seed);
 
 [GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]
 public sealed record ReserveOutcome([property: Id(0)] HostReservation? Reservation, [property: Id(1)] string Reason, [property: Id(2)] HostLocation? Location = null);
@@ -63,14 +62,35 @@ public interface IPlacementGrain : IGrainWithStringKey
     [Alias("Place")] Task<PlacementDecision> PlaceAsync(PlacementRequest request);
     [Alias("PlaceCluster")] Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request);
     [Alias("Snapshot")] Task<IReadOnlyList<HostCapacity>> SnapshotAsync();
+
+    /// <summary>The pool has at least one registered host (the API's check that a requested pool exists).</summary>
+    [Alias("HasHosts")] Task<bool> HasHostsAsync();
+}
+
+/// <summary>Pools as the API sees them: a pool exists once a host is registered in it (hosts are never taken out of their pool).</summary>
+public static class Pools
+{
+    /// <summary>Asks the pool's placement index, one call, instead of listing every host of the catalog.</summary>
+    public static Task<bool> PoolExistsAsync(this IGrainFactory grains, string pool)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        return grains.GetGrain<IPlacementGrain>(pool).HasHostsAsync();
+    }
 }
 
 /// <summary>One shard of a cluster (key: "cluster/shard"): placements for it are serialised here, so a hard spread rule holds.</summary>
 [Alias("dbprov.IShardGrain")]
 public interface IShardGrain : IGrainWithStringKey
 {
+    /// <summary>Places a member on the best host the pool's index offers that keeps the spread rule, and reserves it there.</summary>
     [Alias("PlaceMember")] Task<ReserveOutcome> PlaceMemberAsync(string instanceId, InstanceSpec spec, InstanceRequest request);
-    [Alias("AddPlaced")] Task AddPlacedMemberAsync(string instanceId, string role, HostLocation host, SpreadSpec spread);
+
+    /// <summary>Reserves a member of a cluster on the host the cluster's plan chose, if the shard's spread rule still allows it there.</summary>
+    [Alias("ReservePlanned")] Task<ReserveOutcome> ReservePlannedMemberAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned);
+
+    /// <summary>Gives back a member's reservation (on its planned host too, which may hold it unrecorded after a crash) and forgets it.</summary>
+    [Alias("ReleaseMember")] Task ReleaseMemberAsync(string instanceId, string plannedHostId);
+
     [Alias("RemoveMember")] Task RemoveMemberAsync(string instanceId);
     [Alias("Members")] Task<IReadOnlyList<MemberLocation>> GetMembersAsync();
     [Alias("View")] Task<ShardView> GetViewAsync();
@@ -84,7 +104,7 @@ public interface IInstanceGrain : IGrainWithStringKey
     [Alias("Provision")] Task<Outcome<InstanceView>> ProvisionAsync(InstanceSpec spec, string requestedBy);
 
     /// <summary>As <see cref="ProvisionAsync"/>, for a member whose host the cluster placement already reserved.</summary>
-    [Alias("ProvisionPlaced")] Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation);
+    [Alias("ProvisionPlaced")] Task<Outcome<InstanceView>> ProvisionPlacedAsync(InstanceSpec spec, string requestedBy, HostReservation reservation, HostLocation host);
 
     [Alias("Get"), Orleans.Concurrency.AlwaysInterleave] Task<InstanceView?> GetAsync();
     [Alias("Credentials"), Orleans.Concurrency.AlwaysInterleave] Task<CredentialsView?> GetCredentialsAsync();

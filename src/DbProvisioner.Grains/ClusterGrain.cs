@@ -11,7 +11,9 @@ public sealed record ClusterMember(
     [property: Id(0)] string Shard,
     [property: Id(1)] string InstanceId,
     [property: Id(2)] string Role,
-    [property: Id(3)] string HostId);
+    [property: Id(3)] string HostId,
+    [property: Id(4)] string? Zone = null,
+    [property: Id(5)] string? Rack = null);
 
 [GenerateSerializer, Alias("dbprov.ClusterGrainState")]
 public sealed class ClusterGrainState
@@ -27,8 +29,9 @@ public sealed class ClusterGrainState
 }
 
 /// <summary>
-/// One click, a whole cluster: the Domain places every member against the pool's index, each
-/// member's host then reserves it; if any host refuses, every reservation is given back and the
+/// One click, a whole cluster: the Domain places every member against the pool's index, then each member's shard
+/// reserves it on the planned host (so placements for one shard stay serialised in its shard grain, which has the last
+/// word on the spread rule); if any shard or host refuses, every reservation is given back through the shards and the
 /// placement is tried again from fresh capacity. All members or none.
 /// </summary>
 public sealed class ClusterGrain(
@@ -56,13 +59,36 @@ public sealed class ClusterGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(template);
-        if (state.State.State is "Provisioning" or "Reserving")
+        if (state.State.State is "Provisioning" or "Reserving" && state.State.Request != request)
         {
-            return state.State.Request == request
-                ? Outcome<ClusterView>.Success(await ViewAsync())
-                : Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
+            return Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
+        }
+        if (state.State.State == "Provisioning")
+        {
+            // The same request again (its answer was lost): finish a hand-over a fault may have cut short, then answer.
+            await HandOverAsync(null);
+            return Outcome<ClusterView>.Success(await ViewAsync());
+        }
+        if (state.State.State == "Reserving")
+        {
+            // Calls do not interleave, so this is what a call cut short by a fault left: give it back and start again.
+            await ReleaseAsync(state.State.Members);
         }
 
+        try
+        {
+            return await ReserveAndHandOverAsync(request, template, requestedBy);
+        }
+        catch (StorageUnavailableException)
+        {
+            // What is stored decides what happens next: a fresh activation finishes it or gives it back (OnActivateAsync).
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<Outcome<ClusterView>> ReserveAndHandOverAsync(CreateClusterRequest request, InstanceSpec template, string requestedBy)
+    {
         var spread = request.Spread ?? SpreadSpec.HostHard;
         var placementRequest = new ClusterRequest(Name, template.Pool, request.Shards!.Value, request.Replicas!.Value,
             new InstanceTemplate(template.Cpus, template.MemoryMiB, template.Numa, template.DiskGiB, template.DiskClass, template.SwapMiB),
@@ -74,7 +100,7 @@ public sealed class ClusterGrain(
             var plan = await placement.PlaceClusterAsync(placementRequest);
             if (!plan.Placed) return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, plan.Reason);
 
-            var members = plan.Members.Select(m => new ClusterMember(m.Shard, m.InstanceId, m.Member == 1 ? "primary" : "replica", m.HostId)).ToList();
+            var members = plan.Members.Select(m => new ClusterMember(m.Shard, m.InstanceId, m.Member == 1 ? "primary" : "replica", m.HostId, m.Zone, m.Rack)).ToList();
             state.State.State = "Reserving";
             state.State.Request = request;
             state.State.Template = template;
@@ -84,16 +110,16 @@ public sealed class ClusterGrain(
             state.State.Reason = null;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
 
-            var reservations = new List<HostReservation>();
+            var reservations = new List<ReserveOutcome>();
             foreach (var m in members)
             {
-                var outcome = await GrainFactory.GetGrain<IHostGrain>(m.HostId).ReserveAsync(Mapping.ToRequest(m.InstanceId, SpecOf(template, m, spread)));
+                var outcome = await ReserveThroughShardAsync(template, m, spread);
                 if (outcome.Reservation is null)
                 {
                     reason = outcome.Reason;
                     break;
                 }
-                reservations.Add(outcome.Reservation);
+                reservations.Add(outcome);
             }
             if (reservations.Count == members.Count)
             {
@@ -118,10 +144,10 @@ public sealed class ClusterGrain(
     }
 
     /// <summary>
-    /// Tells the catalog, each shard and each instance about its member; idempotent, so that a crash half-way through
-    /// is finished by <see cref="ResumeAsync"/> (the reservations were stored by the hosts before the cluster's write).
+    /// Tells the catalog and each instance about its member; idempotent, so that a crash half-way through is finished
+    /// by <see cref="ResumeAsync"/> (each member's shard and host stored its reservation before the cluster's write).
     /// </summary>
-    private async Task HandOverAsync(IReadOnlyList<HostReservation>? reservations)
+    private async Task HandOverAsync(IReadOnlyList<ReserveOutcome>? reservations)
     {
         var template = state.State.Template!;
         var spread = state.State.Request!.Spread ?? SpreadSpec.HostHard;
@@ -132,18 +158,25 @@ public sealed class ClusterGrain(
             var spec = SpecOf(template, m, spread);
             var instance = GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId);
             if (reservations is null && await instance.GetAsync() is not null) continue;
-            var host = GrainFactory.GetGrain<IHostGrain>(m.HostId);
-            var reservation = reservations?[i] ?? await host.GetReservationAsync(m.InstanceId);
-            if (reservation is null)
+            // On a resume the shard answers the reservation its host holds (idempotent).
+            var outcome = reservations?[i] ?? await ReserveThroughShardAsync(template, m, spread);
+            if (outcome is { Reservation: { } reservation, Location: { } location })
             {
-                // The host holds nothing for it (given back): the member is placed like any instance, through its shard.
-                await instance.ProvisionAsync(spec, state.State.RequestedBy);
+                await instance.ProvisionPlacedAsync(spec, state.State.RequestedBy, reservation, location);
                 continue;
             }
-            var location = await host.GetLocationAsync();
-            await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).AddPlacedMemberAsync(m.InstanceId, m.Role, location!, spread);
-            await instance.ProvisionPlacedAsync(spec, state.State.RequestedBy, reservation);
+            // The planned host cannot take it any more: the member is placed like any instance, through its shard.
+            await instance.ProvisionAsync(spec, state.State.RequestedBy);
         }
+    }
+
+    /// <summary>The member's shard reserves it on the planned host, if its spread rule allows.</summary>
+    private Task<ReserveOutcome> ReserveThroughShardAsync(InstanceSpec template, ClusterMember m, SpreadSpec spread)
+    {
+        var spec = SpecOf(template, m, spread);
+        // A member planned before the cluster kept zones and racks: the plan kept the spread rule; its shard records the host's.
+        var planned = new MemberLocation(m.InstanceId, m.HostId, m.Zone ?? "", m.Rack ?? "");
+        return GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).ReservePlannedMemberAsync(spec, Mapping.ToRequest(m.InstanceId, spec), planned);
     }
 
     public async Task<ClusterView?> GetAsync() => state.State.State is "Provisioning" or "Failed" ? await ViewAsync() : null;
@@ -180,7 +213,7 @@ public sealed class ClusterGrain(
 
     private async Task ReleaseAsync(IEnumerable<ClusterMember> members)
     {
-        foreach (var m in members) await GrainFactory.GetGrain<IHostGrain>(m.HostId).ReleaseAsync(m.InstanceId);
+        foreach (var m in members) await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).ReleaseMemberAsync(m.InstanceId, m.HostId);
     }
 
     private async Task<ClusterView> ViewAsync()
@@ -190,8 +223,8 @@ public sealed class ClusterGrain(
         var members = state.State.Members.Zip(views).Select(p =>
             new ClusterMemberView(p.First.Shard, p.First.InstanceId, p.First.Role, p.Second?.Host ?? p.First.HostId, p.Second?.State ?? "Reserving")).ToList();
         var overall = state.State.State == "Failed" ? "Failed"
-            : members.All(static m => m.State == InstanceStates.Ready) ? "Ready"
-            : members.Any(static m => m.State == InstanceStates.Failed) ? "Degraded"
+            : members.All(static m => m.State == nameof(InstanceState.Ready)) ? "Ready"
+            : members.Any(static m => m.State == nameof(InstanceState.Failed)) ? "Degraded"
             : "Provisioning";
         return new ClusterView(Name, overall, state.State.Reason, state.State.Template!.Pool, r.Shards ?? 0, r.Replicas ?? 0,
             r.Spread ?? SpreadSpec.HostHard, members, state.State.CreatedAt);

@@ -187,46 +187,18 @@ public sealed class HostGrain(
         await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
     }
 
-    public Task<HostReservation?> GetReservationAsync(string instanceId)
-    {
-        if (state.State.Host is not { } host) return Task.FromResult<HostReservation?>(null);
-        if (!host.Cpu.Assignments.TryGetValue(instanceId, out var cpu) || !host.PortsByInstance.TryGetValue(instanceId, out var port)
-            || host.Disks.ClaimedBy(instanceId) is not { } disk)
-            return Task.FromResult<HostReservation?>(null);
-        return Task.FromResult<HostReservation?>(new HostReservation(instanceId, Id, cpu, disk, port, host.Swap.HeldBy(instanceId)));
-    }
-
     public async Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync()
     {
         if (state.State.Host is not { } host) return [];
-        var jobs = new List<DiskJob>();
-        var pool = host.Disks;
-
-        // Work a crash interrupted, and released disks waiting to be wiped.
-        foreach (var d in pool.Disks.Values)
+        var taken = DiskJobs.Take(host.Disks, state.State.Watermarks, _diskWorkInFlight);
+        if (!ReferenceEquals(taken.Pool, host.Disks))
         {
-            if (_diskWorkInFlight.Contains(d.Id)) continue;
-            if (d.State == DiskState.Formatting) jobs.Add(new DiskJob(d.Id, d.DevicePath, d.Seeded));
-            else if (d.State == DiskState.Releasing) jobs.Add(new DiskJob(d.Id, d.DevicePath, WantsSeed(pool, d.DiskClass)));
-        }
-
-        // The watermark: format (and seed) more disks.
-        foreach (var work in pool.Plan(state.State.Watermarks))
-        {
-            var moved = pool.Transition(work.DiskId, DiskState.Formatting, work.Seed);
-            if (!moved.Succeeded) continue;
-            pool = moved.Pool;
-            jobs.Add(new DiskJob(work.DiskId, moved.Disk!.DevicePath, work.Seed));
-        }
-
-        if (!ReferenceEquals(pool, host.Disks))
-        {
-            state.State.Host = host with { Disks = pool };
+            state.State.Host = host with { Disks = taken.Pool };
             await state.WriteOrReloadAsync(DeactivateOnIdle);
             PushCapacity(state.State.Host);
         }
-        foreach (var job in jobs) _diskWorkInFlight.Add(job.DiskId);
-        return jobs;
+        foreach (var job in taken.Jobs) _diskWorkInFlight.Add(job.DiskId);
+        return taken.Jobs;
     }
 
     public async Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error)
@@ -252,12 +224,10 @@ public sealed class HostGrain(
         PushCapacity(state.State.Host);
     }
 
-    private bool WantsSeed(DiskPool pool, string diskClass)
+    public Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds)
     {
-        var mark = state.State.Watermarks.FirstOrDefault(w => w.DiskClass == diskClass);
-        if (mark is null) return false;
-        var seeded = pool.Disks.Values.Count(d => d.DiskClass == diskClass && d.Seeded && d.State is DiskState.Ready or DiskState.Formatting);
-        return seeded < mark.MinSeeded;
+        foreach (var id in diskIds) _diskWorkInFlight.Remove(id);
+        return Task.CompletedTask;
     }
 
     private void PushCapacity(HostState host)
@@ -272,7 +242,7 @@ public sealed class HostGrain(
     }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>
-        runtimes.For(new HostConnection(location.HostId, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+        runtimes.For(location, options.Value.Image);
 
     internal static string Describe(CpuSet cpus) => cpus.ToString().ToString(CultureInfo.InvariantCulture);
 }

@@ -1,21 +1,44 @@
-using System.Diagnostics;
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
-using DbProvisioner.Domain.Config;
-using DbProvisioner.Domain.Hosts;
-using DbProvisioner.Domain.Topology;
-using DbProvisioner.Runtime;
+using DbProvisioner.Domain.Instances;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace DbProvisioner.Grains;
 
 /// <summary>
 /// The removal after an approved scale-down request: Draining → Drained → ContainerRemoved → ResourcesFreed → Removed,
-/// each step recorded before the next (the loop in InstanceGrain.cs runs them).
+/// each step recorded before the next (the loop in InstanceGrain.cs runs them). A removal step that fails is tried again
+/// until it succeeds (the lifecycle's <see cref="StepFailure.Retry"/>, through <see cref="InstanceRetries.Removal"/>).
 /// </summary>
 public sealed partial class InstanceGrain
 {
-    private async Task DrainAsync(Stopwatch watch)
+    // The removal step being tried, for the audit row of a retry.
+    private (InstanceState State, long Started) _removalAttempt;
+
+    /// <summary>The removal step of the state the instance is in now (a retry finds it again: an earlier try may have moved on).</summary>
+    private async Task RemovalStepAsync()
+    {
+        if (S.State is not { } current || !InstanceLifecycle.IsRemoving(current)) return;
+        var started = clock.GetTimestamp();
+        _removalAttempt = (current, started);
+        switch (InstanceLifecycle.Of(current).Step)
+        {
+            case InstanceStep.Drain: await DrainAsync(started); break;
+            case InstanceStep.RemoveContainer: await RemoveContainerAsync(started); break;
+            case InstanceStep.FreeResources: await FreeResourcesAsync(started); break;
+            case InstanceStep.RecycleDisk: await RecycleDiskAsync(started); break;
+            default: throw new InvalidOperationException($"instance {Id}: {current} has no removal step");
+        }
+    }
+
+    private async ValueTask OnRemovalRetryAsync(Exception e)
+    {
+        var (step, started) = _removalAttempt;
+        logger.LogWarning("Instance {InstanceId}: removal step after {Step} failed ({Reason}); retrying", Id, step, e.Message);
+        await AuditNowAsync(step.ToString(), "retrying", e.Message, clock.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private async Task DrainAsync(long started)
     {
         string outcome;
         if (S.Released || S.Host is null || S.Reservation is null)
@@ -26,18 +49,13 @@ public sealed partial class InstanceGrain
         {
             var address = S.Host.MySqlAddress;
             var port = S.Reservation.Port;
+            var timeout = options.Value.DrainTimeout;
             try
             {
                 await mysql.SetReadOnlyAsync(address, port, Credentials(), true, CancellationToken.None);
-                var open = int.MaxValue;
-                var deadline = clock.GetUtcNow() + options.Value.DrainTimeout;
-                while (true)
-                {
-                    open = (await mysql.GetStatusAsync(address, port, Credentials(), CancellationToken.None)).OpenClientConnections;
-                    if (open == 0 || clock.GetUtcNow() >= deadline) break;
-                    await Task.Delay(DrainPoll, clock);
-                }
-                outcome = open == 0 ? "read-only; no client connections left" : $"read-only; {open} client connection(s) still open after {options.Value.DrainTimeout.TotalSeconds:0} s";
+                var open = await Retries.DrainAsync(async () =>
+                    (await mysql.GetStatusAsync(address, port, Credentials(), CancellationToken.None)).OpenClientConnections, timeout);
+                outcome = open == 0 ? "read-only; no client connections left" : $"read-only; {open} client connection(s) still open after {timeout.TotalSeconds:0} s";
             }
             catch (Exception e) when (e is not InvalidOperationException)
             {
@@ -45,24 +63,24 @@ public sealed partial class InstanceGrain
                 outcome = $"MySQL did not answer ({e.Message}); nothing to drain";
             }
         }
-        await AdvanceAsync(RemovalStates.Drained, watch, outcome);
+        await AdvanceAsync(InstanceState.Drained, started, outcome);
     }
 
-    private async Task RemoveContainerAsync(Stopwatch watch)
+    private async Task RemoveContainerAsync(long started)
     {
         if (S.Host is not null && !S.Released) await Runtime().RemoveInstanceAsync(Id, CancellationToken.None);
-        await AdvanceAsync(RemovalStates.ContainerRemoved, watch, S.Released ? "no container" : "container and volume removed");
+        await AdvanceAsync(InstanceState.ContainerRemoved, started, S.Released ? "no container" : "container and volume removed");
     }
 
-    private async Task FreeResourcesAsync(Stopwatch watch)
+    private async Task FreeResourcesAsync(long started)
     {
         var spec = S.Spec!;
         if (S.Host is { } host) await GrainFactory.GetGrain<IHostGrain>(host.HostId).ReleaseAsync(Id);
         await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
-        await AdvanceAsync(RemovalStates.ResourcesFreed, watch, S.Reservation is { } r ? $"CPUs {r.Cpu.Cpus} and port {r.Port} free; disk {r.Disk.Id} releasing" : "nothing held");
+        await AdvanceAsync(InstanceState.ResourcesFreed, started, S.Reservation is { } r ? $"CPUs {r.Cpu.Cpus} and port {r.Port} free; disk {r.Disk.Id} releasing" : "nothing held");
     }
 
-    private async Task RecycleDiskAsync(Stopwatch watch)
+    private async Task RecycleDiskAsync(long started)
     {
         var outcome = "no disk";
         if (S.Host is { } host && S.Reservation is { } r && !S.Released)
@@ -72,7 +90,7 @@ public sealed partial class InstanceGrain
             var disk = (await GrainFactory.GetGrain<IHostGrain>(host.HostId).GetAsync())?.Disks.FirstOrDefault(d => d.Id == r.Disk.Id);
             outcome = $"disk {r.Disk.Id} is {disk?.State ?? "gone"}";
         }
-        await AdvanceAsync(RemovalStates.Removed, watch, outcome);
+        await AdvanceAsync(InstanceState.Removed, started, outcome);
         await GrainFactory.GetGrain<IScaleDownGrain>(S.RemovalRequestId!).InstanceRemovedAsync(true, null);
         await SupersedeOtherRequestsAsync();
     }

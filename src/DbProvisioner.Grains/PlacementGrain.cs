@@ -64,6 +64,8 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     public Task<IReadOnlyList<HostCapacity>> SnapshotAsync() => Task.FromResult<IReadOnlyList<HostCapacity>>([.. _hosts]);
 
+    public Task<bool> HasHostsAsync() => Task.FromResult(_hosts.Count > 0);
+
     private void Upsert(HostCapacity capacity)
     {
         if (_index.TryGetValue(capacity.HostId, out var i)) _hosts[i] = capacity;

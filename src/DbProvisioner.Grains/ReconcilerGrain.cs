@@ -1,6 +1,7 @@
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Hosts;
+using DbProvisioner.Domain.Instances;
 using DbProvisioner.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,7 +29,7 @@ public sealed class ReconcilerGrain(
         if (location is null || view is null)
             return _last = new ReconciliationView(Id, clock.GetUtcNow(), [], [], [], [], [], $"host {Id} is not registered");
 
-        var runtime = runtimes.For(new HostConnection(Id, new Uri(location.EngineEndpoint), location.MySqlAddress, options.Value.Image));
+        var runtime = runtimes.For(location, options.Value.Image);
         OwnedResources owned;
         try
         {
@@ -60,6 +61,11 @@ public sealed class ReconcilerGrain(
             await runtime.RemoveOwnedContainerAsync(name, CancellationToken.None);
             helpersRemoved.Add(name);
         }
+        foreach (var name in Reconciliation.StaleHelperVolumes(owned.Volumes.Select(static v => new ObservedVolume(v.Name, v.Helper, v.CreatedAt)), staleHelpersBefore))
+        {
+            await runtime.RemoveOwnedVolumeAsync(name, CancellationToken.None);
+            helpersRemoved.Add(name);
+        }
         var orphansRemoved = new List<string>();
         foreach (var name in report.Orphans)
         {
@@ -73,9 +79,7 @@ public sealed class ReconcilerGrain(
 
     private static BelievedInstance Believe(string id, InstanceView instance)
     {
-        var expects = instance.State is InstanceStates.Ready or RemovalStates.Draining or RemovalStates.Drained;
-        var inFlight = instance.State is InstanceStates.Requested or InstanceStates.Placed or InstanceStates.DiskAttached
-            or InstanceStates.ContainerStarted or RemovalStates.ContainerRemoved;
-        return new BelievedInstance(id, expects, instance.ContainerMissing, inFlight);
+        var container = instance.LifecycleState() is { } state ? InstanceLifecycle.Of(state).Container : ContainerExpectation.Absent;
+        return new BelievedInstance(id, container == ContainerExpectation.Expected, instance.ContainerMissing, container == ContainerExpectation.InFlight);
     }
 }

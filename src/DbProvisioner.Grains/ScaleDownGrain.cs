@@ -1,5 +1,6 @@
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Instances;
 using DbProvisioner.Domain.Placement;
 using DbProvisioner.Domain.ScaleDown;
 using Microsoft.Extensions.Logging;
@@ -68,10 +69,10 @@ public sealed class ScaleDownGrain(
         var instanceGrain = GrainFactory.GetGrain<IInstanceGrain>(instanceId);
         var instance = await instanceGrain.GetAsync();
         if (instance is null) return Outcome<ScaleDownView>.Fail(OutcomeKind.NotFound, $"instance {instanceId} does not exist");
-        if (instance.State != InstanceStates.Ready && instance.State != InstanceStates.Failed)
+        if (instance.LifecycleState() is not { } current || !InstanceLifecycle.CanPlanRemoval(current))
             return Outcome<ScaleDownView>.Fail(OutcomeKind.Conflict, $"instance {instanceId} is {instance.State}: only a Ready or Failed instance can be removed");
 
-        var risks = instance.State == InstanceStates.Failed
+        var risks = current == InstanceState.Failed
             ? [] // a failed instance holds no data and no resources
             : await AssessAsync(instance);
 
@@ -159,7 +160,7 @@ public sealed class ScaleDownGrain(
         else if (S.State is ScaleDownStates.Draining)
         {
             var instance = await GrainFactory.GetGrain<IInstanceGrain>(S.InstanceId).GetAsync();
-            if (instance?.State == RemovalStates.Removed) await InstanceRemovedAsync(true, null);
+            if (instance.LifecycleState() == InstanceState.Removed) await InstanceRemovedAsync(true, null);
             else await GrainFactory.GetGrain<IInstanceGrain>(S.InstanceId).ResumeAsync();
         }
     }
@@ -236,7 +237,7 @@ public sealed class ScaleDownGrain(
         if (S.State != ScaleDownStates.Pending) return false;
         var instance = await GrainFactory.GetGrain<IInstanceGrain>(S.InstanceId).GetAsync();
         var reason = ScaleDownSupersede.Reason(new PendingScaleDown(Id, S.InstanceId, S.BoundVersion),
-            instance is null ? null : new InstanceNow(instance.Version, instance.State == RemovalStates.Removed, instance.RemovalRequestId));
+            instance is null ? null : new InstanceNow(instance.Version, instance.LifecycleState() == InstanceState.Removed, instance.RemovalRequestId));
         if (reason is null) return false;
         S.State = ScaleDownStates.Superseded;
         S.Reason = reason;

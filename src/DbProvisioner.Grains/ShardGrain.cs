@@ -34,48 +34,71 @@ public sealed class ShardGrain(
     public async Task<ReserveOutcome> PlaceMemberAsync(string instanceId, InstanceSpec spec, InstanceRequest request)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var existing = state.State.Members.FirstOrDefault(m => m.InstanceId == instanceId);
-        if (existing is not null)
-        {
-            var held = await GrainFactory.GetGrain<IHostGrain>(existing.HostId).GetReservationAsync(instanceId);
-            if (held is not null) return new(held, "");
-            await RemoveMemberAsync(instanceId);
-        }
+        if (await AlreadyPlacedAsync(instanceId, request) is { } held) return held;
 
         var spread = state.State.Spread ?? spec.Spread;
-        var context = new ShardContext(spec.Cluster, spec.Shard, Mapping.ToRule(spread),
-            [.. state.State.Members.Select(static m => new MemberLocation(m.InstanceId, m.HostId, m.Zone, m.Rack))]);
+        var context = ContextFor(spec, spread);
         var placement = GrainFactory.GetGrain<IPlacementGrain>(spec.Pool);
         var reason = "";
         for (var attempt = 0; attempt < options.Value.PlacementAttempts; attempt++)
         {
             var decision = await placement.PlaceAsync(new PlacementRequest(request, spec.Pool, context));
             if (!decision.Placed) return new(null, decision.Reason);
-            var host = GrainFactory.GetGrain<IHostGrain>(decision.HostId!);
-            var outcome = await host.ReserveAsync(request);
-            if (outcome.Reservation is null)
-            {
-                reason = outcome.Reason; // the index was stale; the host has corrected it
-                continue;
-            }
-            // The host answers with its location, so that no second round trip is needed for the spread domain.
-            var location = outcome.Location ?? await host.GetLocationAsync();
-            state.State.Spread = spread;
-            state.State.Members.Add(new ShardMember(instanceId, spec.Role, decision.HostId!, location!.Zone, location.Rack));
-            await state.WriteOrReloadAsync(DeactivateOnIdle);
-            return outcome;
+            var outcome = await ReserveAndRecordAsync(decision.HostId!, spec, spread, request);
+            if (outcome.Reservation is not null) return outcome;
+            reason = outcome.Reason; // the index was stale; the host has corrected it
         }
         return new(null, $"no host accepted instance {instanceId} after {options.Value.PlacementAttempts} attempts: {reason}");
     }
 
-    public async Task AddPlacedMemberAsync(string instanceId, string role, HostLocation host, SpreadSpec spread)
+    public async Task<ReserveOutcome> ReservePlannedMemberAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned)
     {
-        ArgumentNullException.ThrowIfNull(host);
-        if (state.State.Members.Any(m => m.InstanceId == instanceId)) return;
-        state.State.Spread ??= spread;
-        state.State.Members.Add(new ShardMember(instanceId, role, host.HostId, host.Zone, host.Rack));
-        await state.WriteOrReloadAsync(DeactivateOnIdle);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(planned);
+        if (await AlreadyPlacedAsync(planned.InstanceId, request) is { } held) return held;
+
+        // The cluster planned against the pool's index; the shard has the last word on its spread rule.
+        var spread = state.State.Spread ?? spec.Spread;
+        var refusal = ContextFor(spec, spread).RefusalAt(planned.HostId, planned.Zone, planned.Rack);
+        if (refusal.Length > 0) return new(null, refusal);
+        return await ReserveAndRecordAsync(planned.HostId, spec, spread, request);
     }
+
+    public async Task ReleaseMemberAsync(string instanceId, string plannedHostId)
+    {
+        var recorded = state.State.Members.FirstOrDefault(m => m.InstanceId == instanceId)?.HostId;
+        foreach (var hostId in new[] { plannedHostId, recorded }.OfType<string>().Distinct(StringComparer.Ordinal))
+            await GrainFactory.GetGrain<IHostGrain>(hostId).ReleaseAsync(instanceId);
+        await RemoveMemberAsync(instanceId);
+    }
+
+    /// <summary>A member recorded here asks again (a resume): its host answers the reservation it holds, or it is placed anew.</summary>
+    private async Task<ReserveOutcome?> AlreadyPlacedAsync(string instanceId, InstanceRequest request)
+    {
+        var existing = state.State.Members.FirstOrDefault(m => m.InstanceId == instanceId);
+        if (existing is null) return null;
+        var held = await GrainFactory.GetGrain<IHostGrain>(existing.HostId).ReserveAsync(request);
+        if (held.Reservation is not null) return held;
+        await RemoveMemberAsync(instanceId);
+        return null;
+    }
+
+    /// <summary>Reserves on the host and records the member with its failure domains (the host answers its location, so no second call).</summary>
+    private async Task<ReserveOutcome> ReserveAndRecordAsync(string hostId, InstanceSpec spec, SpreadSpec spread, InstanceRequest request)
+    {
+        var outcome = await GrainFactory.GetGrain<IHostGrain>(hostId).ReserveAsync(request);
+        if (outcome.Reservation is null) return outcome;
+        var location = outcome.Location ?? throw new InvalidOperationException($"host {hostId} reserved for {request.InstanceId} without answering its location");
+        state.State.Spread = spread;
+        state.State.Members.Add(new ShardMember(request.InstanceId, spec.Role, hostId, location.Zone, location.Rack));
+        await state.WriteOrReloadAsync(DeactivateOnIdle);
+        return outcome;
+    }
+
+    private ShardContext ContextFor(InstanceSpec spec, SpreadSpec spread) =>
+        new(spec.Cluster, spec.Shard, Mapping.ToRule(spread),
+            [.. state.State.Members.Select(static m => new MemberLocation(m.InstanceId, m.HostId, m.Zone, m.Rack))]);
 
     public async Task RemoveMemberAsync(string instanceId)
     {

@@ -15,6 +15,8 @@ internal static partial class DockerErrors
     public static bool IsTransient(Exception e) => e switch
     {
         HttpRequestException or IOException or SocketException or TimeoutRejectedException => true,
+        // The TLS transport (Microsoft.Net.Http.Client's ManagedHandler) wraps a refused connection in an AggregateException.
+        AggregateException all => all.InnerExceptions.Count > 0 && all.InnerExceptions.All(IsTransient),
         DockerApiException api => (int)api.StatusCode >= 500 && !IsUserError(MessageOf(api)),
         _ => false,
     };

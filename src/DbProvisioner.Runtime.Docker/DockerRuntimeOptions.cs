@@ -39,5 +39,11 @@ public sealed record DockerRuntimeOptions
     /// <summary>Whether a whole real (non-loop) disk listed in a host's registration may be formatted; off, only pool loop devices are.</summary>
     public bool AllowWholeDisks { get; init; }
 
+    /// <summary>The client certificate for engines over mutual TLS (section <c>Docker:Tls</c>); with it, <c>tcp://</c> means TLS.</summary>
+    public DockerTlsOptions Tls { get; init; } = new();
+
+    /// <summary>Whether a plain-text <c>tcp://</c> engine on loopback may be registered (development only); a remote one never is.</summary>
+    public bool AllowPlainLoopback { get; init; }
+
     public DiskDevicePolicy DiskPolicy => new(DiskPoolFolder, AllowWholeDisks);
 }

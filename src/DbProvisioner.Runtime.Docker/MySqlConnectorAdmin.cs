@@ -36,7 +36,8 @@ public sealed class MySqlConnectorAdmin : IMySqlAdmin
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<MySqlConnection> OpenAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken)
+    /// <summary>A short, unpooled root connection: also what readiness (<see cref="MySqlReadiness"/>) tries.</summary>
+    internal static async Task<MySqlConnection> OpenAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(credentials);
         var connection = new MySqlConnection(new MySqlConnectionStringBuilder
@@ -49,8 +50,16 @@ public sealed class MySqlConnectorAdmin : IMySqlAdmin
             DefaultCommandTimeout = 5,
             Pooling = false,
         }.ConnectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static async Task<object?> ScalarAsync(MySqlConnection connection, string sql, CancellationToken cancellationToken)

@@ -6,6 +6,9 @@ namespace DbProvisioner.Runtime;
 public interface IHostRuntimeFactory
 {
     IHostRuntime For(HostConnection host);
+
+    /// <summary>Why the driver will not reach an engine at this endpoint (e.g. plain text to another machine), or null; registration refuses it.</summary>
+    string? EndpointRefusal(Uri engineEndpoint) => null;
 }
 
 /// <summary>
@@ -60,4 +63,7 @@ public interface IHostRuntime
     /// volume when it is an instance's; refuses anything without this host's ownership labels. Idempotent.
     /// </summary>
     Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken);
+
+    /// <summary>Removes one volume the appliance owns on this host (a helper's left by a crash); a volume in use stays. Idempotent.</summary>
+    Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken);
 }

@@ -37,9 +37,12 @@ public sealed record OwnedContainer(string Id, string Name, string State, IReadO
     public string? Helper => Labels.TryGetValue(OwnershipLabels.Helper, out var purpose) ? purpose : null;
 }
 
-public sealed record OwnedVolume(string Name, IReadOnlyDictionary<string, string> Labels)
+public sealed record OwnedVolume(string Name, IReadOnlyDictionary<string, string> Labels, DateTimeOffset? CreatedAt = null)
 {
     public string? InstanceId => Labels.TryGetValue(OwnershipLabels.Instance, out var id) ? id : null;
+
+    /// <summary>What the helper that made this short-lived volume was for (format, check); null for an instance's data volume.</summary>
+    public string? Helper => Labels.TryGetValue(OwnershipLabels.Helper, out var purpose) ? purpose : null;
 }
 
 public sealed record OwnedResources(IReadOnlyList<OwnedContainer> Containers, IReadOnlyList<OwnedVolume> Volumes);

@@ -1,4 +1,3 @@
-using DbProvisioner.Tests.Shared;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -9,6 +8,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DbProvisioner.Testing;
 using MySqlConnector;
 
 namespace DbProvisioner.Benchmarks;
@@ -222,25 +222,24 @@ internal sealed class BenchServer : IAsyncDisposable
 
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"the server exited with code {process.ExitCode} while starting");
-            if (watch.Elapsed > StartTimeout) throw new TimeoutException($"the server was not healthy within {StartTimeout.TotalSeconds:0} s");
-            try
+        await Eventually.UntilAsync(async () =>
             {
-                using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative));
-                if (response.StatusCode == HttpStatusCode.OK) break;
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            catch (TaskCanceledException)
-            {
-                // one slow answer while the silo starts
-            }
-            await Task.Delay(200);
-        }
+                if (process.HasExited) throw new InvalidOperationException($"the server exited with code {process.ExitCode} while starting");
+                try
+                {
+                    using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative));
+                    return $"{(int)response.StatusCode} {response.StatusCode}";
+                }
+                catch (HttpRequestException e)
+                {
+                    return $"not listening yet ({e.Message})";
+                }
+                catch (TaskCanceledException)
+                {
+                    return "a slow answer while the silo starts";
+                }
+            },
+            static answer => answer == "200 OK", StartTimeout, "the server to answer /healthz with 200", maxPause: TimeSpan.FromMilliseconds(200));
         StartSeconds = watch.Elapsed.TotalSeconds;
 
         await using var stream = File.OpenRead(Path.Combine(Folder, "config.json"));

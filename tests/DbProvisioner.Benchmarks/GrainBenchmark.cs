@@ -40,7 +40,10 @@ internal static class GrainBenchmark
     private static int PoolSize => EnvInt("BENCH_META_POOL", 100);
 
     private sealed record Outcome(
-        string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement);
+        string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement, double CallsPerPlacement);
+
+    /// <summary>Calls to the project's grains (one-way included), counted by a silo filter: the hops a placement costs.</summary>
+    private static long s_grainCalls;
 
     public static BenchSection Run() => RunAsync().GetAwaiter().GetResult();
 
@@ -67,6 +70,7 @@ internal static class GrainBenchmark
                 new("grain_placement_p50_ms", Math.Round(Percentile(dSorted, 0.5), 2), "ms", string.Create(ci, $"one member, durable (in-memory: {Percentile(mSorted, 0.5):0.00} ms)"), null),
                 new("grain_placement_p99_ms", Math.Round(Percentile(dSorted, 0.99), 2), "ms", string.Create(ci, $"one member, durable (in-memory: {Percentile(mSorted, 0.99):0.00} ms)"), null),
                 new("grain_cpu_ms_per_placement", Math.Round(durable.CpuMsPerPlacement, 3), "ms", string.Create(ci, $"this process's CPU per placement, durable (in-memory: {memory.CpuMsPerPlacement:0.000} ms; MariaDB's own CPU not included): at most {Environment.ProcessorCount * 1000 / durable.CpuMsPerPlacement:N0}/s on {Environment.ProcessorCount} idle cores"), null),
+                new("grain_calls_per_placement", Math.Round(durable.CallsPerPlacement, 2), "calls", string.Create(ci, $"calls to the project's grains per placement, one-way ones included (in-memory: {memory.CallsPerPlacement:0.00})"), null),
                 new("grain_violations", violations, "count", "must be 0: recomputed from host and shard views (CPU/core/disk/port double use, memory over-commit, required spanning nodes, hard rack spread), both runs", violations == 0),
             ],
             new Dictionary<string, string>
@@ -100,6 +104,12 @@ internal static class GrainBenchmark
                 // The meta DB's serializer (Orleans binary, Domain types as JSON), so both runs serialize the same way.
                 silo.AddMemoryGrainStorageAsDefault(o => o.Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
             }
+            silo.AddIncomingGrainCallFilter(context =>
+            {
+                if (context.InterfaceMethod?.DeclaringType?.Namespace?.StartsWith("DbProvisioner", StringComparison.Ordinal) == true)
+                    Interlocked.Increment(ref s_grainCalls);
+                return context.Invoke();
+            });
             silo.Services.AddDbProvisionerGrains(null, new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
             silo.Services.AddSingleton<IHostRuntimeFactory>(new SimulatedRuntimes(TopologyBuilder.Uniform(Topology.NumaNodes, Topology.CoresPerNode, Topology.ThreadsPerCore, Topology.MemoryMiBPerNode)));
             silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
@@ -128,17 +138,19 @@ internal static class GrainBenchmark
             await StreamAsync(shards.Take(warm), new ConcurrentBag<double>(), placedOn, reasons);
             var latencies = new ConcurrentBag<double>();
             var cpu1 = Environment.CpuUsage.TotalTime;
+            var calls1 = Interlocked.Read(ref s_grainCalls);
             var t1 = Stopwatch.GetTimestamp();
             var (placed, refused) = await StreamAsync(shards.Skip(warm), latencies, placedOn, reasons);
             var seconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
             var cpuMs = (Environment.CpuUsage.TotalTime - cpu1).TotalMilliseconds / Math.Max(1, placed + refused);
+            var callsPer = (double)(Interlocked.Read(ref s_grainCalls) - calls1) / Math.Max(1, placed + refused);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed, {refused:N0} refused in {seconds:0.00} s ({placed / seconds:N0}/s) after {warm * 3:N0} warm-up placements"));
             foreach (var r in reasons.Distinct().Take(3)) Console.Error.WriteLine("  refused: " + r);
 
             var (violations, samples) = await CountViolationsAsync(grains, shards, placedOn);
             var notes = database is null ? "" : await MetaDbNotesAsync(database);
             if (!reasons.IsEmpty) notes += $"; refused for example: {reasons.First()}";
-            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs);
+            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs, callsPer);
         }
         finally
         {

@@ -34,6 +34,8 @@ internal sealed class SimulatedRuntimes(HostTopology topology) : IHostRuntimeFac
 
         public Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken) => Refuse<bool>();
 
+        public Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken) => Refuse<bool>();
+
         private Task<T> Refuse<T>() => Task.FromException<T>(new NotSupportedException($"host {Host.HostId} is simulated: the benchmark only places and reserves"));
     }
 }

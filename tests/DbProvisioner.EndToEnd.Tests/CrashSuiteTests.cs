@@ -6,7 +6,7 @@ namespace DbProvisioner.EndToEnd.Tests;
 /// Issue 9: seeded crash runs on the real engine and meta DB. Each seed picks an operation (one instance, a 1×2
 /// cluster, an approved removal) and a fault (SIGKILL of the server, or a restart of the meta DB container) landing
 /// after a random delay or at a chosen step; after recovery the fleet must come to rest with every invariant held.
-/// 6 runs by default, 50 with CI=true or DBPROV_CRASH_RUNS=50; DBPROV_CRASH_SEED=&lt;seed&gt; replays one run.
+/// 6 runs by default, 50 with CI=true or DBPROV_CRASH_RUNS=50; DBPROV_CRASH_SEED=&lt;seed&gt;[,&lt;seed&gt;…] replays those runs.
 /// Restarts the shared meta DB: run only under the engine lock, alone.
 /// </summary>
 [TestFixture]

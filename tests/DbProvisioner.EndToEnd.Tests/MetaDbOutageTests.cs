@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using DbProvisioner.EndToEnd.Tests.Support;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -58,32 +59,35 @@ public sealed class MetaDbOutageTests : E2eFixture
         catch
         {
             await DockerAsync("start", MetaContainer);
-            await WaitUntilMetaAnswersAsync();
+            await MetaServer.WaitAnsweringAsync(TimeSpan.FromMinutes(2));
             throw;
         }
 
         // Back: time from `docker start` until the API takes a request again, from the API's view.
         var back = Stopwatch.StartNew();
         await DockerAsync("start", MetaContainer);
-        string? after = null;
-        while (after is null)
+        string? after;
+        try
         {
-            if (back.Elapsed > TimeSpan.FromMinutes(2))
-            {
-                await WaitUntilMetaAnswersAsync();
-                Assert.Fail("the API did not recover within 2 minutes of the meta database's return");
-            }
-            using var created = await E2e.Requester.PostAsync("instances", E2eRequests.Instance());
-            if (created.StatusCode == HttpStatusCode.Accepted)
-            {
-                using var doc = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-                after = doc.RootElement.GetProperty("id").GetString();
-            }
-            else
-            {
-                Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "while the database comes back the API answers 503, nothing else");
-                await Task.Delay(Pace / 4);
-            }
+            after = await Eventually.UntilAsync(async () =>
+                {
+                    using var created = await E2e.Requester.PostAsync("instances", E2eRequests.Instance());
+                    if (created.StatusCode == HttpStatusCode.Accepted)
+                    {
+                        using var doc = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+                        return doc.RootElement.GetProperty("id").GetString();
+                    }
+
+                    Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "while the database comes back the API answers 503, nothing else");
+                    return null;
+                },
+                static id => id is not null, TimeSpan.FromMinutes(2), "the API to accept a request after the meta database's return",
+                static _ => "503", Pace / 4);
+        }
+        catch (TimeoutException)
+        {
+            await MetaServer.WaitAnsweringAsync(TimeSpan.FromMinutes(2));
+            throw;
         }
 
         await TestContext.Progress.WriteLineAsync($"[e2e] the API accepted a request {back.Elapsed.TotalSeconds:F1} s after the meta database was started again");
@@ -108,23 +112,5 @@ public sealed class MetaDbOutageTests : E2eFixture
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.That(process.ExitCode, Is.EqualTo(0), $"docker {string.Join(' ', arguments)}: {error}");
-    }
-
-    /// <summary>Until the meta server takes a connection again (the suites after this one need it).</summary>
-    private static async Task WaitUntilMetaAnswersAsync()
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await MetaDatabase.LeftoversAsync();
-                return;
-            }
-            catch (MySqlConnector.MySqlException) when (watch.Elapsed < TimeSpan.FromMinutes(2))
-            {
-                await Task.Delay(Pace / 4);
-            }
-        }
     }
 }

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
 using MySqlConnector;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -43,16 +43,25 @@ public sealed class ScaleDownTests : E2eFixture
             Assert.That((await E2e.Admin.GetInstanceAsync(id)).State, Is.EqualTo("Removed"));
         });
 
-        // The recycled disk is the host's seeded one again, so the next instance on that host gets it.
+        // Before the recycled disk is handed out again (and once the pool's work is done, so nothing formats it meanwhile):
+        // an operator looking into it finds none of the old data.
+        await Eventually.UntilAsync(async () => (await E2e.Admin.GetHostAsync(ready.Host!)).Disks.Select(static d => $"{d.Device}:{d.State}").ToList(),
+            static disks => !disks.Any(static d => d.EndsWith(":Formatting", StringComparison.Ordinal) || d.EndsWith(":Releasing", StringComparison.Ordinal)),
+            E2eRequests.ReadyTimeout, $"the disk work of {ready.Host} to finish", static disks => string.Join(", ", disks));
+        Assert.That(await DockerEngine.FindOnDeviceAsync(ready.Device!, "old_marker"), Is.Empty, $"old data on the recycled {ready.Device}");
+
+        // New instances on both hosts. The recycled disk goes to one of them only when it is the host's first choice
+        // (seeded first, then lowest id), which depends on whether the watermark re-seeded another disk meanwhile.
         var next = await E2eRequests.CreateInstanceAsync(E2e.Requester, E2eRequests.Instance());
         var other = await E2eRequests.CreateInstanceAsync(E2e.Requester, E2eRequests.Instance());
         var views = await Task.WhenAll(new[] { next, other }.Select(i => ApiClient.WaitSettledAsync(E2e.Requester, i, E2eRequests.ReadyTimeout)));
-        var reuse = views.SingleOrDefault(v => v.Host == ready.Host && v.Device == ready.Device);
-        Assert.That(reuse, Is.Not.Null, "a new instance got the recycled disk: " + string.Join("; ", views.Select(E2eRequests.Describe)));
-        Assert.That(reuse!.State, Is.EqualTo("Ready"), E2eRequests.Describe(reuse));
-        var fresh = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{reuse.Id}/credentials");
-        var databases = await QueryAsync(fresh, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'old_marker'");
-        Assert.That(databases, Is.Zero, "the old instance's data is gone from the re-formatted disk");
+        Assert.That(views.Select(static v => v.State), Is.All.EqualTo("Ready"), string.Join("; ", views.Select(E2eRequests.Describe)));
+        if (views.SingleOrDefault(v => v.Host == ready.Host && v.Device == ready.Device) is { } reuse)
+        {
+            var fresh = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{reuse.Id}/credentials");
+            var databases = await QueryAsync(fresh, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'old_marker'");
+            Assert.That(databases, Is.Zero, "the old instance's data is gone from the re-formatted disk");
+        }
         Assert.That(await E2e.FindLeaksAsync(), Is.Empty);
 
         // Give both hosts back for the next test.
@@ -80,7 +89,7 @@ public sealed class ScaleDownTests : E2eFixture
             Assert.That(approve.StatusCode, Is.EqualTo(HttpStatusCode.OK), await approve.Content.ReadAsStringAsync());
         }
 
-        var draining = await E2e.Admin.WaitForInstanceAsync(id, v => v.State != "Ready", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var draining = await E2e.Admin.WaitForInstanceAsync(id, v => v.State != "Ready", TimeSpan.FromSeconds(20), "to leave Ready", TimeSpan.FromMilliseconds(50));
         await E2e.RestartAsync();
         await TestContext.Progress.WriteLineAsync($"[e2e] killed the server while the instance was {draining.State}");
         Assert.That(draining.State, Is.EqualTo("Draining").Or.EqualTo("Drained"), "the kill landed during the removal");
@@ -119,20 +128,10 @@ public sealed class ScaleDownTests : E2eFixture
         return await WaitRemovedAsync(request.Id);
     }
 
-    private async Task<ScaleDownView> WaitRemovedAsync(string requestId)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var view = await E2e.Viewer.GetOkAsync<ScaleDownView>($"scale-downs/{requestId}");
-            if (view.State is "Removed" or "Failed" or "Rejected" or "Expired" || watch.Elapsed > RemovalTimeout)
-            {
-                return view;
-            }
-
-            await Task.Delay(250);
-        }
-    }
+    private async Task<ScaleDownView> WaitRemovedAsync(string requestId) =>
+        await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<ScaleDownView>($"scale-downs/{requestId}"),
+            static view => view.State is "Removed" or "Failed" or "Rejected" or "Expired", RemovalTimeout, $"scale-down request {requestId} to end",
+            static view => $"{view.State} {string.Join(" | ", view.Steps.Select(s => $"{s.Step}: {s.Outcome}"))}");
 
     private static string ConnectionString(CredentialsView c) => new MySqlConnectionStringBuilder
     {

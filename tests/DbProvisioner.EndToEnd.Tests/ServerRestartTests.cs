@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -19,7 +20,7 @@ public sealed class ServerRestartTests : E2eFixture
         // Kill as soon as the instance shows Placed or DiskAttached.
         var watch = Stopwatch.StartNew();
         var beforeKill = await E2e.Requester.WaitForInstanceAsync(
-            id, v => v.State != "Requested", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20));
+            id, v => v.State != "Requested", TimeSpan.FromSeconds(30), "to be placed", TimeSpan.FromMilliseconds(20));
         await E2e.Server.KillAsync();
         var killedMidway = MidProvisioning.Contains(beforeKill.State);
         await TestContext.Progress.WriteLineAsync(
@@ -91,22 +92,15 @@ public sealed class ServerRestartTests : E2eFixture
         Assert.That(killedMidway, Is.True, $"the kill came too late to test a mid-provisioning crash (state was {beforeKill.State}); the weaker properties held");
     }
 
+    /// <summary>The helper containers and volumes still there once none is left or <paramref name="timeout"/> passed.</summary>
     private async Task<IReadOnlyList<string>> WaitForNoHelpersAsync(TimeSpan timeout)
     {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var helpers = (await E2e.Docker.OwnedContainersAsync())
+        var polled = await Eventually.PollAsync(async () => (await E2e.Docker.OwnedContainersAsync())
                 .Where(c => c.Labels.ContainsKey("dbprov.helper"))
                 .Select(c => $"{c.Names.FirstOrDefault()} ({c.State}, {c.Status})")
                 .Concat((await E2e.Docker.OwnedVolumesAsync()).Where(v => v.Labels.ContainsKey("dbprov.helper")).Select(v => $"volume {v.Name}"))
-                .ToList();
-            if (helpers.Count == 0 || watch.Elapsed > timeout)
-            {
-                return helpers;
-            }
-
-            await Task.Delay(1000);
-        }
+                .ToList(),
+            static helpers => helpers.Count == 0, timeout, TimeSpan.FromSeconds(1));
+        return polled.Last;
     }
 }

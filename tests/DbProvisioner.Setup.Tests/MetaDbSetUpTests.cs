@@ -1,5 +1,5 @@
 using DbProvisioner.Setup.Tests.Support;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 using MySqlConnector;
 
 namespace DbProvisioner.Setup.Tests;

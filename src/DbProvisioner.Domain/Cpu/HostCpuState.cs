@@ -24,10 +24,16 @@ public sealed record CpuAssignment(
 {
     public long MemoryMiB => Memory.Sum(static m => m.MemoryMiB);
 
+    /// <summary>
+    /// The NUMA nodes the container's memory is bound to (cpuset.mems): those its memory was booked on for required
+    /// and preferred, none (any node) for interleave and none. A method, so that it is never stored with the assignment.
+    /// </summary>
+    public IReadOnlyList<int> MemoryNodes() => Numa is NumaPolicy.Required or NumaPolicy.Preferred
+        ? [.. Memory.Where(static m => m.MemoryMiB > 0).Select(static m => m.NodeId).Order()]
+        : [];
+
     /// <summary>The value for the container's cpuset.mems: empty (any node) for interleave and none.</summary>
-    public string CpusetMems => Numa is NumaPolicy.Required or NumaPolicy.Preferred
-        ? string.Join(',', Memory.Where(static m => m.MemoryMiB > 0).Select(static m => m.NodeId).Order())
-        : "";
+    public string CpusetMems => string.Join(',', MemoryNodes());
 }
 
 /// <summary>

@@ -3,6 +3,9 @@ namespace DbProvisioner.Domain.Hosts;
 /// <summary>A container the engine reports as the appliance's (by label).</summary>
 public sealed record ObservedContainer(string Name, string? InstanceId, string? Helper, bool Running, DateTimeOffset? CreatedAt);
 
+/// <summary>A volume the appliance owns as the engine reports it; <see cref="Helper"/> names a helper's purpose, null for data.</summary>
+public sealed record ObservedVolume(string Name, string? Helper, DateTimeOffset? CreatedAt);
+
 /// <summary>
 /// An instance the grains know on a host, and whether it should have a container now. An instance
 /// in flight (being provisioned or removed) may or may not have one: it is neither orphan nor vanished.
@@ -49,5 +52,16 @@ public static class Reconciliation
             .Where(c => c.Helper is not null && (c.CreatedAt is null || c.CreatedAt.Value < staleHelpersBefore))
             .Select(static c => c.Name).Order(StringComparer.Ordinal).ToList();
         return new ReconciliationReport(orphans, vanished, returned, stale);
+    }
+
+    /// <summary>
+    /// Helper volumes made before the cut-off: a crash between a helper volume's creation and its removal leaves it
+    /// (an instance's data volume is never one of them). Removed by name, lowest first.
+    /// </summary>
+    public static IReadOnlyList<string> StaleHelperVolumes(IEnumerable<ObservedVolume> volumes, DateTimeOffset staleHelpersBefore)
+    {
+        ArgumentNullException.ThrowIfNull(volumes);
+        return [.. volumes.Where(v => v.Helper is not null && (v.CreatedAt is null || v.CreatedAt.Value < staleHelpersBefore))
+            .Select(static v => v.Name).Order(StringComparer.Ordinal)];
     }
 }

@@ -75,20 +75,8 @@ public static class Filters
 
     public static string Port(HostCapacity host, PlacementRequest request) => host.FreePorts > 0 ? "" : "no free port";
 
-    public static string Spread(HostCapacity host, PlacementRequest request)
-    {
-        if (FitsSpread(host, request)) return "";
-        var s = request.Shard!;
-        var domain = s.Spread.Domain switch
-        {
-            SpreadDomain.Host => "host " + host.HostId,
-            SpreadDomain.Rack => $"rack {host.Zone}/{host.Rack}",
-            _ => "zone " + host.Zone,
-        };
-        var n = s.MembersIn(host.HostId, host.Zone, host.Rack);
-        var members = n == 1 ? "a member" : string.Create(Ci, $"{n} members");
-        return string.Create(Ci, $"{domain} already holds {members} of shard {s.Name} (hard spread: at most {s.Spread.MaxPerDomain} per {s.Spread.DomainName})");
-    }
+    public static string Spread(HostCapacity host, PlacementRequest request) =>
+        request.Shard is { } s ? s.RefusalAt(host.HostId, host.Zone, host.Rack) : "";
 
     /// <summary>Every reason the host does not fit, in filter order; empty when it fits.</summary>
     public static IReadOnlyList<string> All(HostCapacity host, PlacementRequest request) =>
@@ -172,7 +160,6 @@ public static class Filters
     private static bool FitsSpread(HostCapacity host, PlacementRequest request)
     {
         var s = request.Shard;
-        if (s is null || s.Spread.Mode != SpreadMode.Hard) return true;
-        return s.MembersIn(host.HostId, host.Zone, host.Rack) < s.Spread.MaxPerDomain;
+        return s is null || s.Admits(host.HostId, host.Zone, host.Rack);
     }
 }

@@ -130,8 +130,8 @@ public sealed record InstanceTemplate(int Cpus, long MemoryMiB, NumaPolicy Numa,
 /// <summary>A whole cluster: shards × members per shard, one spread rule, one template.</summary>
 public sealed record ClusterRequest(string Cluster, string Pool, int Shards, int MembersPerShard, InstanceTemplate Template, SpreadRule Spread);
 
-/// <summary>Where one member of a cluster goes.</summary>
-public sealed record MemberPlacement(string Shard, int Member, string InstanceId, string HostId);
+/// <summary>Where one member of a cluster goes: the host and its failure domains, which its shard checks before reserving.</summary>
+public sealed record MemberPlacement(string Shard, int Member, string InstanceId, string HostId, string Zone, string Rack);
 
 /// <summary>Every member placed, or none and the reason.</summary>
 public sealed record ClusterPlacementResult(IReadOnlyList<MemberPlacement> Members, string Reason, int NextStartIndex)
@@ -176,7 +176,7 @@ public static class ClusterPlacement
                 var host = working[decision.HostIndex];
                 working[decision.HostIndex] = host.Assume(instance);
                 members.Add(new MemberLocation(id, host.HostId, host.Zone, host.Rack));
-                placed.Add(new MemberPlacement(ShardName(s), m + 1, id, host.HostId));
+                placed.Add(new MemberPlacement(ShardName(s), m + 1, id, host.HostId, host.Zone, host.Rack));
             }
         }
         return new(placed, "", next);

@@ -38,6 +38,26 @@ public sealed record ShardContext(string Cluster, string Shard, SpreadRule Sprea
 {
     public string Name => Cluster + "/" + Shard;
 
+    /// <summary>One more member may go to this location: a soft rule only scores, a hard one admits while the domain holds fewer than its maximum.</summary>
+    public bool Admits(string hostId, string zone, string rack) =>
+        Spread.Mode != SpreadMode.Hard || MembersIn(hostId, zone, rack) < Spread.MaxPerDomain;
+
+    /// <summary>Why one more member may not go to this location, in words; "" when it may.</summary>
+    public string RefusalAt(string hostId, string zone, string rack)
+    {
+        if (Admits(hostId, zone, rack)) return "";
+        var domain = Spread.Domain switch
+        {
+            SpreadDomain.Host => "host " + hostId,
+            SpreadDomain.Rack => $"rack {zone}/{rack}",
+            _ => "zone " + zone,
+        };
+        var n = MembersIn(hostId, zone, rack);
+        var members = n == 1 ? "a member" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} members");
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{domain} already holds {members} of shard {Name} (hard spread: at most {Spread.MaxPerDomain} per {Spread.DomainName})");
+    }
+
     public int MembersIn(string hostId, string zone, string rack)
     {
         var n = 0;

@@ -2,6 +2,7 @@ using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain;
 using DbProvisioner.Domain.Topology;
+using DbProvisioner.Runtime;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Validation;
 using Microsoft.AspNetCore.Mvc;
@@ -57,9 +58,9 @@ public static class HostsApi
         return api;
     }
 
-    internal static async Task<IResult> RegisterAsync(RegisterHostRequest request, [FromServices] IGrainFactory grains)
+    internal static async Task<IResult> RegisterAsync(RegisterHostRequest request, [FromServices] IGrainFactory grains, [FromServices] IHostRuntimeFactory? runtimes)
     {
-        if (Validate(request) is { IsValid: false } validator)
+        if (Validate(request, runtimes is null ? null : runtimes.EndpointRefusal) is { IsValid: false } validator)
         {
             return validator.ToProblem();
         }
@@ -110,8 +111,11 @@ public static class HostsApi
         return OutcomeResults.Match(outcome, host => TypedResults.Ok(host));
     }
 
-    /// <summary>Every field of a registration; the host grain checks what needs the host (reserved CPUs exist, disks unique by id).</summary>
-    public static RequestValidator Validate(RegisterHostRequest request)
+    /// <summary>
+    /// Every field of a registration; the host grain checks what needs the host (reserved CPUs exist, disks unique by id).
+    /// <paramref name="endpointRefusal"/> is the driver's word on the engine endpoint (e.g. no plain text to another machine).
+    /// </summary>
+    public static RequestValidator Validate(RegisterHostRequest request, Func<Uri, string?>? endpointRefusal = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var v = new RequestValidator();
@@ -124,7 +128,15 @@ public static class HostsApi
             v.Check(ApiNames.IsId(request.Id), request.Id, ApiNames.IdRule);
         }
 
-        v.Check(IsEngineEndpoint(request.EngineEndpoint), request.EngineEndpoint, "must be a unix:///path or tcp://host:port URI of the container engine");
+        if (!IsEngineEndpoint(request.EngineEndpoint))
+        {
+            v.AddError("engineEndpoint", "must be a unix:///path, tcp://host:port or https://host:port URI of the container engine");
+        }
+        else if (endpointRefusal?.Invoke(new Uri(request.EngineEndpoint!)) is { } refusal)
+        {
+            v.AddError("engineEndpoint", refusal);
+        }
+
         CheckName(v, "zone", request.Zone);
         CheckName(v, "rack", request.Rack);
         CheckName(v, "pool", request.Pool);
@@ -266,7 +278,7 @@ public static class HostsApi
         return uri.Scheme switch
         {
             "unix" => uri.AbsolutePath.Length > 1,
-            "tcp" => uri.Host.Length > 0 && !uri.IsDefaultPort && uri.AbsolutePath is "" or "/",
+            "tcp" or "https" => uri.Host.Length > 0 && !uri.IsDefaultPort && uri.AbsolutePath is "" or "/",
             _ => false,
         };
     }

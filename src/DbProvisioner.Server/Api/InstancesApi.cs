@@ -247,12 +247,8 @@ public static class InstancesApi
             SpreadSpec.HostHard);
     }
 
-    /// <summary>A pool exists when the catalog lists at least one host in it.</summary>
-    internal static async Task<bool> PoolExistsAsync(IGrainFactory grains, string pool)
-    {
-        var hosts = await grains.ListHostsAsync();
-        return hosts.Any(h => string.Equals(h.Pool, pool, StringComparison.Ordinal));
-    }
+    /// <summary>A pool exists when at least one host is registered in it: one call to the pool's placement index.</summary>
+    internal static Task<bool> PoolExistsAsync(IGrainFactory grains, string pool) => grains.PoolExistsAsync(pool);
 
     private const string Base32 = "abcdefghijklmnopqrstuvwxyz234567";
 

@@ -70,4 +70,16 @@ public sealed class ReconciliationTests
         Assert.That(report.StaleHelpers, Is.EqualTo(new[] { "dbprov-helper-format-1" }));
         Assert.That(report.Orphans, Is.Empty, "a helper is never an instance's orphan");
     }
+
+    [TestCase("format", 30 * 60, true, TestName = "A helper volume older than the cut-off is stale")]
+    [TestCase("check", 10, false, TestName = "A helper volume made since the cut-off is in use")]
+    [TestCase(null, 30 * 60, false, TestName = "An instance's data volume is never a helper's")]
+    public void Stale_helper_volumes(string? helper, int ageSeconds, bool stale)
+    {
+        var volume = new ObservedVolume("dbprov-vol", helper, Now - TimeSpan.FromSeconds(ageSeconds));
+
+        var found = Reconciliation.StaleHelperVolumes([volume], Now - HelperAge);
+
+        Assert.That(found, stale ? Is.EqualTo(new[] { "dbprov-vol" }) : Is.Empty);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -6,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using DbProvisioner.Api;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -70,24 +70,12 @@ public sealed class ApiClient : IDisposable
 
     public Task<IReadOnlyList<InstanceSummary>> ListInstancesAsync() => GetOkAsync<IReadOnlyList<InstanceSummary>>("instances");
 
-    /// <summary>Polls the instance until <paramref name="done"/> holds or the time is up; returns the last view.</summary>
-    public async Task<InstanceView> WaitForInstanceAsync(string id, Func<InstanceView, bool> done, TimeSpan timeout, TimeSpan? every = null)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var view = await GetInstanceAsync(id);
-            if (done(view) || watch.Elapsed > timeout)
-            {
-                return view;
-            }
-
-            await Task.Delay(every ?? TimeSpan.FromMilliseconds(500));
-        }
-    }
+    /// <summary>Polls the instance until <paramref name="done"/> holds and returns that view; fails after <paramref name="timeout"/>, naming <paramref name="what"/>.</summary>
+    public Task<InstanceView> WaitForInstanceAsync(string id, Func<InstanceView, bool> done, TimeSpan timeout, string what, TimeSpan? maxPause = null) =>
+        Eventually.UntilAsync(() => GetInstanceAsync(id), done, timeout, $"instance {id} {what}", E2eRequests.Describe, maxPause ?? TimeSpan.FromMilliseconds(500));
 
     public static Task<InstanceView> WaitSettledAsync(ApiClient api, string id, TimeSpan timeout) =>
-        api.WaitForInstanceAsync(id, v => v.State is "Ready" or "Failed", timeout);
+        api.WaitForInstanceAsync(id, v => v.State is "Ready" or "Failed", timeout, "to be Ready or Failed");
 
     public static async Task<T> ReadAsync<T>(HttpResponseMessage response)
     {

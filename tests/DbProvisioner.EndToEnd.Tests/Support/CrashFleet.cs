@@ -171,7 +171,7 @@ public sealed class CrashFleet : IAsyncDisposable
         }
 
         var id = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-        var view = await E2e.Admin.WaitForInstanceAsync(id, v => v.State is "Ready" or "Failed", OperationTimeout, TimeSpan.FromMilliseconds(100));
+        var view = await E2e.Admin.WaitForInstanceAsync(id, v => v.State is "Ready" or "Failed", OperationTimeout, "to be Ready or Failed", TimeSpan.FromMilliseconds(100));
         return view.State == "Ready" ? id : throw new CrashPrepException($"a fault-free instance did not get Ready: {E2eRequests.Describe(view)}");
     }
 }

@@ -78,7 +78,7 @@ public sealed record CrashPlan(int Seed, CrashScenario Scenario, CrashFault Faul
     {
         if (Environment.GetEnvironmentVariable("DBPROV_CRASH_SEED") is { Length: > 0 } one)
         {
-            return [int.Parse(one, CultureInfo.InvariantCulture)];
+            return [.. one.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(static s => int.Parse(s, CultureInfo.InvariantCulture))];
         }
 
         var runs = Environment.GetEnvironmentVariable("DBPROV_CRASH_RUNS") is { Length: > 0 } n

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using DbProvisioner.Api;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -128,26 +129,13 @@ public sealed class CrashRun(CrashFleet fleet, CrashPlan plan)
     /// <summary>Polls the instance until it shows the plan's state (or has passed it); returns what it showed.</summary>
     private async Task<string> WatchAsync(string id)
     {
-        var order = CrashPlan.Steps(plan.Scenario);
-        var target = order.ToList().IndexOf(plan.State);
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var state = await PeekAsync(id);
-            var at = order.ToList().IndexOf(state);
-            if (state == plan.State)
-            {
-                return state;
-            }
-
-            var passed = at > target || state is "Failed" or "Removed" || (state == "Ready" && plan.Scenario != CrashScenario.Removal);
-            if (passed || watch.Elapsed > WatchTimeout)
-            {
-                return $"{state} (missed {plan.State})";
-            }
-
-            await Task.Delay(10);
-        }
+        var order = CrashPlan.Steps(plan.Scenario).ToList();
+        var target = order.IndexOf(plan.State);
+        bool Passed(string state) =>
+            order.IndexOf(state) > target || state is "Failed" or "Removed" || (state == "Ready" && plan.Scenario != CrashScenario.Removal);
+        // The fault must land as close to the state as can be: a short, flat pause between looks.
+        var polled = await Eventually.PollAsync(() => PeekAsync(id), state => state == plan.State || Passed(state), WatchTimeout, TimeSpan.FromMilliseconds(10));
+        return polled.Last == plan.State ? polled.Last : $"{polled.Last} (missed {plan.State})";
     }
 
     private async Task<string> PeekAsync(string id)

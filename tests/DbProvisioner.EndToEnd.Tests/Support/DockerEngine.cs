@@ -81,12 +81,25 @@ public sealed class DockerEngine : IDisposable
     }
 
     /// <summary>Runs a command in the instance's container with the docker CLI; returns (exit code, stdout, stderr).</summary>
-    public static async Task<(int ExitCode, string Output, string Error)> ExecAsync(string instanceId, params string[] command)
+    public static Task<(int ExitCode, string Output, string Error)> ExecAsync(string instanceId, params string[] command) =>
+        DockerCliAsync(["exec", ContainerName(instanceId), .. command]);
+
+    /// <summary>
+    /// The paths on a block device whose name is <paramref name="name"/>, as an operator would look: a throwaway container
+    /// (no appliance labels, removed at exit) mounts the device read-only and searches it.
+    /// </summary>
+    public static async Task<string> FindOnDeviceAsync(string device, string name)
+    {
+        var (exit, output, error) = await DockerCliAsync(["run", "--rm", "--device", device, "--cap-add", "SYS_ADMIN", "--entrypoint", "sh", "dbprov/mysql:10.11",
+            "-c", $"mkdir -p /probe && mount -o ro {device} /probe && find /probe -name '{name}'; s=$?; umount /probe; exit $s"]);
+        Assert.That(exit, Is.Zero, $"looking into {device}: {error}");
+        return output;
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> DockerCliAsync(IReadOnlyList<string> arguments)
     {
         var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(ContainerName(instanceId));
-        foreach (var part in command)
+        foreach (var part in arguments)
         {
             info.ArgumentList.Add(part);
         }

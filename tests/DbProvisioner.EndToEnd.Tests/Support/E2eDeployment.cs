@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using DbProvisioner.Api;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -110,30 +111,22 @@ public sealed class E2eDeployment : IAsyncDisposable
 
     private async Task WaitForDisksReadyAsync()
     {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        var expected = E2eLayout.Hosts.Sum(h => h.Devices.Count);
+        var polled = await Eventually.PollAsync(async () =>
+            {
+                var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => Admin.GetHostAsync(h.Id)));
+                var disks = hosts.SelectMany(h => h.Disks.Select(d => (Host: h.Id, Disk: d))).ToList();
+                var faulty = disks.Where(d => d.Disk.State == "Faulty").ToList();
+                return faulty.Count == 0 ? disks
+                    : throw new InvalidOperationException("faulty disks: " + string.Join(", ", faulty.Select(d => $"{d.Host}:{d.Disk.Device}")) + "\n" + Server.Tail());
+            },
+            disks => disks.Count == expected && disks.All(d => d.Disk.State == "Ready"), DisksReadyTimeout, TimeSpan.FromSeconds(1));
+        if (!polled.Met)
         {
-            var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => Admin.GetHostAsync(h.Id)));
-            var disks = hosts.SelectMany(h => h.Disks.Select(d => (Host: h.Id, Disk: d))).ToList();
-            var faulty = disks.Where(d => d.Disk.State == "Faulty").ToList();
-            if (faulty.Count > 0)
-            {
-                throw new InvalidOperationException("faulty disks: " + string.Join(", ", faulty.Select(d => $"{d.Host}:{d.Disk.Device}")) + "\n" + Server.Tail());
-            }
-
-            if (disks.Count == E2eLayout.Hosts.Sum(h => h.Devices.Count) && disks.All(d => d.Disk.State == "Ready"))
-            {
-                await TestContext.Progress.WriteLineAsync($"[e2e] {disks.Count} disks Ready after {watch.Elapsed.TotalSeconds:F1} s");
-                return;
-            }
-
-            if (watch.Elapsed > DisksReadyTimeout)
-            {
-                throw new TimeoutException("disks not Ready: " + string.Join(", ", disks.Select(d => $"{d.Host}:{d.Disk.Device}={d.Disk.State}")) + "\n" + Server.Tail());
-            }
-
-            await Task.Delay(1000);
+            throw new TimeoutException("disks not Ready: " + string.Join(", ", polled.Last.Select(d => $"{d.Host}:{d.Disk.Device}={d.Disk.State}")) + "\n" + Server.Tail());
         }
+
+        await TestContext.Progress.WriteLineAsync($"[e2e] {polled.Last.Count} disks Ready after {polled.Elapsed.TotalSeconds:F1} s");
     }
 
     private async Task ReadKeysAsync()

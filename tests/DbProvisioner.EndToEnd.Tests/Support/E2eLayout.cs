@@ -1,5 +1,5 @@
 using System.Reflection;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 

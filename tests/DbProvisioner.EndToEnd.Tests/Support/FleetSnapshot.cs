@@ -60,7 +60,7 @@ public sealed record FleetSnapshot(
 
     public IEnumerable<ContainerListResponse> Helpers => Containers.Where(c => c.Labels.ContainsKey(Labels.Helper));
 
-    /// <summary>Why the fleet is not at rest yet (empty when it is): unfinished instances, disk work, helpers.</summary>
+    /// <summary>Why the fleet is not at rest yet (empty when it is): unfinished instances, a list behind the details, disk work, helpers.</summary>
     public IReadOnlyList<string> Unsettled(IEnumerable<string> ids)
     {
         var reasons = new List<string>();
@@ -73,6 +73,11 @@ public sealed record FleetSnapshot(
             else if (!Terminal.Contains(view.State))
             {
                 reasons.Add($"{id} is {view.State}");
+            }
+            else if (List.FirstOrDefault(i => i.Id == id) is { } listed && listed.State != view.State)
+            {
+                // The list is the catalog, written after the instance's own state: it catches up, and must.
+                reasons.Add($"{id} is {view.State}, the list still says {listed.State}");
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MySqlConnector;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -47,19 +48,8 @@ public static class MetaServer
         await WaitAnsweringAsync(AnswerTimeout);
     }
 
-    public static async Task WaitAnsweringAsync(TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await AnswersAsync())
-        {
-            if (watch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"the meta DB ({Container}) did not answer within {timeout}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static Task WaitAnsweringAsync(TimeSpan timeout) =>
+        Eventually.UntilAsync(AnswersAsync, timeout, $"the meta DB ({Container}) to answer SELECT 1", TimeSpan.FromMilliseconds(100));
 
     /// <summary>True when a fresh connection runs SELECT 1.</summary>
     public static async Task<bool> AnswersAsync()

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using DbProvisioner.Api;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -29,20 +29,9 @@ public static class ScaleDowns
     }
 
     /// <summary>Polls the request until it ends (Removed, Failed, Rejected, Expired, Superseded) or the time is up; the last view.</summary>
-    public static async Task<ScaleDownView> WaitEndedAsync(E2eDeployment e2e, string requestId, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var view = await e2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{requestId}");
-            if (view.State is "Removed" or "Failed" or "Rejected" or "Expired" or "Superseded" || watch.Elapsed > timeout)
-            {
-                return view;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static async Task<ScaleDownView> WaitEndedAsync(E2eDeployment e2e, string requestId, TimeSpan timeout) =>
+        (await Eventually.PollAsync(() => e2e.Viewer.GetOrThrowAsync<ScaleDownView>($"scale-downs/{requestId}"),
+            static view => view.State is "Removed" or "Failed" or "Rejected" or "Expired" or "Superseded", timeout, TimeSpan.FromMilliseconds(100))).Last;
 
     /// <summary>Requests, approves and waits for the removal of each instance, all at once; the ended requests.</summary>
     public static async Task<IReadOnlyList<ScaleDownView>> RemoveAllAsync(E2eDeployment e2e, IEnumerable<string> instanceIds, TimeSpan timeout)

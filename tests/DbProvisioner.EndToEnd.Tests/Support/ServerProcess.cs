@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests.Support;
 
@@ -63,35 +64,29 @@ public sealed class ServerProcess : IAsyncDisposable
         _process = process;
 
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < StartTimeout)
-        {
-            if (process.HasExited)
+        await Eventually.UntilAsync(async () =>
             {
-                throw new InvalidOperationException($"The server exited with code {process.ExitCode} while starting:\n{Tail()}");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative), cancellationToken);
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (process.HasExited)
                 {
-                    return;
+                    throw new InvalidOperationException($"The server exited with code {process.ExitCode} while starting:\n{Tail()}");
                 }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // One slow answer while the silo starts.
-            }
 
-            await Task.Delay(250, cancellationToken);
-        }
-
-        throw new TimeoutException($"The server was not healthy within {StartTimeout}:\n{Tail()}");
+                try
+                {
+                    using var response = await http.GetAsync(new Uri("healthz", UriKind.Relative), cancellationToken);
+                    return $"{(int)response.StatusCode} {response.StatusCode}";
+                }
+                catch (HttpRequestException e)
+                {
+                    return $"not listening yet ({e.Message})";
+                }
+                catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return "a slow answer while the silo starts";
+                }
+            },
+            static answer => answer == "200 OK", StartTimeout, "the server to answer /healthz with 200",
+            answer => $"{answer}\n{Tail()}", TimeSpan.FromMilliseconds(250), cancellationToken);
     }
 
     /// <summary>Kills the process this object started, with its children, as a crash would.</summary>

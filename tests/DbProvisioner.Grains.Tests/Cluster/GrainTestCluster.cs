@@ -2,12 +2,13 @@ using System.Security.Cryptography;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Providers;
+using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
-using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
-using Orleans.Providers;
 
 namespace DbProvisioner.Grains.Tests.Cluster;
 
@@ -61,6 +62,7 @@ public sealed class GrainTestCluster : IAsyncDisposable
             silo.Services.AddSingleton<IHostRuntimeFactory>(runtime);
             silo.Services.AddSingleton<IMySqlAdmin>(mySql);
             silo.Services.AddSingleton<IAuditSink>(audit);
+            silo.AddIncomingGrainCallFilter<GrainCallRecorder>();
         });
         builder.ConfigureClient(client => client.Services.AddDomainSerialization());
         var cluster = builder.Build();

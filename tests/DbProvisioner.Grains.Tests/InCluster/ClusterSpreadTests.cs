@@ -91,4 +91,32 @@ public sealed class ClusterSpreadTests : GrainTest
             Assert.That(host.Disks.Select(d => d.State), Is.All.EqualTo("Ready"));
         }
     }
+
+    [Test]
+    public async Task AClusterMember_PlannedOntoAHostHoldingAMemberOfItsShard_IsRefusedByTheShard_AndNothingStaysReserved()
+    {
+        var hostIds = new[] { TestFleet.NewId("host"), TestFleet.NewId("host") };
+        foreach (var hostId in hostIds)
+            await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
+        var name = TestFleet.NewId("c");
+        // A member of shard s1 requested on its own: the cluster's plan, made from the pool's index, does not know it.
+        var loneId = TestFleet.NewId("m");
+        var lone = await ProvisionReadyAsync(loneId, TestFleet.Instance(Pool, cluster: name, shard: "s1", role: "primary"));
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
+
+        var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, TestFleet.Instance(Pool, cluster: name), "tester");
+
+        Assert.That(created.Ok, Is.False, "two hosts, hard host spread, one already holding a member of s1: a cluster of 2 more cannot fit");
+        Assert.That(created.Error, Does.Contain($"host {lone.Host} already holds a member of shard {name}/s1"), "the shard names the rule its member would break");
+        var shardMembers = await Client.GetGrain<IShardGrain>($"{name}/s1").GetMembersAsync();
+        Assert.That(shardMembers.Select(m => m.InstanceId), Is.EqualTo(new[] { loneId }), "the shard keeps only its own member");
+        foreach (var hostId in hostIds)
+        {
+            var host = await HostViewAsync(hostId);
+            AssertHostViewConsistent(host);
+            Assert.That(host.Instances.Select(i => i.Id), Is.EqualTo(hostId == lone.Host ? new[] { loneId } : Array.Empty<string>()),
+                $"{hostId}: no member of the refused cluster stays reserved");
+        }
+        AssertNoDoubleUseOnEngines();
+    }
 }

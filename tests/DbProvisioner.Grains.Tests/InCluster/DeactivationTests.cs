@@ -1,6 +1,7 @@
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -79,18 +80,21 @@ public sealed class DeactivationTests : GrainTest
         var hostId = TestFleet.NewId("host");
         var before = await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
         var engine = Runtime.Host(hostId);
-        engine.StartDelay = TimeSpan.FromSeconds(1);
+        // Container starts on this host wait for the test: the activation goes away while one is under way, not after.
+        engine.StartHold.Hold();
         var id = TestFleet.NewId("i");
         try
         {
             var outcome = await InstanceGrain(id).ProvisionAsync(TestFleet.Instance(Pool), "tester");
             Assert.That(outcome.Ok, Is.True, outcome.Error);
-            // Placed, and the container is being started: the activation goes away (a crash, a rebalance).
-            await Task.Delay(300);
+            await Eventually.UntilAsync(() => Task.FromResult(engine.StartHold.Waiting), static waiting => waiting > 0, SettleTimeout,
+                $"the container of {id} to be starting", static waiting => $"{waiting} start(s) under way");
             var mid = await InstanceGrain(id).GetAsync();
             Assert.That(mid?.State, Is.AnyOf("Placed", "DiskAttached"), "deactivated mid-provisioning, while the container starts");
+            // Placed, and the container is being started: the activation goes away (a crash, a rebalance).
             await Env.Cluster.DeactivateAsync(InstanceGrain(id));
             await Env.Cluster.WaitForDeactivationAsync(InstanceGrain(id));
+            engine.StartHold.Release();
 
             var view = await InstanceGrain(id).WaitSettledAsync(SettleTimeout);
 
@@ -110,7 +114,7 @@ public sealed class DeactivationTests : GrainTest
         }
         finally
         {
-            engine.StartDelay = TimeSpan.FromMilliseconds(1);
+            engine.StartHold.Release();
         }
     }
 

@@ -14,7 +14,7 @@ public sealed class FailureTests : GrainTest
         var formatsAtRegistration = engine.FormatCount("/dev/sim-disk-0");
         var instanceId = TestFleet.NewId("i");
         engine.FailStartOf(instanceId);
-        engine.HoldFormats();
+        engine.FormatHold.Hold();
         try
         {
             var settled = await ProvisionAndSettleAsync(instanceId, TestFleet.Instance(Pool));
@@ -35,7 +35,7 @@ public sealed class FailureTests : GrainTest
         }
         finally
         {
-            engine.ReleaseFormats();
+            engine.FormatHold.Release();
         }
 
         await DiskPoolGrain(hostId).RunUntilIdleAsync();

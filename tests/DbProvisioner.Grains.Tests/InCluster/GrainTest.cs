@@ -3,8 +3,9 @@ using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.Cluster;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -58,6 +59,10 @@ public abstract partial class GrainTest
         await DiskPoolGrain(request.Id!).RunUntilIdleAsync();
         var view = await HostViewAsync(request.Id!);
         Assert.That(view.Disks.Select(d => d.State), Is.All.EqualTo("Ready"), $"disks of {request.Id} after RunUntilIdleAsync");
+        // The placement index hears of the disks by a one-way message: wait until it has, so a placement sees them.
+        var placement = Client.GetGrain<IPlacementGrain>(request.Pool!);
+        await Eventually.UntilAsync(async () => (await placement.SnapshotAsync()).SingleOrDefault(h => h.HostId == request.Id)?.ReadyDisks.Sum(static d => d.Count),
+            ready => ready == view.Disks.Count, TimeSpan.FromSeconds(10), $"the placement index of pool {request.Pool} to see the {view.Disks.Count} Ready disks of {request.Id}");
         return view;
     }
 

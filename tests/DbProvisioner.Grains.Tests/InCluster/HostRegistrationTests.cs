@@ -3,6 +3,7 @@ using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Grains.Tests.TestData;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -152,12 +153,8 @@ public sealed class HostRegistrationTests : GrainTest
         await RegisterWithReadyDisksAsync(TestFleet.Host(id, Pool, disks: 3, reservedCpus: "0,8"));
 
         // The catalog is updated by the host grain; allow it a moment when that push is one-way.
-        HostSummary? summary = null;
-        for (var i = 0; i < 50 && summary?.ReadyDisks != 3; i++)
-        {
-            summary = (await Client.ListHostsAsync()).SingleOrDefault(h => h.Id == id);
-            if (summary?.ReadyDisks != 3) await Task.Delay(100);
-        }
+        var summary = await Eventually.UntilAsync(() => ListedAsync(id), static s => s?.ReadyDisks == 3, SettleTimeout,
+            $"the catalog to list host {id} with 3 Ready disks", Describe);
 
         Assert.That(summary, Is.Not.Null, "the catalog does not list the host");
         Assert.Multiple(() =>
@@ -170,15 +167,17 @@ public sealed class HostRegistrationTests : GrainTest
 
         // GET /hosts lists from the catalog: it must follow reservations too.
         await ProvisionReadyAsync(TestFleet.NewId("i"), TestFleet.Instance(Pool));
-        for (var i = 0; i < 50 && summary?.FreeCores != 6; i++)
-        {
-            summary = (await Client.ListHostsAsync()).SingleOrDefault(h => h.Id == id);
-            if (summary?.FreeCores != 6) await Task.Delay(100);
-        }
+        summary = await Eventually.UntilAsync(() => ListedAsync(id), static s => s?.FreeCores == 6, SettleTimeout,
+            $"the catalog to list host {id} with one core taken", Describe);
         Assert.Multiple(() =>
         {
             Assert.That(summary?.FreeCores, Is.EqualTo(6), "one core taken");
             Assert.That(summary?.ReadyDisks, Is.EqualTo(2), "one disk claimed");
         });
     }
+
+    private static async Task<HostSummary?> ListedAsync(string hostId) => (await Client.ListHostsAsync()).SingleOrDefault(h => h.Id == hostId);
+
+    private static string Describe(HostSummary? summary) =>
+        summary is null ? "not listed" : $"{summary.FreeCores} free cores, {summary.ReadyDisks} Ready disks";
 }

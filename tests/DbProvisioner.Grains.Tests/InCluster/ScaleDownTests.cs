@@ -2,6 +2,7 @@ using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains.Tests.TestData;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -144,7 +145,7 @@ public sealed class ScaleDownTests : GrainTest
         try
         {
             Assert.That((await InstanceGrain(instanceId).ProvisionAsync(TestFleet.Instance(Pool), "tester")).Ok, Is.True);
-            failed = await WaitForInstanceAsync(instanceId, static i => i.State == "Failed");
+            failed = await WaitForInstanceAsync(instanceId, static i => i.State == "Failed", "Failed");
             var planned = await request.CreateAsync(instanceId, "requester-key");
             Assert.That(planned.Ok, Is.True, planned.Error);
             Assert.That(planned.Value!.InstanceVersion, Is.EqualTo(failed.Version));
@@ -172,24 +173,17 @@ public sealed class ScaleDownTests : GrainTest
 
     private static async Task<string?> WaitForCatalogStateAsync(string requestId, string state)
     {
-        var until = DateTime.UtcNow + SettleTimeout;
-        while (true)
-        {
-            var summary = (await Client.For(requestId).GetScaleDownsAsync()).SingleOrDefault(r => r.Id == requestId);
-            if (summary?.State == state || DateTime.UtcNow > until) return summary?.State;
-            await Task.Delay(20);
-        }
+        var summary = await Eventually.UntilAsync(
+            async () => (await Client.For(requestId).GetScaleDownsAsync()).SingleOrDefault(r => r.Id == requestId),
+            summary => summary?.State == state, SettleTimeout, $"scale-down request {requestId} listed as {state}",
+            static summary => summary is null ? "not listed" : summary.State);
+        return summary!.State;
     }
 
-    private static async Task<InstanceView> WaitForInstanceAsync(string instanceId, Func<InstanceView, bool> condition)
+    private static async Task<InstanceView> WaitForInstanceAsync(string instanceId, Func<InstanceView, bool> condition, string what)
     {
-        var until = DateTime.UtcNow + SettleTimeout;
-        while (true)
-        {
-            var view = await InstanceGrain(instanceId).GetAsync();
-            if (view is not null && condition(view)) return view;
-            if (DateTime.UtcNow > until) throw new AssertionException($"instance {instanceId} is {view?.State}: the awaited state never came");
-            await Task.Delay(20);
-        }
+        var view = await Eventually.UntilAsync(() => InstanceGrain(instanceId).GetAsync(), view => view is not null && condition(view),
+            SettleTimeout, $"instance {instanceId} {what}", static view => view is null ? "no instance" : $"{view.State} ({view.Reason})");
+        return view!;
     }
 }

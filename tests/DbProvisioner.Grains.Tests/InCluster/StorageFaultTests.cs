@@ -1,7 +1,9 @@
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Disks;
 using DbProvisioner.Grains.Tests.Cluster;
 using DbProvisioner.Grains.Tests.TestData;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Grains.Tests.InCluster;
 
@@ -26,11 +28,12 @@ public sealed class StorageFaultTests : GrainTest
 
         // The meta database goes away exactly when the instance would record Removed.
         var refusedBefore = GrainTestCluster.Storage.RefusedWrites;
-        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == instanceId && s is InstanceGrainState { State: "Removed" }))
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == instanceId && s is InstanceGrainState { State: DbProvisioner.Api.InstanceState.Removed }))
         {
             Assert.That((await request.ApproveAsync("approver-key", codes)).Ok, Is.True);
             // Two refusals: the write failed, and the step was tried again rather than abandoned.
-            await UntilAsync(() => Task.FromResult(GrainTestCluster.Storage.RefusedWrites >= refusedBefore + 2), "the Removed write was not tried twice");
+            await Eventually.UntilAsync(() => Task.FromResult(GrainTestCluster.Storage.RefusedWrites - refusedBefore), static refused => refused >= 2, Patience,
+                "the refused Removed write to be tried again", static refused => $"{refused} write(s) refused");
 
             var served = await InstanceGrain(instanceId).GetAsync();
             var listed = (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId);
@@ -46,7 +49,8 @@ public sealed class StorageFaultTests : GrainTest
         // Storage is back: the removal finishes by itself, in a server that kept running.
         var settled = await InstanceGrain(instanceId).WaitSettledAsync(Patience);
         Assert.That(settled!.State, Is.EqualTo("Removed"), string.Join(" | ", settled.Steps.Select(static s => $"{s.Step}: {s.Outcome}")));
-        await UntilAsync(async () => (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId).State == "Removed", "the catalog was not repaired");
+        await Eventually.UntilAsync(async () => (await Client.ListInstancesAsync()).Single(i => i.Id == instanceId).State, static state => state == "Removed", Patience,
+            $"the catalog to list {instanceId} as Removed");
         var rows = Env.Audit.About(instanceId).Where(static e => e.Action.StartsWith("removal.", StringComparison.Ordinal) && e.Outcome != "retrying").ToList();
         Assert.Multiple(() =>
         {
@@ -102,18 +106,63 @@ public sealed class StorageFaultTests : GrainTest
         }
 
         var steps = ready.Steps.Select(static s => "provisioning." + s.Step).ToList();
-        await UntilAsync(() => Task.FromResult(Env.Audit.About(instanceId).Count >= steps.Count), "the outbox was not written once the trail was back");
+        await Eventually.UntilAsync(() => Task.FromResult(Env.Audit.About(instanceId).Select(static e => e.Action).ToList()), rows => rows.Count >= steps.Count, Patience,
+            "the outbox to write every step once the trail was back", static rows => string.Join(", ", rows));
         var actions = Env.Audit.About(instanceId).Select(static e => e.Action).ToList();
         Assert.That(actions, Is.EqualTo(steps), "one row per step, in order, none twice");
     }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string failure)
+    [Test]
+    public async Task ADiskRoundStoppedByARefusedWrite_GivesBackTheJobsItTook_SoTheNextRoundFormatsThem()
     {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
+        var hostId = TestFleet.NewId("host");
+        // The meta database refuses the first write that would record a formatted disk: the round stops there.
+        var refused = 0;
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == hostId
+            && s is HostGrainState { Host: { } h } && h.Disks.Disks.Values.Any(static d => d.State == DiskState.Ready)
+            && Interlocked.Increment(ref refused) == 1))
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"{failure} within {Patience.TotalSeconds:0} s");
-            await Task.Delay(20);
+            await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 3, minSeeded: 0));
+            await DiskPoolGrain(hostId).RunUntilIdleAsync();
+            Assert.That(refused, Is.GreaterThanOrEqualTo(1), "the fault was not hit");
+        }
+
+        // Storage is back: one more round formats every disk, including those the stopped round had taken.
+        await DiskPoolGrain(hostId).RunUntilIdleAsync();
+        var view = await HostViewAsync(hostId);
+        Assert.That(view.Disks.Select(static d => $"{d.Id}:{d.State}"), Is.All.EndsWith(":Ready"));
+    }
+
+    [Test]
+    public async Task AClusterWhoseProvisioningWriteIsRefused_IsCreatedByTheRetry_AndHoldsNoMoreThanItsMembers()
+    {
+        var hostIds = new[] { TestFleet.NewId("host"), TestFleet.NewId("host") };
+        foreach (var hostId in hostIds) await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
+        var name = TestFleet.NewId("c");
+        var template = TestFleet.Instance(Pool, cluster: name);
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(2, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
+        var cluster = Client.GetGrain<IClusterGrain>(name);
+
+        // The members are reserved, then the meta database refuses the write that says so: the client sees a storage error.
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == name && s is ClusterGrainState { State: "Provisioning" }))
+        {
+            Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.CreateAsync(request, template, "tester"));
+        }
+
+        // The client retries the same request, as the 503 tells it to: the cluster exists afterwards, and runs.
+        var retried = await cluster.CreateAsync(request, template, "tester");
+        Assert.That(retried.Ok, Is.True, $"{retried.Kind} {retried.Error}");
+        Assert.That(await cluster.GetAsync(), Is.Not.Null, "GET of a cluster whose creation answered 202");
+        foreach (var member in retried.Value!.Members)
+        {
+            var view = await InstanceGrain(member.InstanceId).WaitSettledAsync(Patience);
+            Assert.That(view?.State, Is.EqualTo("Ready"), $"{member.InstanceId}: {view?.Reason}");
+        }
+        var members = retried.Value.Members.Select(static m => m.InstanceId).ToHashSet(StringComparer.Ordinal);
+        foreach (var hostId in hostIds)
+        {
+            var host = await HostViewAsync(hostId);
+            var held = host.Instances.Select(static i => i.Id).ToList();
+            Assert.That(held, Is.SubsetOf(members).And.Count.EqualTo(1), $"{hostId} holds one member and nothing else");
         }
     }
 }

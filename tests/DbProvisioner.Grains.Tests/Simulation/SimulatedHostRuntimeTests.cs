@@ -1,5 +1,6 @@
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing.Simulation;
 
 namespace DbProvisioner.Grains.Tests.Simulation;
 
@@ -149,13 +150,64 @@ public sealed class SimulatedHostRuntimeTests
     [Test]
     public async Task HeldFormats_WaitUntilReleased()
     {
-        _host.HoldFormats();
+        // Without a delay an unheld format ends within the call: only the hold can keep it open.
+        _host.FormatDelay = TimeSpan.Zero;
+        _host.FormatHold.Hold();
         var format = _host.FormatDiskAsync("/dev/sim-disk-2", false, CancellationToken.None);
-        await Task.Delay(50);
-        Assert.That(format.IsCompleted, Is.False);
+        Assert.Multiple(() =>
+        {
+            Assert.That(format.IsCompleted, Is.False);
+            Assert.That(_host.FormatHold.Waiting, Is.EqualTo(1));
+            Assert.That(_host.Disk("/dev/sim-disk-2").IsXfs, Is.False, "nothing formatted while held");
+        });
 
-        _host.ReleaseFormats();
+        _host.FormatHold.Release();
         await format.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.That(_host.Disk("/dev/sim-disk-2").IsXfs, Is.True);
+    }
+
+    [Test]
+    public async Task UnheldFormats_WithoutADelay_EndWithinTheCall()
+    {
+        _host.FormatDelay = TimeSpan.Zero;
+
+        var format = _host.FormatDiskAsync("/dev/sim-disk-2", false, CancellationToken.None);
+
+        Assert.That(format.IsCompletedSuccessfully, Is.True, "the premise of HeldFormats_WaitUntilReleased");
+        await format;
+    }
+
+    [Test]
+    public async Task HeldStarts_AreRecorded_ButStartNothingUntilReleased()
+    {
+        _host.StartDelay = TimeSpan.Zero;
+        _host.StartHold.Hold();
+        var start = _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306), CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            Assert.That(start.IsCompleted, Is.False);
+            Assert.That(_host.Starts.Select(s => s.InstanceId), Is.EqualTo(new[] { "a" }), "the call is seen as soon as it is made");
+            Assert.That(_host.Running, Is.Empty, "no container while held");
+        });
+
+        _host.StartHold.Release();
+        await start.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(_host.Running.Keys, Is.EqualTo(new[] { "a" }));
+    }
+
+    [Test]
+    public async Task HeldReadiness_DoesNotAnswerUntilReleased()
+    {
+        var credentials = InstanceCredentials.Generate();
+        await _host.StartInstanceAsync(Spec("a", "/dev/sim-disk-0", CpuSet.Of(1, 9), 3306) with { Credentials = credentials }, CancellationToken.None);
+        _host.ReadyDelay = TimeSpan.Zero;
+        _host.ReadyHold.Hold();
+
+        var ready = _host.WaitUntilReadyAsync("a", 3306, credentials, TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.That(ready.IsCompleted, Is.False);
+
+        _host.ReadyHold.Release();
+        await ready.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(_host.Violations, Is.Empty);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DbProvisioner.Persistence.Audit;
+using Microsoft.Extensions.Time.Testing;
 using MySqlConnector;
 
 namespace DbProvisioner.Persistence.Tests.Audit;
@@ -9,14 +10,14 @@ public sealed class AuditLogTests
 {
     private static readonly DateTimeOffset Start = new(2031, 3, 4, 10, 0, 0, TimeSpan.Zero);
 
-    private ManualClock _clock = null!;
+    private FakeTimeProvider _clock = null!;
     private AuditLog _audit = null!;
     private string _subject = null!;
 
     [SetUp]
     public void CreateLog()
     {
-        _clock = new ManualClock(Start);
+        _clock = new FakeTimeProvider(Start);
         _audit = new AuditLog(MetaDbTestDatabase.Connections, _clock);
         _subject = $"inst-{Guid.NewGuid():N}";
     }

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DbProvisioner.Runtime;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 

@@ -1,5 +1,5 @@
 using DbProvisioner.Runtime;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using DbProvisioner.Runtime;
-using DbProvisioner.Tests.Shared;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.Runtime.Docker.Tests.Docker;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 using Docker.DotNet;
@@ -48,5 +49,13 @@ public sealed class DockerErrorsTests
         Assert.That(DockerErrors.IsTransient(Engine(HttpStatusCode.InternalServerError, "containerd: connection reset")), Is.True);
         Assert.That(DockerErrors.IsTransient(Engine(HttpStatusCode.NotFound, "No such container: x")), Is.False);
         Assert.That(DockerErrors.IsTransient(new HttpRequestException("refused")), Is.True);
+    }
+
+    [Test]
+    public void A_refused_connection_wrapped_by_the_tls_transport_is_transient_and_a_wrapped_user_error_is_not()
+    {
+        Assert.That(DockerErrors.IsTransient(new AggregateException(new SocketException((int)SocketError.ConnectionRefused))), Is.True);
+        Assert.That(DockerErrors.IsTransient(new AggregateException(new InvalidOperationException("bad request"))), Is.False);
+        Assert.That(DockerErrors.IsTransient(new AggregateException()), Is.False);
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DbProvisioner.Grains.Tests.Simulation;
+using DbProvisioner.Testing.Simulation;
 using DbProvisioner.Server.Tests.Support;
 using static DbProvisioner.Server.Tests.Support.GrainApp;
 

@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DbProvisioner.Grains;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Server.Tests.Support;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.Extensions.DependencyInjection;
 using static DbProvisioner.Server.Tests.Support.GrainApp;
 
@@ -109,14 +109,23 @@ public sealed class InstancesApiTests
     public async Task Credentials_are_409_until_the_instance_is_Ready()
     {
         await RegisterHostAsync(app, "slow-h1", "slow-pool");
-        hosts.Host("slow-h1").ReadyDelay = TimeSpan.FromSeconds(5);
-        using var response = await PostAsync("""{"pool":"slow-pool","cpus":1,"memoryMiB":1024,"diskGiB":1}""");
-        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        // MySQL on this host does not answer until the test lets it: the instance cannot be Ready before then.
+        var engine = hosts.Host("slow-h1");
+        engine.ReadyHold.Hold();
+        try
+        {
+            using var response = await PostAsync("""{"pool":"slow-pool","cpus":1,"memoryMiB":1024,"diskGiB":1}""");
+            var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
 
-        using var early = await app.CreateClient(FakeApiKeyVerifier.Requester).GetAsync($"/api/v1/instances/{id}/credentials");
+            using var early = await app.CreateClient(FakeApiKeyVerifier.Requester).GetAsync($"/api/v1/instances/{id}/credentials");
 
-        var problem = await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict);
-        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("Ready"));
+            var problem = await ProblemAssert.IsProblemAsync(early, HttpStatusCode.Conflict);
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("Ready"));
+        }
+        finally
+        {
+            engine.ReadyHold.Release();
+        }
     }
 
     [TestCase("cpus", "0")]

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using DbProvisioner.Cli;
-using DbProvisioner.Grains.Tests.Simulation;
+using DbProvisioner.Testing.Simulation;
 using DbProvisioner.Server.Tests.Support;
 
 namespace DbProvisioner.Server.Tests.Cli;

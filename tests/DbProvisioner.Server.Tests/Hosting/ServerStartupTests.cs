@@ -1,9 +1,9 @@
-using DbProvisioner.Tests.Shared;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using DbProvisioner.Server.Tests.Support;
 using DbProvisioner.Persistence.Storage;
+using DbProvisioner.Server.Tests.Support;
+using DbProvisioner.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Providers;

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using DbProvisioner.Server.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using static DbProvisioner.Server.Tests.Support.FakeApiKeyVerifier;
 
 namespace DbProvisioner.Server.Tests.ScaleDown;
@@ -317,19 +318,24 @@ public sealed partial class ScaleDownGateTests
     private static partial Regex PasswordWord();
 }
 
-/// <summary>Requests expire: an expired request cannot be approved (its own silo, with a one-second expiry).</summary>
+/// <summary>
+/// Requests expire: an expired request cannot be approved. Its own silo, whose clock moves only when the test moves it,
+/// so the deadline is crossed exactly, never raced.
+/// </summary>
 [TestFixture]
 [Category("Silo")]
 [Category("MetaDb")]
 public sealed class ScaleDownExpiryTests
 {
     private const string Pool = "sd-expiry-pool";
+    private static readonly TimeSpan Expiry = TimeSpan.FromHours(4);
+    private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private ScaleDownApp sd = null!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        sd = await ScaleDownApp.StartAsync(scaleDownExpiry: TimeSpan.FromSeconds(1));
+        sd = await ScaleDownApp.StartAsync(scaleDownExpiry: Expiry, clock: clock);
         await sd.RegisterHostAsync("sdx", Pool);
     }
 
@@ -342,15 +348,14 @@ public sealed class ScaleDownExpiryTests
         var instance = await sd.CreateReadyInstanceAsync(Pool);
         var request = await sd.RequestRemovalAsync(instance);
         var id = request.GetProperty("id").GetString()!;
-        // Wait for the request's own deadline to pass (same machine, same clock), not a guess at how long it takes.
-        var expiresAt = request.GetProperty("expiresAt").GetDateTimeOffset();
-        while (DateTimeOffset.UtcNow <= expiresAt)
-        {
-            await Task.Delay(expiresAt - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(10));
-        }
+        Assert.That(request.GetProperty("expiresAt").GetDateTimeOffset(), Is.EqualTo(clock.GetUtcNow() + Expiry), "the deadline is the request's time plus the expiry");
 
+        clock.Advance(Expiry - TimeSpan.FromSeconds(1));
+        var justBefore = await sd.GetJsonAsync($"/api/v1/scale-downs/{id}");
+        clock.Advance(TimeSpan.FromSeconds(1));
         using var late = await sd.ApproveAsync(id, Approver, ScaleDownApp.BlockingCodes(request));
 
+        Assert.That(justBefore.GetProperty("state").GetString(), Is.EqualTo("Pending"), "a second before its deadline the request still waits");
         var problem = await ProblemAssert.IsProblemAsync(late, HttpStatusCode.Conflict);
         Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("expired"));
         var expired = await sd.GetJsonAsync("/api/v1/scale-downs?state=expired");

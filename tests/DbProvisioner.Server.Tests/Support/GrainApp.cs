@@ -1,4 +1,3 @@
-using DbProvisioner.Tests.Shared;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -7,8 +6,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DbProvisioner.Grains;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,6 +23,9 @@ namespace DbProvisioner.Server.Tests.Support;
 internal static class GrainApp
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>How long a test waits for background work (formatting, provisioning, a removal) to finish.</summary>
+    public static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<(ShellApp App, SimulatedHostRuntimeFactory Hosts)> StartAsync()
     {
@@ -83,35 +86,17 @@ internal static class GrainApp
     public static async Task WaitDisksReadyAsync(ShellApp app, string hostId)
     {
         var client = app.CreateClient(FakeApiKeyVerifier.Viewer);
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var host = await client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{hostId}");
-            if (host.GetProperty("disks").EnumerateArray().All(d => d.GetProperty("state").GetString() == "Ready"))
-            {
-                return;
-            }
-
-            Assert.That(DateTime.UtcNow, Is.LessThan(until), $"the disks of host {hostId} did not become Ready: {host}");
-            await Task.Delay(20);
-        }
+        await Eventually.UntilAsync(() => client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{hostId}"),
+            static host => host.GetProperty("disks").EnumerateArray().All(d => d.GetProperty("state").GetString() == "Ready"),
+            SettleTimeout, $"the disks of host {hostId} to be Ready");
     }
 
     /// <summary>Polls <c>GET /instances/{id}</c> until Ready or Failed.</summary>
     public static async Task<JsonElement> WaitSettledAsync(ShellApp app, string id, TimeSpan? timeout = null)
     {
         var client = app.CreateClient(FakeApiKeyVerifier.Viewer);
-        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var view = await client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}");
-            var state = view.GetProperty("state").GetString();
-            if (state is "Ready" or "Failed" || DateTime.UtcNow > until)
-            {
-                return view;
-            }
-
-            await Task.Delay(50);
-        }
+        return await Eventually.UntilAsync(() => client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}"),
+            static view => view.GetProperty("state").GetString() is "Ready" or "Failed",
+            timeout ?? SettleTimeout, $"instance {id} to be Ready or Failed");
     }
 }

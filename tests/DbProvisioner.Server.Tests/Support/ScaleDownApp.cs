@@ -1,4 +1,3 @@
-using DbProvisioner.Tests.Shared;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -7,12 +6,13 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Persistence;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.Extensions.DependencyInjection;
-using MySqlConnector;
 using Microsoft.Extensions.Hosting;
+using MySqlConnector;
 using Orleans.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -21,12 +21,12 @@ namespace DbProvisioner.Server.Tests.Support;
 
 /// <summary>
 /// The server's composition with its silo and real grains on in-memory grain storage and simulated hosts, MySQL answered by a
-/// fake (no client connections, not replicating), and the real audit trail (<see cref="ScaleDown.MetaDbAuditSink"/> over
+/// simulation (no client connections, not replicating), and the real audit trail (<see cref="ScaleDown.MetaDbAuditSink"/> over
 /// <see cref="Persistence.Audit.AuditLog"/>) in a throw-away meta database <c>dbprov_test_…</c>, dropped on dispose.
 /// </summary>
 internal sealed class ScaleDownApp : IAsyncDisposable
 {
-    private ScaleDownApp(ShellApp app, SimulatedHostRuntimeFactory hosts, FakeMySqlAdmin mysql, string database)
+    private ScaleDownApp(ShellApp app, SimulatedHostRuntimeFactory hosts, SimulatedMySqlAdmin mysql, string database)
     {
         App = app;
         Hosts = hosts;
@@ -38,11 +38,12 @@ internal sealed class ScaleDownApp : IAsyncDisposable
 
     public SimulatedHostRuntimeFactory Hosts { get; }
 
-    public FakeMySqlAdmin MySql { get; }
+    public SimulatedMySqlAdmin MySql { get; }
 
     public string Database { get; }
 
-    public static async Task<ScaleDownApp> StartAsync(TimeSpan? scaleDownExpiry = null)
+    /// <summary>Starts the app; with a <paramref name="clock"/>, the grains and the server's sweeps read the time from it.</summary>
+    public static async Task<ScaleDownApp> StartAsync(TimeSpan? scaleDownExpiry = null, TimeProvider? clock = null)
     {
         var database = $"dbprov_test_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         var options = MetaOptions(database);
@@ -52,7 +53,7 @@ internal sealed class ScaleDownApp : IAsyncDisposable
         }
 
         var hosts = new SimulatedHostRuntimeFactory();
-        var mysql = new FakeMySqlAdmin();
+        var mysql = new SimulatedMySqlAdmin();
         try
         {
             var app = await ShellApp.StartAsync(
@@ -71,6 +72,11 @@ internal sealed class ScaleDownApp : IAsyncDisposable
                 {
                     services.AddSingleton<IHostRuntimeFactory>(hosts);
                     services.AddSingleton<IMySqlAdmin>(mysql);
+                    if (clock is not null)
+                    {
+                        services.AddSingleton(clock);
+                    }
+
                     services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
                     services.Configure<ProvisioningOptions>(o =>
                     {
@@ -135,21 +141,11 @@ internal sealed class ScaleDownApp : IAsyncDisposable
     public async Task<JsonElement> GetJsonAsync(string path, string key = FakeApiKeyVerifier.Viewer) =>
         await Client(key).GetFromJsonAsync<JsonElement>(path);
 
-    /// <summary>Polls the request until it leaves Approved/Draining (or the timeout passes).</summary>
-    public async Task<JsonElement> WaitRequestSettledAsync(string requestId, TimeSpan? timeout = null)
-    {
-        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var view = await GetJsonAsync($"/api/v1/scale-downs/{requestId}");
-            if (view.GetProperty("state").GetString() is not ("Approved" or "Draining") || DateTime.UtcNow > until)
-            {
-                return view;
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Polls the request until it leaves Approved/Draining.</summary>
+    public async Task<JsonElement> WaitRequestSettledAsync(string requestId, TimeSpan? timeout = null) =>
+        await Eventually.UntilAsync(() => GetJsonAsync($"/api/v1/scale-downs/{requestId}"),
+            static view => view.GetProperty("state").GetString() is not ("Approved" or "Draining"),
+            timeout ?? GrainApp.SettleTimeout, $"scale-down request {requestId} to leave Approved and Draining");
 
     /// <summary>
     /// A host id whose catalog bucket is 0. The pool check of POST /instances reads only bucket 0 of the catalog for now
@@ -208,26 +204,5 @@ internal sealed class ScaleDownApp : IAsyncDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = $"DROP DATABASE IF EXISTS `{database}`";
         await command.ExecuteNonQueryAsync();
-    }
-}
-
-/// <summary>MySQL as the drain and the risk report see it: no client connections, not replicating; records read-only switches.</summary>
-internal sealed class FakeMySqlAdmin : IMySqlAdmin
-{
-    private readonly List<int> readOnlyPorts = [];
-
-    public IReadOnlyList<int> ReadOnlyPorts { get { lock (readOnlyPorts) return [.. readOnlyPorts]; } }
-
-    public Task<MySqlStatus> GetStatusAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken) =>
-        Task.FromResult(new MySqlStatus(0, null, false));
-
-    public Task SetReadOnlyAsync(string address, int port, InstanceCredentials credentials, bool readOnly, CancellationToken cancellationToken)
-    {
-        lock (readOnlyPorts)
-        {
-            readOnlyPorts.Add(port);
-        }
-
-        return Task.CompletedTask;
     }
 }

@@ -1,4 +1,3 @@
-using DbProvisioner.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -10,11 +9,12 @@ using System.Text;
 using System.Text.Json;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains;
-using DbProvisioner.Grains.Tests.Simulation;
 using DbProvisioner.Runtime;
 using DbProvisioner.Server.Api;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Hosting;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,7 +26,7 @@ namespace DbProvisioner.Web.Tests.Support;
 
 /// <summary>
 /// The server's own composition (AddDbProvisionerServer / UseDbProvisionerServer / MapApiV1) on a real loopback port, so a
-/// browser can reach it, with real grains on in-memory grain storage, simulated hosts, a fake MySQL, captured audit events
+/// browser can reach it, with real grains on in-memory grain storage, simulated hosts and MySQL, a recording audit trail
 /// and fixed test keys. The engine itself is proven by the end-to-end tests; this is for the page.
 /// </summary>
 internal sealed class PageServer : IAsyncDisposable
@@ -38,7 +38,7 @@ internal sealed class PageServer : IAsyncDisposable
 
     private readonly WebApplication app;
 
-    private PageServer(WebApplication app, Uri url, SimulatedHostRuntimeFactory hosts, CapturedAudit audit)
+    private PageServer(WebApplication app, Uri url, SimulatedHostRuntimeFactory hosts, RecordingAuditSink audit)
     {
         this.app = app;
         Url = url;
@@ -50,7 +50,7 @@ internal sealed class PageServer : IAsyncDisposable
 
     public SimulatedHostRuntimeFactory Hosts { get; }
 
-    public CapturedAudit Audit { get; }
+    public RecordingAuditSink Audit { get; }
 
     public static async Task<PageServer> StartAsync()
     {
@@ -74,10 +74,10 @@ internal sealed class PageServer : IAsyncDisposable
         });
         builder.AddDbProvisionerServer();
         var hosts = new SimulatedHostRuntimeFactory();
-        var audit = new CapturedAudit();
+        var audit = new RecordingAuditSink();
         builder.Services.AddSingleton<IApiKeyVerifier, TestKeys>();
         builder.Services.AddSingleton<IHostRuntimeFactory>(hosts);
-        builder.Services.AddSingleton<IMySqlAdmin, QuietMySql>();
+        builder.Services.AddSingleton<IMySqlAdmin, SimulatedMySqlAdmin>();
         builder.Services.AddSingleton<IAuditSink>(audit);
         builder.Services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
         builder.Services.Configure<ProvisioningOptions>(o =>
@@ -130,19 +130,10 @@ internal sealed class PageServer : IAsyncDisposable
         using var response = await client.PostAsync("/api/v1/instances", Json(JsonSerializer.Serialize(new { pool, cpus = 1, memoryMiB = 1024, diskGiB = 1 })));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
         var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var view = await client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}");
-            var state = view.GetProperty("state").GetString();
-            if (state == "Ready")
-            {
-                return id;
-            }
-
-            Assert.That(state != "Failed" && DateTime.UtcNow < until, Is.True, view.ToString());
-            await Task.Delay(50);
-        }
+        var view = await Eventually.UntilAsync(() => client.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}"),
+            static view => view.GetProperty("state").GetString() is "Ready" or "Failed", TimeSpan.FromSeconds(30), $"instance {id} to be Ready or Failed");
+        Assert.That(view.GetProperty("state").GetString(), Is.EqualTo("Ready"), view.ToString());
+        return id;
     }
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -152,6 +143,7 @@ internal sealed class PageServer : IAsyncDisposable
         await app.StopAsync();
         await app.DisposeAsync();
     }
+
     private sealed class TestKeys : IApiKeyVerifier
     {
         private static readonly Dictionary<string, ApiPrincipal> Keys = new(StringComparer.Ordinal)
@@ -165,26 +157,4 @@ internal sealed class PageServer : IAsyncDisposable
         public Task<ApiPrincipal?> VerifyAsync(string key, CancellationToken cancellationToken) => Task.FromResult(Keys.GetValueOrDefault(key));
     }
 
-    private sealed class QuietMySql : IMySqlAdmin
-    {
-        public Task<MySqlStatus> GetStatusAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken) =>
-            Task.FromResult(new MySqlStatus(0, null, false));
-
-        public Task SetReadOnlyAsync(string address, int port, InstanceCredentials credentials, bool readOnly, CancellationToken cancellationToken) =>
-            Task.CompletedTask;
-    }
-}
-
-/// <summary>The audit events the grains wrote, in order.</summary>
-internal sealed class CapturedAudit : IAuditSink
-{
-    private readonly ConcurrentQueue<AuditEvent> events = new();
-
-    public IReadOnlyList<AuditEvent> Events => [.. events];
-
-    public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
-    {
-        events.Enqueue(auditEvent);
-        return Task.CompletedTask;
-    }
 }

@@ -1,4 +1,4 @@
-namespace DbProvisioner.Tests.Shared;
+namespace DbProvisioner.Testing;
 
 /// <summary>
 /// The test pool's disks (hack/disks.sh: disk-01.img … disk-10.img under /var/lib/dbprov/disks), found by backing

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using DbProvisioner.Grains;
 
-namespace DbProvisioner.Grains.Tests.Simulation;
+namespace DbProvisioner.Testing.Simulation;
 
 /// <summary>
 /// The audit trail kept in memory, so tests can read what was recorded. Like the meta database's trail, an event whose
@@ -13,8 +14,10 @@ public sealed class RecordingAuditSink : IAuditSink
 
     public bool FailWrites { get; set; }
 
+    private int _duplicates;
+
     /// <summary>How many times an event was sent again under a key already written.</summary>
-    public int Duplicates { get; private set; }
+    public int Duplicates => Volatile.Read(ref _duplicates);
 
     public IReadOnlyList<AuditEvent> Events => [.. _events];
 
@@ -26,7 +29,7 @@ public sealed class RecordingAuditSink : IAuditSink
         if (FailWrites) throw new InvalidOperationException("the audit trail is away (simulated)");
         if (auditEvent.EventKey is { } key && !_keys.TryAdd(key, true))
         {
-            Duplicates++;
+            Interlocked.Increment(ref _duplicates);
             return Task.CompletedTask;
         }
         _events.Enqueue(auditEvent);

@@ -2,7 +2,7 @@ using System.Globalization;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 
-namespace DbProvisioner.Grains.Tests.Simulation;
+namespace DbProvisioner.Testing.Simulation;
 
 /// <summary>
 /// An in-memory <see cref="IHostRuntime"/> for grain logic tests: disks, containers and volumes of
@@ -24,7 +24,6 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     private readonly Dictionary<string, Exception> _readyFailures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Exception> _formatFailures = new(StringComparer.Ordinal);
     private readonly Func<HostTopology?> _topology;
-    private TaskCompletionSource? _formatHold;
     private bool _engineDown;
     private int _nextContainer;
 
@@ -103,22 +102,14 @@ public sealed class SimulatedHostRuntime : IHostRuntime
         set { lock (_gate) _engineDown = value; }
     }
 
-    /// <summary>Makes every FormatDiskAsync wait until <see cref="ReleaseFormats"/>; lets a test see a disk mid-wipe.</summary>
-    public void HoldFormats()
-    {
-        lock (_gate) _formatHold ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    /// <summary>While held, every FormatDiskAsync waits (after its in-use check); lets a test see a disk mid-wipe.</summary>
+    public SimulatedHold FormatHold { get; } = new();
 
-    public void ReleaseFormats()
-    {
-        TaskCompletionSource? hold;
-        lock (_gate)
-        {
-            hold = _formatHold;
-            _formatHold = null;
-        }
-        hold?.TrySetResult();
-    }
+    /// <summary>While held, every StartInstanceAsync waits (after it is recorded in <see cref="Starts"/>); lets a test act while a container starts.</summary>
+    public SimulatedHold StartHold { get; } = new();
+
+    /// <summary>While held, every WaitUntilReadyAsync waits; lets a test see an instance whose MySQL does not answer yet.</summary>
+    public SimulatedHold ReadyHold { get; } = new();
 
     /// <summary>Removes a container behind the control plane's back, as an operator or a crash would.</summary>
     public bool VanishContainer(string instanceId)
@@ -147,7 +138,6 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     {
         ThrowIfDown();
         ResourceNames.ValidateDevice(device);
-        Task hold;
         lock (_gate)
         {
             var user = _containers.Values.FirstOrDefault(c => c.Spec.Device == device);
@@ -157,10 +147,9 @@ public sealed class SimulatedHostRuntime : IHostRuntime
                 _formats.Add(new FormatCall(device, seed, false));
                 throw InstanceException.Conflict(HostId, user.Spec.InstanceId, $"disk {device} belongs to this instance; remove the instance before formatting the disk");
             }
-            hold = _formatHold?.Task ?? Task.CompletedTask;
         }
 
-        await hold.WaitAsync(cancellationToken);
+        await FormatHold.PassAsync(cancellationToken);
         await Task.Delay(FormatDelay, cancellationToken);
 
         lock (_gate)
@@ -200,6 +189,7 @@ public sealed class SimulatedHostRuntime : IHostRuntime
             throw;
         }
 
+        await StartHold.PassAsync(cancellationToken);
         await Task.Delay(StartDelay, cancellationToken);
 
         lock (_gate)
@@ -265,6 +255,7 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     {
         ArgumentNullException.ThrowIfNull(credentials);
         ThrowIfDown();
+        await ReadyHold.PassAsync(cancellationToken);
         await Task.Delay(ReadyDelay, cancellationToken);
         lock (_gate)
         {
@@ -293,6 +284,12 @@ public sealed class SimulatedHostRuntime : IHostRuntime
             _containers.Remove(instanceId);
         }
         return Task.CompletedTask;
+    }
+
+    public Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        return Task.CompletedTask; // the simulation keeps no helper volumes
     }
 
     public Task RemoveOwnedContainerAsync(string containerName, CancellationToken cancellationToken)

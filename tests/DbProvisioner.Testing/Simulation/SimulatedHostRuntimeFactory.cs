@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 
-namespace DbProvisioner.Grains.Tests.Simulation;
+namespace DbProvisioner.Testing.Simulation;
 
 /// <summary>
 /// One <see cref="SimulatedHostRuntime"/> per host id, shared by the silo (as its

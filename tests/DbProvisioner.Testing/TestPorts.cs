@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace DbProvisioner.Tests.Shared;
+namespace DbProvisioner.Testing;
 
 /// <summary>
 /// Free loopback ports for servers and silos a test starts. The OS may hand the same ephemeral port out again as soon

@@ -3,7 +3,7 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 
-namespace DbProvisioner.Tests.Shared;
+namespace DbProvisioner.Testing;
 
 /// <summary>
 /// In-memory grain storage in place of the server's meta-database storage, for tests of HTTP + grains only (the server

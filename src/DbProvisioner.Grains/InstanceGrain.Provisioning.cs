@@ -1,0 +1,135 @@
+using DbProvisioner.Api;
+using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Instances;
+using DbProvisioner.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace DbProvisioner.Grains;
+
+/// <summary>
+/// The provisioning steps (Requested → Placed → DiskAttached → ContainerStarted → Ready): a step whose own work fails
+/// fails the instance, which then gives back everything it holds (the lifecycle's <see cref="StepFailure.Fail"/>).
+/// </summary>
+public sealed partial class InstanceGrain
+{
+    private async Task ProvisionStepAsync(InstanceState current)
+    {
+        var started = clock.GetTimestamp();
+        try
+        {
+            switch (InstanceLifecycle.Of(current).Step)
+            {
+                case InstanceStep.Place: await PlaceAsync(started); break;
+                case InstanceStep.AttachDisk: await AttachDiskAsync(started); break;
+                case InstanceStep.StartContainer: await StartContainerAsync(started); break;
+                case InstanceStep.WaitReady: await WaitReadyAsync(started); break;
+                default: throw new InvalidOperationException($"instance {Id}: {current} has no provisioning step");
+            }
+        }
+        catch (Exception e) when (InstanceRetries.IsStepFailure(e))
+        {
+            var heading = InstanceLifecycle.Heading(current).ToString();
+            var elapsed = clock.GetElapsedTime(started);
+            observer.StepCompleted(heading, elapsed, false);
+            logger.LogWarning("Instance {InstanceId} failed at {Step}: {Reason}", Id, heading, e.Message);
+            await FailAsync($"{heading}: {e.Message}", elapsed, released: false);
+        }
+    }
+
+    private async Task PlaceAsync(long started)
+    {
+        var spec = S.Spec!;
+        var request = Mapping.ToRequest(Id, spec);
+        var outcome = await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(Id, spec, request);
+        if (outcome.Reservation is not { } reservation)
+        {
+            observer.StepCompleted(nameof(InstanceState.Placed), clock.GetElapsedTime(started), false);
+            await FailAsync(outcome.Reason, clock.GetElapsedTime(started), released: true); // nothing was reserved
+            return;
+        }
+        // The host answers with its location, so no second call is needed to reach it.
+        S.Host = outcome.Location ?? throw new InvalidOperationException($"instance {Id}: the reservation on host {reservation.HostId} came without the host's location");
+        S.Reservation = reservation;
+        await AdvanceAsync(InstanceState.Placed, started, $"host {reservation.HostId}, CPUs {reservation.Cpu.Cpus}, disk {reservation.Disk.Id}, port {reservation.Port}");
+    }
+
+    private async Task AttachDiskAsync(long started)
+    {
+        var disk = S.Reservation!.Disk;
+        string outcome;
+        if (disk.OnDemand)
+        {
+            // Claimed straight from Discovered, never wiped by the appliance: whatever it holds (even an old xfs
+            // with someone's data) is formatted away now, and MySQL initialises it at first start.
+            await Runtime().FormatDiskAsync(disk.DevicePath, seed: false, CancellationToken.None);
+            outcome = $"{disk.DevicePath}: formatted on demand";
+        }
+        else
+        {
+            // A Ready disk was formatted (and checked) by the disk pool ahead of time, so delivery does not wait
+            // for a helper: if it was tampered with since, the container fails to mount it and the instance fails
+            // with everything given back, the disk going through Releasing (re-format) again.
+            outcome = $"{disk.DevicePath}: pre-formatted{(disk.Seeded ? ", seeded" : "")}";
+        }
+        await AdvanceAsync(InstanceState.DiskAttached, started, outcome);
+    }
+
+    private async Task StartContainerAsync(long started)
+    {
+        var container = InstanceContainers.For(Id, S.Spec!, S.Reservation!, Credentials());
+        var handle = await Runtime().StartInstanceAsync(container, CancellationToken.None);
+        await AdvanceAsync(InstanceState.ContainerStarted, started, $"container {handle.ContainerName}");
+    }
+
+    private async Task WaitReadyAsync(long started)
+    {
+        await Runtime().WaitUntilReadyAsync(Id, S.Reservation!.Port, Credentials(), options.Value.ReadyDeadline, CancellationToken.None);
+        await AdvanceAsync(InstanceState.Ready, started, $"MySQL answers on {S.Host!.MySqlAddress}:{S.Reservation.Port}");
+        logger.LogInformation("Instance {InstanceId} is Ready on host {HostId} port {Port}", Id, S.Host.HostId, S.Reservation.Port);
+    }
+
+    /// <summary>Gives every reservation back; false when the host's engine could not be reached (left for the next resume).</summary>
+    private async Task<bool> GiveBackAsync()
+    {
+        var spec = S.Spec!;
+        try
+        {
+            await Retries.GiveBack.RunAsync(async () =>
+            {
+                if (S.Host is not { } host) return;
+                await Runtime().RemoveInstanceAsync(Id, CancellationToken.None);
+                await GrainFactory.GetGrain<IHostGrain>(host.HostId).ReleaseAsync(Id);
+            });
+        }
+        catch (HostRuntimeException e)
+        {
+            logger.LogError("Instance {InstanceId}: resources not given back yet: {Reason}", Id, e.Message);
+            return false;
+        }
+        await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
+        S.Released = true;
+        await PersistAsync(new StepNote("Released", "ok", "every reservation given back", 0));
+        return true;
+    }
+
+    private void OnGiveBackRetry(Exception e, int attempt) =>
+        logger.LogWarning("Instance {InstanceId}: giving back its resources failed (attempt {Attempt}: {Reason}); retrying", Id, attempt, e.Message);
+
+    private async Task AdvanceAsync(InstanceState next, long started, string outcome)
+    {
+        var elapsed = clock.GetElapsedTime(started);
+        Move(next);
+        S.Steps.Add(new StepView(next.ToString(), clock.GetUtcNow(), elapsed.TotalMilliseconds, outcome));
+        await PersistAsync(new StepNote(next.ToString(), "ok", outcome, elapsed.TotalMilliseconds));
+        observer.StepCompleted(next.ToString(), elapsed, true);
+    }
+
+    private async Task FailAsync(string reason, TimeSpan elapsed, bool released)
+    {
+        Move(InstanceState.Failed);
+        S.Reason = reason;
+        S.Released = released;
+        S.Steps.Add(new StepView(nameof(InstanceState.Failed), clock.GetUtcNow(), elapsed.TotalMilliseconds, reason));
+        await PersistAsync(new StepNote(nameof(InstanceState.Failed), "failed", reason, elapsed.TotalMilliseconds));
+    }
+}
