@@ -4,7 +4,7 @@ namespace DbProvisioner.Api;
 
 // API v1 clusters: one request for shards × replicas under a spread rule, and its view.
 
-[GenerateSerializer, Immutable, Alias("dbprov.SpreadSpec")]
+[Immutable, Alias("dbprov.SpreadSpec")]
 public sealed record SpreadSpec(
     SpreadDomain Domain,
     int MaxPerDomain,
@@ -13,7 +13,7 @@ public sealed record SpreadSpec(
     public static SpreadSpec HostHard { get; } = new(SpreadDomain.Host, 1, SpreadMode.Hard);
 }
 
-[GenerateSerializer, Immutable, Alias("dbprov.InstanceTemplateSpec")]
+[Immutable, Alias("dbprov.InstanceTemplateSpec")]
 public sealed record InstanceTemplateSpec(
     int? Cpus,
     long? MemoryMiB,
@@ -23,7 +23,7 @@ public sealed record InstanceTemplateSpec(
     NumaPolicy? Numa,
     int? Swappiness = null);
 
-[GenerateSerializer, Immutable, Alias("dbprov.CreateClusterRequest")]
+[Immutable, Alias("dbprov.CreateClusterRequest")]
 public sealed record CreateClusterRequest(
     string? Name,
     string? Pool,

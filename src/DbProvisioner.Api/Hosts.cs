@@ -4,10 +4,10 @@ namespace DbProvisioner.Api;
 
 // API v1 hosts: registration, views, listing and reconciliation (DESIGN.md "Public API v1").
 
-[GenerateSerializer, Immutable, Alias("dbprov.PortRangeSpec")]
+[Immutable, Alias("dbprov.PortRangeSpec")]
 public sealed record PortRangeSpec(int First, int Last);
 
-[GenerateSerializer, Immutable, Alias("dbprov.DiskSpec")]
+[Immutable, Alias("dbprov.DiskSpec")]
 public sealed record DiskSpec(
     string Device,
     long SizeGiB,
@@ -15,17 +15,17 @@ public sealed record DiskSpec(
     string? Id = null);
 
 /// <summary>A topology given instead of discovered: simulated hosts, and hosts whose sysfs cannot be read.</summary>
-[GenerateSerializer, Immutable, Alias("dbprov.TopologySpec")]
+[Immutable, Alias("dbprov.TopologySpec")]
 public sealed record TopologySpec(
     int NumaNodes,
     int CoresPerNode,
     int ThreadsPerCore,
     long MemoryMiBPerNode);
 
-[GenerateSerializer, Immutable, Alias("dbprov.WatermarkSpec")]
+[Immutable, Alias("dbprov.WatermarkSpec")]
 public sealed record WatermarkSpec(string Class, int MinReady, int MinSeeded);
 
-[GenerateSerializer, Immutable, Alias("dbprov.RegisterHostRequest")]
+[Immutable, Alias("dbprov.RegisterHostRequest")]
 public sealed record RegisterHostRequest(
     string? Id,
     string? EngineEndpoint,
@@ -88,7 +88,7 @@ public sealed record HostView(
     IReadOnlyDictionary<string, string> Labels,
     HostSwapView? Swap = null);
 
-[GenerateSerializer, Immutable, Alias("dbprov.HostSummary")]
+[Immutable, Alias("dbprov.HostSummary")]
 public sealed record HostSummary(
     string Id,
     string Pool,

@@ -19,7 +19,7 @@ public sealed record CreateInstanceRequest(
     int? Swappiness = null);
 
 /// <summary>A validated instance request, as the instance grain keeps it.</summary>
-[GenerateSerializer, Immutable, Alias("dbprov.InstanceSpec")]
+[Immutable, Alias("dbprov.InstanceSpec")]
 public sealed record InstanceSpec(
     string Cluster,
     string Shard,
@@ -34,7 +34,7 @@ public sealed record InstanceSpec(
     string Pool,
     SpreadSpec Spread);
 
-[GenerateSerializer, Immutable, Alias("dbprov.StepView")]
+[Immutable, Alias("dbprov.StepView")]
 public sealed record StepView(
     string Step,
     DateTimeOffset At,
@@ -63,7 +63,7 @@ public sealed record InstanceView(
     bool ContainerMissing = false,
     string? RemovalRequestId = null);
 
-[GenerateSerializer, Immutable, Alias("dbprov.InstanceSummary")]
+[Immutable, Alias("dbprov.InstanceSummary")]
 public sealed record InstanceSummary(
     string Id,
     string State,

@@ -37,10 +37,10 @@ public enum RiskCode
     OpenConnections,
 }
 
-[GenerateSerializer, Immutable, Alias("dbprov.RiskItemView")]
+[Immutable, Alias("dbprov.RiskItemView")]
 public sealed record RiskItemView(RiskCode Code, RiskSeverity Severity, string Message);
 
-[GenerateSerializer, Immutable, Alias("dbprov.ScaleDownDecisionView")]
+[Immutable, Alias("dbprov.ScaleDownDecisionView")]
 public sealed record ScaleDownDecisionView(
     string By,
     DateTimeOffset At,

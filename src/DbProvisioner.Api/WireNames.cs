@@ -24,18 +24,23 @@ public static class WireName
 {
     /// <summary><c>NumaPolicy.Required</c> → <c>"required"</c>.</summary>
     public static string Of<TEnum>(TEnum value)
-        where TEnum : struct, Enum => JsonSerializer.Serialize(value).Trim('"');
+        where TEnum : struct, Enum =>
+        Names<TEnum>.ByValue.TryGetValue(value, out var name) ? name : JsonSerializer.Serialize(value).Trim('"');
 
     /// <summary>Every name of <typeparamref name="TEnum"/>, in declaration order.</summary>
     public static IReadOnlyList<string> All<TEnum>()
-        where TEnum : struct, Enum => [.. Enum.GetValues<TEnum>().Select(Of)];
+        where TEnum : struct, Enum => Names<TEnum>.All;
 
-    /// <summary><c>"required"</c> → <c>NumaPolicy.Required</c>; false for a name the enum does not have.</summary>
+    /// <summary><c>"required"</c> → <c>NumaPolicy.Required</c> (any case, as JSON reads it); false for a name the enum does not have.</summary>
     public static bool TryParse<TEnum>(string name, out TEnum value)
         where TEnum : struct, Enum
     {
         ArgumentNullException.ThrowIfNull(name);
-        value = default;
+        if (Names<TEnum>.ByName.TryGetValue(name, out value))
+        {
+            return true;
+        }
+
         try
         {
             value = JsonSerializer.Deserialize<TEnum>(JsonSerializer.Serialize(name));
@@ -51,4 +56,13 @@ public static class WireName
     public static TEnum Parse<TEnum>(string name)
         where TEnum : struct, Enum =>
         TryParse<TEnum>(name, out var value) ? value : throw new ArgumentException($"'{name}' is not one of {string.Join(", ", All<TEnum>())}", nameof(name));
+
+    // The names as the enum's own converter writes them, worked out once per enum (grains convert on every call).
+    private static class Names<TEnum>
+        where TEnum : struct, Enum
+    {
+        public static readonly IReadOnlyList<string> All = [.. Enum.GetValues<TEnum>().Select(static v => string.Intern(JsonSerializer.Serialize(v).Trim('"')))];
+        public static readonly Dictionary<TEnum, string> ByValue = Enum.GetValues<TEnum>().Zip(All).ToDictionary(static p => p.First, static p => p.Second);
+        public static readonly Dictionary<string, TEnum> ByName = ByValue.ToDictionary(static p => p.Value, static p => p.Key, StringComparer.OrdinalIgnoreCase);
+    }
 }
