@@ -49,6 +49,9 @@ public sealed record HostState(
 
     /// <summary>The host's swap and who holds it; a state stored before swap was accounted reads as no swap.</summary>
     public HostSwap Swap { get; init; } = HostSwap.None;
+
+    /// <summary>Why the host is unhealthy (the heartbeat's words), empty while it is healthy.</summary>
+    public string HealthReason { get; init; } = "";
 }
 
 /// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then swap, then disk, then port.</summary>
@@ -59,7 +62,7 @@ public static class HostReservations
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(request);
         if (host.Cordoned && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId} is cordoned");
-        if (!host.Healthy && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId} is unhealthy");
+        if (!host.Healthy && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, host.HealthReason.Length > 0 ? $"host {host.HostId} is unhealthy: {host.HealthReason}" : $"host {host.HostId} is unhealthy");
 
         var reservedBefore = host.Cpu.Assignments.ContainsKey(request.InstanceId);
         var cpu = CpuAllocator.Allocate(host.Cpu, new CpuRequest(request.InstanceId, request.Cpus, request.MemoryMiB, request.Numa));

@@ -41,7 +41,7 @@ public static class Filters
             .Where(l => !host.Labels.TryGetValue(l.Key, out var v) || v != l.Value).Select(static l => $"{l.Key}={l.Value}")) + " missing";
 
     public static string Condition(HostCapacity host, PlacementRequest request) =>
-        host.Cordoned ? "host is cordoned" : host.Healthy ? "" : "host is unhealthy";
+        host.Cordoned ? "host is cordoned" : host.Healthy ? "" : host.HealthReason.Length > 0 ? "host is unhealthy: " + host.HealthReason : "host is unhealthy";
 
     public static string Cpu(HostCapacity host, PlacementRequest request)
     {

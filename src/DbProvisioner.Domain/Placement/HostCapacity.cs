@@ -41,7 +41,8 @@ public sealed record HostCapacity(
     int FreePorts,
     ImmutableArray<DiskCapacity> ReadyDisks,
     long AllocatableSwapMiB = 0,
-    long FreeSwapMiB = 0)
+    long FreeSwapMiB = 0,
+    string HealthReason = "")
 {
     // Totals are derived from Nodes once; the init accessor keeps them right after a `with`.
     private readonly ImmutableArray<NodeCapacity> _nodes = Nodes;
@@ -98,7 +99,7 @@ public sealed record HostCapacity(
         }
         return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
             nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable,
-            host.Swap.AllocatableMiB, host.Swap.FreeMiB);
+            host.Swap.AllocatableMiB, host.Swap.FreeMiB, host.Healthy ? "" : host.HealthReason);
     }
 
     /// <summary>

@@ -36,6 +36,8 @@ public class FilterTests
             FilterCode.Labels, "label ssd=yes missing").SetName("labels");
         yield return new TestCaseData(host with { Cordoned = true }, Request(Instance("a", 4)), FilterCode.Condition, "host is cordoned").SetName("cordoned");
         yield return new TestCaseData(host with { Healthy = false }, Request(Instance("a", 4)), FilterCode.Condition, "host is unhealthy").SetName("unhealthy");
+        yield return new TestCaseData(host with { Healthy = false, HealthReason = "its container engine does not answer: refused" }, Request(Instance("a", 4)),
+            FilterCode.Condition, "host is unhealthy: its container engine does not answer: refused").SetName("unhealthy with its reason");
         yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26)), FilterCode.Cpu, "no 26 free CPUs on one NUMA node").SetName("cpu required");
         yield return new TestCaseData(HostCapacity.From(Filled(40)), Request(Instance("a", 26, NumaPolicy.Preferred)), FilterCode.Cpu, "fewer than 26 free CPUs on whole cores").SetName("cpu preferred");
         yield return new TestCaseData(host, Request(Instance("a", 4, memoryMiB: 70000)), FilterCode.Memory, "no NUMA node with 4 free CPUs has 70000 MiB free memory").SetName("memory required");
