@@ -70,6 +70,7 @@ public sealed record HostInstanceView(string Id, string Cpus, int Port, long Mem
 [GenerateSerializer, Immutable, Alias("dbprov.HostSwapView")]
 public sealed record HostSwapView(long TotalMiB, long AllocatableMiB, long UsedMiB, long FreeMiB);
 
+/// <summary>A host; <see cref="LastSeen"/> is when its engine last answered a heartbeat, <see cref="Reason"/> why it is unhealthy (null while healthy).</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.HostView")]
 public sealed record HostView(
     string Id,
@@ -86,8 +87,11 @@ public sealed record HostView(
     IReadOnlyList<HostInstanceView> Instances,
     int FreeCores,
     IReadOnlyDictionary<string, string> Labels,
-    HostSwapView? Swap = null);
+    HostSwapView? Swap = null,
+    DateTimeOffset? LastSeen = null,
+    string? Reason = null);
 
+/// <summary>A host in the list; health as in <see cref="HostView"/>.</summary>
 [Immutable, Alias("dbprov.HostSummary")]
 public sealed record HostSummary(
     string Id,
@@ -97,7 +101,10 @@ public sealed record HostSummary(
     bool Cordoned,
     int FreeCores,
     int TotalCores,
-    int ReadyDisks);
+    int ReadyDisks,
+    bool Healthy = true,
+    DateTimeOffset? LastSeen = null,
+    string? Reason = null);
 
 /// <summary>What reconciliation found on a host and did about it.</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.ReconciliationView")]

@@ -45,8 +45,10 @@ public sealed class RegisterHostRequestConverter : IConverter<RegisterHostReques
 [RegisterConverter]
 public sealed class HostSummaryConverter : IConverter<HostSummary, HostSummarySurrogate>
 {
-    public HostSummary ConvertFromSurrogate(in HostSummarySurrogate s) => new(s.Id, s.Pool, s.Zone, s.Rack, s.Cordoned, s.FreeCores, s.TotalCores, s.ReadyDisks);
-    public HostSummarySurrogate ConvertToSurrogate(in HostSummary v) => new(v.Id, v.Pool, v.Zone, v.Rack, v.Cordoned, v.FreeCores, v.TotalCores, v.ReadyDisks);
+    public HostSummary ConvertFromSurrogate(in HostSummarySurrogate s) =>
+        new(s.Id, s.Pool, s.Zone, s.Rack, s.Cordoned, s.FreeCores, s.TotalCores, s.ReadyDisks, !s.Unhealthy, s.LastSeen, s.Reason);
+    public HostSummarySurrogate ConvertToSurrogate(in HostSummary v) =>
+        new(v.Id, v.Pool, v.Zone, v.Rack, v.Cordoned, v.FreeCores, v.TotalCores, v.ReadyDisks, !v.Healthy, v.LastSeen, v.Reason);
 }
 
 [RegisterConverter]

@@ -45,7 +45,11 @@ public record struct HostSummarySurrogate(
     [property: Id(4)] bool Cordoned,
     [property: Id(5)] int FreeCores,
     [property: Id(6)] int TotalCores,
-    [property: Id(7)] int ReadyDisks);
+    [property: Id(7)] int ReadyDisks,
+    // Unhealthy rather than Healthy: a summary stored before health was reported reads as healthy.
+    [property: Id(8)] bool Unhealthy = false,
+    [property: Id(9)] DateTimeOffset? LastSeen = null,
+    [property: Id(10)] string? Reason = null);
 
 [GenerateSerializer]
 public record struct SpreadSpecSurrogate([property: Id(0)] string Domain, [property: Id(1)] int MaxPerDomain, [property: Id(2)] string Mode);

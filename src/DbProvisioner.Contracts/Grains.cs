@@ -24,6 +24,26 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>Gives back jobs taken but not run (the round stopped early), so the next round offers them again.</summary>
     [Alias("ReturnDiskWork")] Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds);
     [Alias("Location")] Task<HostLocation?> GetLocationAsync();
+
+    /// <summary>
+    /// The heartbeat's I/O: pings the engine, checks the topology and (when asked) the pool's disks. Reads only,
+    /// so it interleaves: a slow or dead engine never holds up reservations. <see cref="HostHealthCalls.HeartbeatAsync"/> runs both halves.
+    /// </summary>
+    [Alias("Probe"), Orleans.Concurrency.AlwaysInterleave] Task<HostProbe?> ProbeAsync(bool checkDisks);
+
+    /// <summary>The heartbeat's decision on a probe: stored and told to placement only when the host's health changed.</summary>
+    [Alias("RecordProbe")] Task<HostHealth?> RecordProbeAsync(HostProbe probe);
+}
+
+/// <summary>One heartbeat of a host: its probe, then the decision on it (null for a host not registered).</summary>
+public static class HostHealthCalls
+{
+    public static async Task<HostHealth?> HeartbeatAsync(this IHostGrain host, bool checkDisks = false)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var probe = await host.ProbeAsync(checkDisks).ConfigureAwait(false);
+        return probe is null ? null : await host.RecordProbeAsync(probe).ConfigureAwait(false);
+    }
 }
 
 [GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]

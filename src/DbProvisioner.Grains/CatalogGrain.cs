@@ -23,7 +23,8 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         state.State.Hosts[host.Id] = host;
         // Free cores and Ready disks change with every reservation: kept fresh in memory (hosts push
         // them), written only with a change that must survive a restart.
-        var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned;
+        var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned
+            || old.Healthy != host.Healthy || old.Reason != host.Reason;
         if (lasting) await state.WriteOrReloadAsync(DeactivateOnIdle, () => Restore(state.State.Hosts, host.Id, known, old));
     }
 

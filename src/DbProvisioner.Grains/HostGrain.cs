@@ -21,16 +21,19 @@ public sealed class HostGrainState
     [Id(4)] public DateTimeOffset RegisteredAt { get; set; }
     /// <summary>The registration as asked, so that a repeat is recognised and a different one refused.</summary>
     [Id(5)] public RegisterHostRequest? Registration { get; set; }
+    /// <summary>The heartbeat's last decision that changed the host's health (not every heartbeat: see HostGrain.Health.cs).</summary>
+    [Id(6)] public HostHealth? Health { get; set; }
 }
 
 /// <summary>
 /// The authority on one host's CPUs, memory, ports and disks. Every decision is a Domain function
 /// of the state, persisted once, then announced to the pool's placement index.
 /// </summary>
-public sealed class HostGrain(
+public sealed partial class HostGrain(
     [PersistentState("host")] IPersistentState<HostGrainState> state,
     IHostRuntimeFactory runtimes,
     IOptions<ProvisioningOptions> options,
+    IOptions<HostHealthOptions> healthOptions,
     TimeProvider clock,
     ILogger<HostGrain> logger) : Grain, IHostGrain
 {
@@ -52,6 +55,7 @@ public sealed class HostGrain(
                 // A state that contradicts itself must stop the grain loudly, never be served.
                 throw new InvalidOperationException($"the stored state of host {Id} contradicts itself: {string.Join("; ", problems)}");
             }
+            _health = state.State.Health ?? HostHealth.Initial;
             PushCapacity(host);
         }
         return Task.CompletedTask;
@@ -67,7 +71,7 @@ public sealed class HostGrain(
                 ? System.Text.Json.JsonSerializer.Serialize(before) == System.Text.Json.JsonSerializer.Serialize(request)
                 : existing.Pool == request.Pool && state.State.Location?.EngineEndpoint == request.EngineEndpoint;
             return same
-                ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!, state.State.DiskErrors))
+                ? Outcome<HostView>.Success(Mapping.ToView(existing, state.State.Location!, state.State.DiskErrors, _health.LastSeen))
                 : Outcome<HostView>.Fail(OutcomeKind.Conflict, $"host {Id} is already registered (pool {existing.Pool}, engine {state.State.Location?.EngineEndpoint}) with another configuration");
         }
 
@@ -122,17 +126,17 @@ public sealed class HostGrain(
         logger.LogInformation("Host {HostId} registered in pool {Pool}: {Cpus} CPUs on {Nodes} NUMA nodes, {Disks} disks, {SwapMiB} of {SwapTotalMiB} MiB swap for instances",
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count, swap.AllocatableMiB, swap.TotalMiB);
 
-        _lastSummary = Mapping.ToSummary(host);
+        _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
         await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
         PushCapacity(host);
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
             await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
-        return Outcome<HostView>.Success(Mapping.ToView(host, location, state.State.DiskErrors));
+        return Outcome<HostView>.Success(Mapping.ToView(host, location, state.State.DiskErrors, _health.LastSeen));
     }
 
     public Task<HostView?> GetAsync() =>
-        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!, state.State.DiskErrors) : null);
+        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen) : null);
 
     public Task<HostLocation?> GetLocationAsync() => Task.FromResult(state.State.Location);
 
@@ -147,11 +151,11 @@ public sealed class HostGrain(
             host = host with { Cordoned = cordoned };
             state.State.Host = host;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
-            _lastSummary = Mapping.ToSummary(host);
+            _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
             await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
             PushCapacity(host);
         }
-        return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors));
+        return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen));
     }
 
     public async Task<ReserveOutcome> ReserveAsync(InstanceRequest request)
@@ -235,7 +239,7 @@ public sealed class HostGrain(
         var capacity = HostCapacity.From(host);
         GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
         // The catalog keeps only a summary: tell it only when the summary changed.
-        var summary = Mapping.ToSummary(host, capacity);
+        var summary = Mapping.ToSummary(host, capacity, _health.LastSeen);
         if (summary == _lastSummary) return;
         _lastSummary = summary;
         GrainFactory.For(Id).UpsertHostAsync(summary).Ignore();

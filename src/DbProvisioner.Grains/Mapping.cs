@@ -23,7 +23,8 @@ public static class Mapping
         disk.Id ?? disk.Device.Replace("/dev/", "", StringComparison.Ordinal).Replace('/', '-');
 
     /// <param name="diskErrors">Why a Faulty disk is Faulty, by disk id.</param>
-    public static HostView ToView(HostState host, HostLocation location, IReadOnlyDictionary<string, string>? diskErrors = null)
+    /// <param name="lastSeen">When the host's engine last answered a heartbeat (the grain keeps it in memory between health changes).</param>
+    public static HostView ToView(HostState host, HostLocation location, IReadOnlyDictionary<string, string>? diskErrors = null, DateTimeOffset? lastSeen = null)
     {
         var owner = new Dictionary<int, string>();
         foreach (var a in host.Cpu.Assignments.Values)
@@ -41,21 +42,25 @@ public static class Mapping
         var capacity = HostCapacity.From(host);
         return new HostView(host.HostId, host.Pool, host.Zone, host.Rack, location.EngineEndpoint, host.Cordoned, host.Healthy,
             host.Cpu.Reserved.ToString(), new PortRangeSpec(host.Ports.First, host.Ports.Last), nodes, disks, instances,
-            capacity.FreeCores, host.Labels, new HostSwapView(host.Swap.TotalMiB, host.Swap.AllocatableMiB, host.Swap.UsedMiB, host.Swap.FreeMiB));
+            capacity.FreeCores, host.Labels, new HostSwapView(host.Swap.TotalMiB, host.Swap.AllocatableMiB, host.Swap.UsedMiB, host.Swap.FreeMiB),
+            lastSeen, ReasonOf(host));
     }
 
     public static DiskView ToView(Disk d, string? error = null) =>
         new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy, error);
 
-    public static HostSummary ToSummary(HostState host) => ToSummary(host, HostCapacity.From(host));
+    public static HostSummary ToSummary(HostState host, DateTimeOffset? lastSeen = null) => ToSummary(host, HostCapacity.From(host), lastSeen);
 
-    public static HostSummary ToSummary(HostState host, HostCapacity capacity)
+    public static HostSummary ToSummary(HostState host, HostCapacity capacity, DateTimeOffset? lastSeen = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(capacity);
         return new HostSummary(host.HostId, host.Pool, host.Zone, host.Rack, host.Cordoned, capacity.FreeCores, capacity.TotalCores,
-            host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready));
+            host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready), host.Healthy, lastSeen, ReasonOf(host));
     }
+
+    // Null while healthy, so that the wire has no empty reason to misread.
+    private static string? ReasonOf(HostState host) => host.Healthy ? null : host.HealthReason is { Length: > 0 } r ? r : "unhealthy";
 
     public static HostTopology ToTopology(TopologySpec spec) =>
         TopologyBuilder.Uniform(spec.NumaNodes, spec.CoresPerNode, spec.ThreadsPerCore, spec.MemoryMiBPerNode);

@@ -17,6 +17,7 @@ public static class ServiceRegistration
     {
         services.AddDomainSerialization();
         services.AddOptions<ProvisioningOptions>().Configure(o => configure?.Invoke(o));
+        services.AddOptions<HostHealthOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProvisioningObserver, NoProvisioningObserver>();
         if (protector is not null) services.AddSingleton(protector);

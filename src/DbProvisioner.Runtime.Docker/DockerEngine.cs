@@ -20,6 +20,7 @@ internal sealed class DockerEngine : IDisposable
 
     private readonly DockerClient _docker;
     private readonly ResiliencePipeline _pipeline;
+    private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly DockerRuntimeOptions _options;
     private readonly ILogger _logger;
 
@@ -41,12 +42,15 @@ internal sealed class DockerEngine : IDisposable
             .WithTimeout(options.LongCallTimeout + TimeSpan.FromMinutes(1));
         if (transport == EngineTransport.MutualTls) builder = builder.WithAuthProvider(EngineTls.Credentials(options.Tls));
         _docker = builder.Build();
-        _pipeline = BuildPipeline(options, host.HostId, logger);
+        _pipeline = BuildPipeline(options, host.HostId, logger, _circuit);
     }
 
     public string HostId { get; }
 
-    private static ResiliencePipeline BuildPipeline(DockerRuntimeOptions options, string hostId, ILogger logger)
+    /// <summary>The host's circuit refuses calls now (open, or isolated by hand); the heartbeat reports it as the host's health.</summary>
+    public bool CircuitOpen => _circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;
+
+    private static ResiliencePipeline BuildPipeline(DockerRuntimeOptions options, string hostId, ILogger logger, CircuitBreakerStateProvider circuit)
     {
         var transient = new PredicateBuilder().Handle<Exception>(DockerErrors.IsTransient);
         return new ResiliencePipelineBuilder()
@@ -71,6 +75,7 @@ internal sealed class DockerEngine : IDisposable
                 MinimumThroughput = options.CircuitMinimumThroughput,
                 SamplingDuration = TimeSpan.FromSeconds(30),
                 BreakDuration = options.CircuitBreakDuration,
+                StateProvider = circuit,
                 OnOpened = args =>
                 {
                     logger.LogError("Circuit of host {HostId} opened for {Duration}", hostId, args.BreakDuration);

@@ -123,5 +123,39 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         await _engine.RemoveContainerAsync(container.Id, removeVolumes: true, cancellationToken).ConfigureAwait(false);
     }
 
+    // ---------------------------------------------------------------- health
+
+    public async Task<EngineFacts?> PingAsync(CancellationToken cancellationToken)
+    {
+        SystemInfoResponse info;
+        try
+        {
+            info = await _engine.CallAsync((d, ct) => d.System.GetSystemInfoAsync(ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerApiException e)
+        {
+            throw DockerErrors.Translate(HostId, "answer a ping", e);
+        }
+        return new EngineFacts((int)info.NCPU, info.MemTotal / (1024 * 1024));
+    }
+
+    public bool CircuitOpen => _engine.CircuitOpen;
+
+    public async Task<IReadOnlyList<string>> FindMissingDevicesAsync(IReadOnlyList<string> devices, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Count == 0) return [];
+        foreach (var device in devices) ResourceNames.ValidateDevice(device);
+        // sysfs shows the host's block devices without mapping any into the helper; a loop device without its backing file is gone too.
+        const string script = """
+            for d in "$@"; do n=${d#/dev/}
+              case $n in */*) ;; loop*) [ -e /sys/block/$n/loop/backing_file ] || echo $d ;; *) [ -e /sys/block/$n ] || echo $d ;; esac
+            done
+            """;
+        var result = await _helpers.RunAsync(new HelperSpec("disk-presence", ["/bin/sh", "-c", script, "sh", .. devices]) { User = "mysql" }, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0) throw new EngineRejectedException(HostId, "check that its disks are there", result.LastErrorLine);
+        return [.. result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+    }
+
     public void Dispose() => _engine.Dispose();
 }

@@ -66,4 +66,24 @@ public interface IHostRuntime
 
     /// <summary>Removes one volume the appliance owns on this host (a helper's left by a crash); a volume in use stays. Idempotent.</summary>
     Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The heartbeat's ping: one cheap question to the engine. Returns what the engine says of its machine, or null
+    /// when this runtime cannot tell (then no topology check is made); throws when the engine does not answer.
+    /// </summary>
+    async Task<EngineFacts?> PingAsync(CancellationToken cancellationToken)
+    {
+        await ListOwnedAsync(cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Whether the driver's circuit for this host is open (its calls kept failing and are refused for a while).</summary>
+    bool CircuitOpen => false;
+
+    /// <summary>Which of these disk devices are no longer on the host (gone, or a loop device without its backing file).</summary>
+    Task<IReadOnlyList<string>> FindMissingDevicesAsync(IReadOnlyList<string> devices, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
 }
+
+/// <summary>What an engine reports of its machine in one call (the heartbeat's ping).</summary>
+public sealed record EngineFacts(int LogicalCpus, long MemoryMiB);

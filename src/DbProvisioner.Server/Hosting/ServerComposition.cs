@@ -78,6 +78,7 @@ public static class ServerComposition
             services.AddHostedService<ScaleDownRecoveryService>();
             services.AddOptions<ReconciliationOptions>().Bind(configuration.GetSection(ReconciliationOptions.SectionName));
             services.AddHostedService<ReconciliationService>();
+            services.AddHostedService<HostHeartbeatService>();
         }
 
         return builder;

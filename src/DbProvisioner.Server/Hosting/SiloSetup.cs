@@ -25,6 +25,7 @@ internal static class SiloSetup
     {
         services.AddSingleton<IProvisioningObserver, MetricsProvisioningObserver>();
         services.AddDbProvisionerGrains(o => configuration.GetSection(ProvisioningSection).Bind(o));
+        services.AddOptions<HostHealthOptions>().Bind(configuration.GetSection(HostHealthOptions.SectionName));
         var docker = configuration.GetSection(DockerSection).Get<DockerRuntimeOptions>() ?? new DockerRuntimeOptions();
         services.AddSingleton<IHostRuntimeFactory>(sp => new DockerHostRuntimeFactory(docker, sp.GetRequiredService<ILoggerFactory>()));
         // The meta database's audit table as the grains' audit sink, and MySqlConnector for drains and risk probes.
