@@ -62,6 +62,12 @@ public sealed partial class HostGrain
         if (after.Healthy) logger.LogInformation("Host {HostId} is healthy again (its engine answered at {LastSeen})", Id, after.LastSeen);
         else logger.LogWarning("Host {HostId} is unhealthy: {Reason}", Id, after.Reason);
         PushCapacity(next);
+        if (after.Healthy)
+        {
+            // An instance that failed while the engine was away could not give its container and reservation back: it can now.
+            foreach (var instanceId in next.Cpu.Assignments.Keys)
+                GrainFactory.GetGrain<IInstanceGrain>(instanceId).ResumeAsync().Ignore();
+        }
         return after;
     }
 }
