@@ -27,8 +27,10 @@ internal static class GrainApp
     /// <summary>How long a test waits for background work (formatting, provisioning, a removal) to finish.</summary>
     public static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<(ShellApp App, SimulatedHostRuntimeFactory Hosts)> StartAsync()
+    /// <param name="services">More services after the defaults (a fake clock, options).</param>
+    public static async Task<(ShellApp App, SimulatedHostRuntimeFactory Hosts)> StartAsync(Action<IServiceCollection>? services = null)
     {
+        var more = services;
         var hosts = new SimulatedHostRuntimeFactory();
         var app = await ShellApp.StartAsync(
             settings: new Dictionary<string, string>
@@ -43,6 +45,7 @@ internal static class GrainApp
                 services.AddSingleton<IHostRuntimeFactory>(hosts);
                 services.AddSingleton<ICredentialProtector>(new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
                 services.Configure<ProvisioningOptions>(o => o.ReadyDeadline = TimeSpan.FromSeconds(10));
+                more?.Invoke(services);
             },
             configure: builder =>
             {

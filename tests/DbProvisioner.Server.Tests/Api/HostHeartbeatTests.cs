@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DbProvisioner.Grains;
+using DbProvisioner.Server.Tests.Support;
+using DbProvisioner.Testing;
+using DbProvisioner.Testing.Simulation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using static DbProvisioner.Server.Tests.Support.GrainApp;
+
+namespace DbProvisioner.Server.Tests.Api;
+
+/// <summary>
+/// The server's heartbeat on a clock that moves only when the test moves it: a simulated host whose engine stops
+/// answering shows unhealthy in <c>GET /hosts</c> and <c>GET /hosts/{id}</c> with a reason and its last-seen time,
+/// a request for its pool is refused with that reason, and it is healthy again once the engine answers.
+/// </summary>
+[TestFixture]
+[Category("Silo")]
+public sealed class HostHeartbeatTests
+{
+    private const string Pool = "heartbeat-pool";
+    private const string HostId = "hb-1";
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
+    private ShellApp app = null!;
+    private SimulatedHostRuntimeFactory hosts = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => (app, hosts) = await GrainApp.StartAsync(services =>
+    {
+        services.AddSingleton<TimeProvider>(clock);
+        services.Configure<HostHealthOptions>(o =>
+        {
+            o.Interval = Interval;
+            o.FailureThreshold = 2;
+        });
+    });
+
+    [OneTimeTearDown]
+    public async Task StopAsync() => await app.DisposeAsync();
+
+    private Task<JsonElement> HostAsync() => app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{HostId}");
+
+    private async Task<JsonElement> ListedAsync() =>
+        (await app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>("/api/v1/hosts")).EnumerateArray().Single(h => h.GetProperty("id").GetString() == HostId);
+
+    /// <summary>Moves the clock a heartbeat on at a time until the host shows what the test waits for (each heartbeat is a condition, not a sleep).</summary>
+    private Task<JsonElement> BeatUntilAsync(Func<JsonElement, bool> until, string what) =>
+        Eventually.UntilAsync(async () =>
+        {
+            clock.Advance(Interval);
+            return await HostAsync();
+        }, until, SettleTimeout, what);
+
+    [Test]
+    public async Task A_dead_engine_is_reported_with_a_reason_refused_by_placement_and_cleared_when_it_answers()
+    {
+        await RegisterHostAsync(app, HostId, Pool);
+        var seen = await BeatUntilAsync(static h => h.GetProperty("lastSeen").ValueKind == JsonValueKind.String, "a first heartbeat to set last seen");
+        Assert.That(seen.GetProperty("healthy").GetBoolean(), Is.True);
+        Assert.That(seen.TryGetProperty("reason", out var none) ? none.ValueKind : JsonValueKind.Null, Is.EqualTo(JsonValueKind.Null), "no reason while healthy");
+
+        hosts.Host(HostId).EngineDown = true;
+        var downAt = clock.GetUtcNow();
+        var down = await BeatUntilAsync(static h => !h.GetProperty("healthy").GetBoolean(), "the host to be reported unhealthy");
+        var lastSeen = down.GetProperty("lastSeen").GetDateTimeOffset();
+        var reason = down.GetProperty("reason").GetString();
+        TestContext.Out.WriteLine($"unhealthy after {(clock.GetUtcNow() - downAt).TotalSeconds:0} s of fake time (interval {Interval.TotalSeconds:0} s): {reason}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(reason, Does.Contain("does not answer"));
+            Assert.That(lastSeen, Is.LessThanOrEqualTo(downAt), "last seen is the engine's last answer, before it went down");
+            Assert.That(clock.GetUtcNow() - downAt, Is.GreaterThanOrEqualTo(2 * Interval), "two failed heartbeats, not one");
+        });
+        var listed = await Eventually.UntilAsync(ListedAsync, static h => !h.GetProperty("healthy").GetBoolean(), SettleTimeout, "GET /hosts to show it unhealthy");
+        Assert.That(listed.GetProperty("reason").GetString(), Is.EqualTo(reason));
+
+        var requester = app.CreateClient(FakeApiKeyVerifier.Requester);
+        using var created = await requester.PostAsync("/api/v1/instances", Body($$"""{"pool":"{{Pool}}","cpus":1,"memoryMiB":1024,"diskGiB":1}"""));
+        var refusal = created.StatusCode == HttpStatusCode.Accepted
+            ? (await WaitSettledAsync(app, (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!)).GetProperty("reason").GetString()
+            : await created.Content.ReadAsStringAsync();
+        Assert.That(refusal, Does.Contain("unhealthy").And.Contain("does not answer"), "the refusal names the host's reason");
+
+        hosts.Host(HostId).EngineDown = false;
+        var back = await BeatUntilAsync(static h => h.GetProperty("healthy").GetBoolean(), "the host to be healthy again");
+        Assert.That(back.GetProperty("lastSeen").GetDateTimeOffset(), Is.GreaterThan(lastSeen));
+    }
+}
