@@ -23,6 +23,9 @@ public sealed class HostHeartbeatTests
     private const string Pool = "heartbeat-pool";
     private const string HostId = "hb-1";
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    // The grains' attempts at giving back a failed instance's resources before leaving it for a resume (InstanceRetries).
+    private const int GiveBackAttempts = 6;
     private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private ShellApp app = null!;
     private SimulatedHostRuntimeFactory hosts = null!;
@@ -88,4 +91,64 @@ public sealed class HostHeartbeatTests
         var back = await BeatUntilAsync(static h => h.GetProperty("healthy").GetBoolean(), "the host to be healthy again");
         Assert.That(back.GetProperty("lastSeen").GetDateTimeOffset(), Is.GreaterThan(lastSeen));
     }
+
+    /// <summary>
+    /// An instance waiting for MySQL when its engine dies fails (it never hangs) but cannot give its container and
+    /// reservation back while the engine is away; when the host is healthy again it gives them back.
+    /// </summary>
+    [Test]
+    public async Task A_request_in_flight_when_the_engine_dies_fails_and_gives_everything_back_when_the_engine_returns()
+    {
+        const string host = "hb-2";
+        const string pool = "heartbeat-pool-2";
+        await RegisterHostAsync(app, host, pool);
+        var engine = hosts.Host(host);
+        engine.ReadyHold.Hold();
+        string id;
+        try
+        {
+            using var created = await app.CreateClient(FakeApiKeyVerifier.Requester).PostAsync("/api/v1/instances", Body($$"""{"pool":"{{pool}}","cpus":1,"memoryMiB":1024,"diskGiB":1}"""));
+            Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await created.Content.ReadAsStringAsync());
+            id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            await Eventually.UntilAsync(() => Task.FromResult(engine.ReadyHold.Waiting), static w => w == 1, SettleTimeout, "the instance to wait for MySQL");
+            engine.FailReadyOf(id, new DbProvisioner.Runtime.EngineUnavailableException(host));
+            engine.EngineDown = true;
+        }
+        finally
+        {
+            engine.ReadyHold.Release();
+        }
+
+        var viewer = app.CreateClient(FakeApiKeyVerifier.Viewer);
+        var failed = await AdvanceUntilAsync(() => viewer.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{id}"),
+            v => v.GetProperty("state").GetString() == "Failed" && engine.RefusedRemovals.Count(r => r == id) >= GiveBackAttempts,
+            "the instance to fail and its give-back to run out of attempts");
+        var held = await viewer.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{host}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(failed.GetProperty("reason").GetString(), Does.Contain("does not answer"));
+            Assert.That(held.GetProperty("healthy").GetBoolean(), Is.False, "heartbeats failed meanwhile");
+            Assert.That(held.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("id").GetString()), Does.Contain(id),
+                "while the engine is away the reservation cannot be given back (the container may still be there)");
+        });
+
+        engine.EngineDown = false;
+        var back = await AdvanceUntilAsync(() => viewer.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{host}"),
+            h => h.GetProperty("healthy").GetBoolean() && h.GetProperty("instances").GetArrayLength() == 0,
+            "the host to be healthy and to hold nothing for the failed instance");
+        Assert.Multiple(() =>
+        {
+            Assert.That(engine.Removals, Does.Contain(id), "its container was removed once the engine answered");
+            Assert.That(engine.Running.Keys, Has.No.Member(id));
+            Assert.That(back.GetProperty("disks").EnumerateArray().Select(d => d.TryGetProperty("claimedBy", out var c) ? c.GetString() : null), Has.No.Member(id));
+        });
+    }
+
+    /// <summary>Moves the clock a heartbeat on per look until <paramref name="until"/> holds (the condition is the wait, not a sleep).</summary>
+    private Task<JsonElement> AdvanceUntilAsync(Func<Task<JsonElement>> look, Func<JsonElement, bool> until, string what) =>
+        Eventually.UntilAsync(async () =>
+        {
+            clock.Advance(Interval);
+            return await look();
+        }, until, SettleTimeout, what);
 }

@@ -20,6 +20,7 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     private readonly List<InstanceContainerSpec> _starts = [];
     private readonly List<FormatCall> _formats = [];
     private readonly List<string> _removals = [];
+    private readonly List<string> _refusedRemovals = [];
     private readonly Dictionary<string, Exception> _startFailures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Exception> _readyFailures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Exception> _formatFailures = new(StringComparer.Ordinal);
@@ -60,6 +61,9 @@ public sealed class SimulatedHostRuntime : IHostRuntime
 
     /// <summary>Every RemoveInstanceAsync call, by instance id.</summary>
     public IReadOnlyList<string> Removals { get { lock (_gate) return [.. _removals]; } }
+
+    /// <summary>RemoveInstanceAsync calls refused because the engine was down, by instance id.</summary>
+    public IReadOnlyList<string> RefusedRemovals { get { lock (_gate) return [.. _refusedRemovals]; } }
 
     /// <summary>The running containers by instance id.</summary>
     public IReadOnlyDictionary<string, InstanceContainerSpec> Running
@@ -277,7 +281,14 @@ public sealed class SimulatedHostRuntime : IHostRuntime
 
     public Task RemoveInstanceAsync(string instanceId, CancellationToken cancellationToken)
     {
-        ThrowIfDown();
+        lock (_gate)
+        {
+            if (_engineDown)
+            {
+                _refusedRemovals.Add(instanceId);
+                throw new EngineUnavailableException(HostId);
+            }
+        }
         lock (_gate)
         {
             _removals.Add(instanceId);
