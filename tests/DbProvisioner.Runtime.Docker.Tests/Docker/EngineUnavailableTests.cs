@@ -19,6 +19,7 @@ public sealed class EngineUnavailableTests
         using var factory = new DockerHostRuntimeFactory(options);
         var ghost = new HostConnection("ghost", new Uri("unix:///tmp/dbprov-no-engine.sock"), "127.0.0.1", HostConnection.DefaultImage);
         var runtime = factory.For(ghost);
+        var closedBefore = runtime.CircuitOpen;
 
         var first = Assert.ThrowsAsync<EngineUnavailableException>(() => runtime.ListOwnedAsync(CancellationToken.None));
         var second = Assert.ThrowsAsync<EngineUnavailableException>(() => runtime.InspectInstanceAsync("db-1", CancellationToken.None));
@@ -27,5 +28,7 @@ public sealed class EngineUnavailableTests
         Assert.That(first.Kind, Is.EqualTo(HostRuntimeErrorKind.EngineUnavailable));
         Assert.That(second!.InnerException, Is.InstanceOf<BrokenCircuitException>(), "three failed attempts opened the circuit of host ghost");
         Assert.That(factory.For(ghost), Is.SameAs(runtime), "one runtime, one circuit per host");
+        Assert.That((closedBefore, runtime.CircuitOpen), Is.EqualTo((false, true)), "the heartbeat sees the circuit open (and reports the host unhealthy)");
+        Assert.ThrowsAsync<EngineUnavailableException>(() => runtime.PingAsync(CancellationToken.None), "the ping fails as every call does");
     }
 }
