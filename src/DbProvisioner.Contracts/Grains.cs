@@ -24,6 +24,8 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>Gives back jobs taken but not run (the round stopped early), so the next round offers them again.</summary>
     [Alias("ReturnDiskWork")] Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds);
     [Alias("Location")] Task<HostLocation?> GetLocationAsync();
+    /// <summary>What the host holds for each instance (CPUs, memory nodes, memory, swap, disk), for an inspection.</summary>
+    [Alias("Bookings")] Task<IReadOnlyList<Booking>> GetBookingsAsync();
 }
 
 [GenerateSerializer, Immutable, Alias("dbprov.ReserveOutcome")]

@@ -123,5 +123,7 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         await _engine.RemoveContainerAsync(container.Id, removeVolumes: true, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) => EngineInspector.InspectAsync(_engine, cancellationToken);
+
     public void Dispose() => _engine.Dispose();
 }

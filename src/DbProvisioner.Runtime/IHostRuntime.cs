@@ -66,4 +66,8 @@ public interface IHostRuntime
 
     /// <summary>Removes one volume the appliance owns on this host (a helper's left by a crash); a volume in use stays. Idempotent.</summary>
     Task RemoveOwnedVolumeAsync(string volumeName, CancellationToken cancellationToken);
+
+    /// <summary>Every instance container the appliance owns here with its cpusets, memory and swap limits and restart policy, and every data volume with its device.</summary>
+    Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"host {Host.HostId}: this runtime cannot be inspected");
 }

@@ -22,6 +22,20 @@ public sealed record InspectedContainer(
 /// <summary>An instance's data volume the engine holds, with the device it mounts (null when it names none).</summary>
 public sealed record InspectedVolume(string Name, string InstanceId, string? Device);
 
+/// <summary>What a host holds for one instance: its CPUs, the NUMA nodes its memory is bound to, memory, swap and disk.</summary>
+public sealed record Booking(string InstanceId, CpuSet Cpus, IReadOnlyList<int> MemoryNodes, long MemoryMiB, long SwapMiB, string? Device)
+{
+    /// <summary>Every instance the host's books hold, by instance id: one entry per CPU assignment.</summary>
+    public static IReadOnlyList<Booking> On(HostState host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return [.. host.Cpu.Assignments.Values.Select(a => new Booking(a.InstanceId, a.Cpus, a.MemoryNodes(), a.MemoryMiB,
+            host.Swap.HeldBy(a.InstanceId), host.Disks.ClaimedBy(a.InstanceId)?.DevicePath))];
+    }
+
+    public HeldInstance Held(ContainerExpectation container) => new(InstanceId, Cpus, MemoryNodes, MemoryMiB, SwapMiB, Device, container);
+}
+
 /// <summary>An instance the host grain holds: what it reserved for it, and whether it should have a container now.</summary>
 public sealed record HeldInstance(
     string InstanceId,
