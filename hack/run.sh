@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the appliance in the foreground (after `make setup build`): the server from the Release build,
 # then registers this machine as host `local` (loop-disk pool, pool `general`) unless it already is.
-# Ctrl-C stops the server.
+# FLEET=N (make run FLEET=N) first brings up N fleet engines (hack/fleet.sh up N) and registers node-1 … node-N too:
+# one zone, each host its own rack, each node's run pool, over mutual TLS. Ctrl-C stops the server.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
@@ -13,9 +14,14 @@ HOST_ID="${DBPROV_HOST_ID:-local}"
 # The host's disks: the loop-disk pool by default; "none" registers it without disks (smoke tests that must not format them).
 HOST_DISKS="${DBPROV_HOST_DISKS:-loop}"
 LOG_FILE="$LOG_DIR/server.out"
+FLEET="${FLEET:-0}"
 DBPROV="$HACK_DIR/dbprov"
 
 [ -f "$SERVER_DLL" ] || die "the server is not built ($SERVER_DLL): run 'make build'"
+[[ "$FLEET" =~ ^[0-9]+$ ]] || die "FLEET must be a number of fleet engines (0 or more), not '$FLEET'"
+if [ "$FLEET" -gt 0 ]; then
+  bash "$HACK_DIR/fleet.sh" up "$FLEET" || die "the fleet did not come up (hack/fleet.sh up $FLEET)"
+fi
 mkdir -p "$LOG_DIR"
 
 # The server's content root is its folder: appsettings.json and the relative log folder live there.
@@ -61,6 +67,27 @@ else
     || die "registering host $HOST_ID failed (see the message above and $LOG_FILE)"
 fi
 
+# Fleet hosts: node-K's engine over mutual TLS (the server's Docker:Tls client certificate), its MySQL on its own address.
+for k in $(seq 1 "$FLEET"); do
+  node="node-$k"
+  if "$DBPROV" --config "$CONFIG" --url "$URL" host show "$node" >/dev/null 2>&1; then
+    log "host $node is already registered"
+    continue
+  fi
+  IFS=$'\t' read -r _ state endpoint address < <(bash "$HACK_DIR/fleet.sh" list | grep -P "^$node\t") || true
+  [ "${state:-}" = up ] || die "fleet engine $node is not up (bash hack/fleet.sh list)"
+  disks=()
+  while IFS=$'\t' read -r device bytes _; do
+    [ -n "$device" ] || continue
+    disks+=(--disk "$device:$(( bytes / 1024 / 1024 / 1024 ))")
+  done < <(bash "$HACK_DIR/fleet.sh" disks "$node" run)
+  log "registering fleet engine $node ($endpoint, rack r$(( k + 1 )), $(( ${#disks[@]} / 2 )) disks, MySQL on $address)"
+  "$DBPROV" --config "$CONFIG" --url "$URL" host add "$node" \
+    --engine "$endpoint" --zone z1 --rack "r$(( k + 1 ))" --pool general \
+    --ports 4400-4499 --mysql-address "$address" "${disks[@]}" >/dev/null \
+    || die "registering host $node failed (see the message above and $LOG_FILE)"
+done
+
 # The disks are formatted (and seeded) in the background; the first instance is quickest once one is Ready.
 for _ in $(seq 1 120); do
   shown="$("$DBPROV" --config "$CONFIG" --url "$URL" host show "$HOST_ID" --output json 2>/dev/null || true)"
@@ -74,10 +101,14 @@ cat <<INFO
   CLI config (URL and one API key per role, mode 0600): $CONFIG
   Run the CLI with: $DBPROV …   (e.g. alias dbprov=$DBPROV)
 
+  Hosts:
+$("$DBPROV" --config "$CONFIG" --url "$URL" host list 2>&1 | sed 's/^/    /')
+
   Provision a first instance:
     $DBPROV instance create --pool general --cpus 1 --memory-mib 1024 --disk-gib 1
   Look around:
     $DBPROV host show $HOST_ID
+    $DBPROV host inspect $HOST_ID
     $DBPROV instance list
 
   Ctrl-C stops the server.

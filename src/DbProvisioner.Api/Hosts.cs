@@ -116,7 +116,8 @@ public sealed record ReconciliationView(
     IReadOnlyList<string> Vanished,
     IReadOnlyList<string> Returned,
     IReadOnlyList<string> StaleHelpersRemoved,
-    string? Error);
+    string? Error,
+    IReadOnlyList<string>? ReservationsReleased = null);
 
 /// <summary>Body of <c>POST /hosts/{id}/cordon</c>; an empty body cordons.</summary>
 public sealed record CordonRequest(bool? Cordoned = null);

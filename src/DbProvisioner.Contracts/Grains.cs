@@ -33,6 +33,9 @@ public interface IHostGrain : IGrainWithStringKey
 
     /// <summary>The heartbeat's decision on a probe: stored and told to placement only when the host's health changed.</summary>
     [Alias("RecordProbe")] Task<HostHealth?> RecordProbeAsync(HostProbe probe);
+
+    /// <summary>What the host holds for each instance (CPUs, memory nodes, memory, swap, disk), for an inspection.</summary>
+    [Alias("Bookings")] Task<IReadOnlyList<Booking>> GetBookingsAsync();
 }
 
 /// <summary>One heartbeat of a host: its probe, then the decision on it (null for a host not registered).</summary>

@@ -1,5 +1,6 @@
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Clusters;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Placement;
 using Microsoft.Extensions.Logging;
@@ -18,14 +19,22 @@ public sealed record ClusterMember(
 [GenerateSerializer, Alias("dbprov.ClusterGrainState")]
 public sealed class ClusterGrainState
 {
-    /// <summary>"" (none), Reserving (members being reserved), Provisioning, Failed.</summary>
-    [Id(0)] public string State { get; set; } = "";
+    /// <summary>The stage by name ("" before the request), as every version stored it. Read and written through <see cref="Stage"/>.</summary>
+    [Id(0)] public string StageName { get; set; } = "";
     [Id(1)] public CreateClusterRequest? Request { get; set; }
     [Id(2)] public InstanceSpec? Template { get; set; }
     [Id(3)] public List<ClusterMember> Members { get; set; } = [];
     [Id(4)] public string? Reason { get; set; }
     [Id(5)] public string RequestedBy { get; set; } = "";
     [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+
+    public ClusterStage Stage
+    {
+        get => ClusterStages.TryParse(StageName, out var stage)
+            ? stage
+            : throw new InvalidOperationException($"the stored cluster stage '{StageName}' names no stage");
+        set => StageName = ClusterStages.NameOf(value);
+    }
 }
 
 /// <summary>
@@ -46,10 +55,10 @@ public sealed class ClusterGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A crash while reserving: give back what was planned, so nothing stays reserved.
-        if (state.State.State == "Reserving")
+        if (state.State.Stage == ClusterStage.Reserving)
         {
             await ReleaseAsync(state.State.Members);
-            state.State.State = "Failed";
+            state.State.Stage = ClusterStage.Failed;
             state.State.Reason = "interrupted while reserving; every reservation was given back";
             await state.WriteOrReloadAsync(DeactivateOnIdle);
         }
@@ -59,17 +68,17 @@ public sealed class ClusterGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(template);
-        if (state.State.State is "Provisioning" or "Reserving" && state.State.Request != request)
+        if (state.State.Stage is ClusterStage.Provisioning or ClusterStage.Reserving && state.State.Request != request)
         {
             return Outcome<ClusterView>.Fail(OutcomeKind.Conflict, $"cluster {Name} already exists");
         }
-        if (state.State.State == "Provisioning")
+        if (state.State.Stage == ClusterStage.Provisioning)
         {
             // The same request again (its answer was lost): finish a hand-over a fault may have cut short, then answer.
             await HandOverAsync(null);
             return Outcome<ClusterView>.Success(await ViewAsync());
         }
-        if (state.State.State == "Reserving")
+        if (state.State.Stage == ClusterStage.Reserving)
         {
             // Calls do not interleave, so this is what a call cut short by a fault left: give it back and start again.
             await ReleaseAsync(state.State.Members);
@@ -101,7 +110,7 @@ public sealed class ClusterGrain(
             if (!plan.Placed) return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, plan.Reason);
 
             var members = plan.Members.Select(m => new ClusterMember(m.Shard, m.InstanceId, m.Member == 1 ? "primary" : "replica", m.HostId, m.Zone, m.Rack)).ToList();
-            state.State.State = "Reserving";
+            state.State.Stage = ClusterStage.Reserving;
             state.State.Request = request;
             state.State.Template = template;
             state.State.Members = members;
@@ -123,7 +132,7 @@ public sealed class ClusterGrain(
             }
             if (reservations.Count == members.Count)
             {
-                state.State.State = "Provisioning";
+                state.State.Stage = ClusterStage.Provisioning;
                 await state.WriteOrReloadAsync(DeactivateOnIdle);
                 await HandOverAsync(reservations);
                 logger.LogInformation("Cluster {Cluster}: {Members} members placed", Name, members.Count);
@@ -132,7 +141,7 @@ public sealed class ClusterGrain(
             await ReleaseAsync(members);
         }
 
-        state.State.State = "";
+        state.State.Stage = ClusterStage.None;
         state.State.Members = [];
         await state.WriteOrReloadAsync(DeactivateOnIdle);
         return Outcome<ClusterView>.Fail(OutcomeKind.Unplaceable, $"cluster {Name} could not be reserved after {Attempts} attempts, nothing stays reserved: {reason}");
@@ -140,7 +149,7 @@ public sealed class ClusterGrain(
 
     public async Task ResumeAsync()
     {
-        if (state.State.State == "Provisioning") await HandOverAsync(null);
+        if (state.State.Stage == ClusterStage.Provisioning) await HandOverAsync(null);
     }
 
     /// <summary>
@@ -179,11 +188,11 @@ public sealed class ClusterGrain(
         return GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).ReservePlannedMemberAsync(spec, Mapping.ToRequest(m.InstanceId, spec), planned);
     }
 
-    public async Task<ClusterView?> GetAsync() => state.State.State is "Provisioning" or "Failed" ? await ViewAsync() : null;
+    public async Task<ClusterView?> GetAsync() => ClusterStages.IsVisible(state.State.Stage) ? await ViewAsync() : null;
 
     public async Task<Outcome<IReadOnlyList<ScaleDownView>>> ShrinkAsync(int replicas, string requestedBy)
     {
-        if (state.State.State != "Provisioning") return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.NotFound, $"cluster {Name} does not exist");
+        if (state.State.Stage != ClusterStage.Provisioning) return Outcome<IReadOnlyList<ScaleDownView>>.Fail(OutcomeKind.NotFound, $"cluster {Name} does not exist");
         if (replicas < 1) return Outcome<IReadOnlyList<ScaleDownView>>.Invalid("replicas", "a shard keeps at least 1 member");
         var requests = new List<ScaleDownView>();
         foreach (var shardName in state.State.Members.Select(static m => m.Shard).Distinct().Order(StringComparer.Ordinal))
@@ -222,10 +231,7 @@ public sealed class ClusterGrain(
         var views = await Task.WhenAll(state.State.Members.Select(m => GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).GetAsync()));
         var members = state.State.Members.Zip(views).Select(p =>
             new ClusterMemberView(p.First.Shard, p.First.InstanceId, p.First.Role, p.Second?.Host ?? p.First.HostId, p.Second?.State ?? "Reserving")).ToList();
-        var overall = state.State.State == "Failed" ? "Failed"
-            : members.All(static m => m.State == nameof(InstanceState.Ready)) ? "Ready"
-            : members.Any(static m => m.State == nameof(InstanceState.Failed)) ? "Degraded"
-            : "Provisioning";
+        var overall = ClusterStages.Status(state.State.Stage, views.Select(static v => v.LifecycleState())).ToString();
         return new ClusterView(Name, overall, state.State.Reason, state.State.Template!.Pool, r.Shards ?? 0, r.Replicas ?? 0,
             r.Spread ?? SpreadSpec.HostHard, members, state.State.CreatedAt);
     }

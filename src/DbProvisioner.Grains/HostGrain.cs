@@ -140,6 +140,9 @@ public sealed partial class HostGrain(
 
     public Task<HostLocation?> GetLocationAsync() => Task.FromResult(state.State.Location);
 
+    public Task<IReadOnlyList<Booking>> GetBookingsAsync() =>
+        Task.FromResult(state.State.Host is { } host ? Booking.On(host) : (IReadOnlyList<Booking>)[]);
+
     public Task<HostCapacity?> GetCapacityAsync() =>
         Task.FromResult(state.State.Host is { } host ? HostCapacity.From(host) : null);
 

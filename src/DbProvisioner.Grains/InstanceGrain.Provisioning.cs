@@ -1,6 +1,7 @@
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Instances;
+using DbProvisioner.Domain.Placement;
 using DbProvisioner.Runtime;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +41,12 @@ public sealed partial class InstanceGrain
     {
         var spec = S.Spec!;
         var request = Mapping.ToRequest(Id, spec);
-        var outcome = await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(Id, spec, request);
+        // Its own shard: two calls (index, host). A shared shard serialises its members' placements behind one more.
+        // A reservation a crash left on another host before the Placed write is given back by reconciliation.
+        var outcome = Mapping.IsOwnShard(Id, spec)
+            ? await PlaceAndReserve.RunAsync(GrainFactory, spec, request, new ShardContext(spec.Cluster, spec.Shard, Mapping.ToRule(spec.Spread), []),
+                options.Value.PlacementAttempts, hostId => GrainFactory.GetGrain<IHostGrain>(hostId).ReserveAsync(request))
+            : await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(Id, spec, request);
         if (outcome.Reservation is not { } reservation)
         {
             observer.StepCompleted(nameof(InstanceState.Placed), clock.GetElapsedTime(started), false);
@@ -106,7 +112,7 @@ public sealed partial class InstanceGrain
             logger.LogError("Instance {InstanceId}: resources not given back yet: {Reason}", Id, e.Message);
             return false;
         }
-        await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
+        await LeaveShardAsync(spec);
         S.Released = true;
         await PersistAsync(new StepNote("Released", "ok", "every reservation given back", 0));
         return true;

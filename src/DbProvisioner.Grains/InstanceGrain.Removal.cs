@@ -76,7 +76,7 @@ public sealed partial class InstanceGrain
     {
         var spec = S.Spec!;
         if (S.Host is { } host) await GrainFactory.GetGrain<IHostGrain>(host.HostId).ReleaseAsync(Id);
-        await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
+        await LeaveShardAsync(spec);
         await AdvanceAsync(InstanceState.ResourcesFreed, started, S.Reservation is { } r ? $"CPUs {r.Cpu.Cpus} and port {r.Port} free; disk {r.Disk.Id} releasing" : "nothing held");
     }
 
@@ -112,4 +112,8 @@ public sealed partial class InstanceGrain
             logger.LogWarning("Instance {InstanceId}: other pending scale-down requests not settled yet ({Reason}); they settle when read", Id, e.Message);
         }
     }
+
+    /// <summary>A member of a shared shard leaves its record; an instance that is its own shard was never recorded in one.</summary>
+    private Task LeaveShardAsync(InstanceSpec spec) =>
+        Mapping.IsOwnShard(Id, spec) ? Task.CompletedTask : GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).RemoveMemberAsync(Id);
 }

@@ -19,6 +19,12 @@ public static class Mapping
 
     public static string ShardKey(string cluster, string shard) => cluster + "/" + shard;
 
+    /// <summary>
+    /// An instance whose shard is named after itself (a standalone, or a cluster member given no shard) is its shard's only
+    /// member: it places and reserves itself, with no shard grain between (the API keeps "i-" shard names for this).
+    /// </summary>
+    public static bool IsOwnShard(string instanceId, InstanceSpec spec) => spec.Shard == instanceId;
+
     public static string DiskIdOf(DiskSpec disk) =>
         disk.Id ?? disk.Device.Replace("/dev/", "", StringComparison.Ordinal).Replace('/', '-');
 

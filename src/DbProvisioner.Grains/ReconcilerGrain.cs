@@ -66,6 +66,15 @@ public sealed class ReconcilerGrain(
             await runtime.RemoveOwnedVolumeAsync(name, CancellationToken.None);
             helpersRemoved.Add(name);
         }
+        var held = view.Instances.Select(static i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var claims = ids.Zip(instances).Where(p => held.Contains(p.First)).Select(static p => new HeldReservation(p.First, p.Second is not null,
+            p.Second?.Host, p.Second?.LifecycleState() is InstanceState.Failed or InstanceState.Removed));
+        var released = Reconciliation.UnclaimedReservations(Id, claims);
+        foreach (var id in released)
+        {
+            logger.LogWarning("Host {HostId}: reservation of instance {InstanceId} is claimed by nobody (the instance lives elsewhere or finished); giving it back", Id, id);
+            await host.ReleaseAsync(id);
+        }
         var orphansRemoved = new List<string>();
         foreach (var name in report.Orphans)
         {
@@ -74,7 +83,7 @@ public sealed class ReconcilerGrain(
             await runtime.RemoveOwnedContainerAsync(name, CancellationToken.None);
             orphansRemoved.Add(name);
         }
-        return _last = new ReconciliationView(Id, clock.GetUtcNow(), report.Orphans, orphansRemoved, report.Vanished, report.Returned, helpersRemoved, null);
+        return _last = new ReconciliationView(Id, clock.GetUtcNow(), report.Orphans, orphansRemoved, report.Vanished, report.Returned, helpersRemoved, null, released);
     }
 
     private static BelievedInstance Believe(string id, InstanceView instance)

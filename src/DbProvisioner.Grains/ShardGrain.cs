@@ -37,18 +37,8 @@ public sealed class ShardGrain(
         if (await AlreadyPlacedAsync(instanceId, request) is { } held) return held;
 
         var spread = state.State.Spread ?? spec.Spread;
-        var context = ContextFor(spec, spread);
-        var placement = GrainFactory.GetGrain<IPlacementGrain>(spec.Pool);
-        var reason = "";
-        for (var attempt = 0; attempt < options.Value.PlacementAttempts; attempt++)
-        {
-            var decision = await placement.PlaceAsync(new PlacementRequest(request, spec.Pool, context));
-            if (!decision.Placed) return new(null, decision.Reason);
-            var outcome = await ReserveAndRecordAsync(decision.HostId!, spec, spread, request);
-            if (outcome.Reservation is not null) return outcome;
-            reason = outcome.Reason; // the index was stale; the host has corrected it
-        }
-        return new(null, $"no host accepted instance {instanceId} after {options.Value.PlacementAttempts} attempts: {reason}");
+        return await PlaceAndReserve.RunAsync(GrainFactory, spec, request, ContextFor(spec, spread), options.Value.PlacementAttempts,
+            hostId => ReserveAndRecordAsync(hostId, spec, spread, request));
     }
 
     public async Task<ReserveOutcome> ReservePlannedMemberAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned)

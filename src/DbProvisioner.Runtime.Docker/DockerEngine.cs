@@ -201,16 +201,21 @@ internal sealed class DockerEngine : IDisposable
     }
 
     /// <summary>Removes a volume, never failing the caller: what stays behind is reconciliation's.</summary>
-    public async Task RemoveVolumeQuietlyAsync(string name)
+    public Task RemoveVolumeQuietlyAsync(string name) =>
+        QuietlyAsync($"remove volume {name}", _options.CallTimeout, ct => RemoveVolumeAsync(name, ct));
+
+    /// <summary>Clean-up that never fails its caller (within its own deadline): what stays behind is reconciliation's, and is logged.</summary>
+    public async Task QuietlyAsync(string action, TimeSpan timeout, Func<CancellationToken, Task> cleanUp)
     {
-        using var cts = new CancellationTokenSource(_options.CallTimeout);
+        ArgumentNullException.ThrowIfNull(cleanUp);
+        using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await RemoveVolumeAsync(name, cts.Token).ConfigureAwait(false);
+            await cleanUp(cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HostRuntimeException or OperationCanceledException)
         {
-            _logger.LogError(e, "Could not remove volume {Volume} on host {HostId}; reconciliation will", name, HostId);
+            _logger.LogError(e, "Could not {Action} on host {HostId}; reconciliation will", action, HostId);
         }
     }
 

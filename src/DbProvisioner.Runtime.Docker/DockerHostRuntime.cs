@@ -157,5 +157,7 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
         return [.. result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
     }
 
+    public Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) => EngineInspector.InspectAsync(_engine, cancellationToken);
+
     public void Dispose() => _engine.Dispose();
 }

@@ -219,18 +219,8 @@ internal sealed class InstanceContainers(
     }
 
     /// <summary>Removes what a failed start made, never failing the caller: what stays behind is reconciliation's.</summary>
-    private async Task RemoveQuietlyAsync(string instanceId)
-    {
-        using var cts = new CancellationTokenSource(options.LongCallTimeout);
-        try
-        {
-            await RemoveAsync(instanceId, cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HostRuntimeException or OperationCanceledException)
-        {
-            logger.LogError(e, "Could not clean up instance {InstanceId} on host {HostId}; reconciliation will", instanceId, HostId);
-        }
-    }
+    private Task RemoveQuietlyAsync(string instanceId) =>
+        engine.QuietlyAsync($"clean up instance {instanceId}", options.LongCallTimeout, ct => RemoveAsync(instanceId, ct));
 
     public async Task<InstanceStatus?> InspectAsync(string instanceId, CancellationToken cancellationToken)
     {

@@ -83,6 +83,10 @@ public interface IHostRuntime
     /// <summary>Which of these disk devices are no longer on the host (gone, or a loop device without its backing file).</summary>
     Task<IReadOnlyList<string>> FindMissingDevicesAsync(IReadOnlyList<string> devices, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>Every instance container the appliance owns here with its cpusets, memory and swap limits and restart policy, and every data volume with its device.</summary>
+    Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"host {Host.HostId}: this runtime cannot be inspected");
 }
 
 /// <summary>What an engine reports of its machine in one call (the heartbeat's ping).</summary>

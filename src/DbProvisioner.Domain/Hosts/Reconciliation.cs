@@ -12,6 +12,12 @@ public sealed record ObservedVolume(string Name, string? Helper, DateTimeOffset?
 /// </summary>
 public sealed record BelievedInstance(string InstanceId, bool ExpectsContainer, bool MarkedMissing, bool InFlight = false);
 
+/// <summary>
+/// A reservation a host holds, and where its instance says it lives: <paramref name="InstanceHost"/> is the host of its
+/// stored placement (null before one), <paramref name="InstanceFinished"/> is Failed or Removed.
+/// </summary>
+public sealed record HeldReservation(string InstanceId, bool InstanceKnown, string? InstanceHost, bool InstanceFinished);
+
 /// <summary>What reconciliation found on one host, and so what to do.</summary>
 /// <param name="Orphans">Containers of instances nobody owns: reported; removed only when configured.</param>
 /// <param name="Vanished">Instances whose container is gone: marked, so that it shows.</param>
@@ -63,5 +69,18 @@ public static class Reconciliation
         ArgumentNullException.ThrowIfNull(volumes);
         return [.. volumes.Where(v => v.Helper is not null && (v.CreatedAt is null || v.CreatedAt.Value < staleHelpersBefore))
             .Select(static v => v.Name).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Reservations nobody claims: a crash between a host's reservation and the instance's stored placement can leave one
+    /// when the resumed instance places itself elsewhere, or fails. Given back only when the instance's stored state says
+    /// so (placed on another host, or finished without this one); an instance still being placed, or not yet stored (a
+    /// cluster reserves its members first), keeps its reservation.
+    /// </summary>
+    public static IReadOnlyList<string> UnclaimedReservations(string hostId, IEnumerable<HeldReservation> held)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        return [.. held.Where(h => h.InstanceKnown && h.InstanceHost != hostId && (h.InstanceHost is not null || h.InstanceFinished))
+            .Select(static h => h.InstanceId).Order(StringComparer.Ordinal)];
     }
 }

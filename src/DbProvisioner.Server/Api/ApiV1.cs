@@ -21,6 +21,7 @@ public static class ApiV1
         api.MapClustersApi();
         api.MapScaleDownsApi();
         api.MapAuditApi();
+        api.MapInspectionApi();
         return api;
     }
 

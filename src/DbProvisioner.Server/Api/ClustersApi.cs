@@ -34,12 +34,12 @@ public static class ClustersApi
         return api;
     }
 
-    internal static async Task<IResult> CreateAsync(CreateClusterRequest request, HttpContext http, [FromServices] IGrainFactory grains)
+    internal static async Task<IResult> CreateAsync(CreateClusterRequest request, HttpContext http, [FromServices] IGrainFactory grains, [FromServices] KnownPools pools)
     {
         var principal = http.User.GetApiPrincipal() ?? throw new InvalidOperationException("No API principal on an authorized request.");
         var validator = new RequestValidator();
         var normalized = Validate(request, validator, out var template);
-        if (ApiNames.IsName(request.Pool) && !await InstancesApi.PoolExistsAsync(grains, request.Pool!))
+        if (ApiNames.IsName(request.Pool) && !await pools.ExistsAsync(request.Pool!))
         {
             validator.AddError("pool", $"no host is registered in pool '{request.Pool}'");
         }

@@ -13,6 +13,7 @@ namespace DbProvisioner.Server.Api;
 public static class InstancesApi
 {
     public const string StandaloneCluster = "standalone";
+    private const string OwnShardPrefix = "i-";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string DefaultRole = "replica";
     public static readonly IReadOnlyList<string> Roles = ["primary", "replica"];
@@ -62,7 +63,8 @@ public static class InstancesApi
     internal static async Task<IResult> CreateAsync(
         CreateInstanceRequest request,
         HttpContext http,
-        [FromServices] IGrainFactory grains)
+        [FromServices] IGrainFactory grains,
+        [FromServices] KnownPools pools)
     {
         var principal = http.User.GetApiPrincipal() ?? throw new InvalidOperationException("No API principal on an authorized request.");
         var validator = new RequestValidator();
@@ -75,7 +77,7 @@ public static class InstancesApi
         var id = idempotencyKey.Length > 0 ? IdempotentInstanceId(principal.KeyId, idempotencyKey) : NewInstanceId();
         var spec = Validate(request, validator, id);
         // Checked even when other fields are wrong, so that one answer names every bad field.
-        if (ApiNames.IsName(request.Pool) && !await PoolExistsAsync(grains, request.Pool!))
+        if (ApiNames.IsName(request.Pool) && !await pools.ExistsAsync(request.Pool!))
         {
             validator.AddError("pool", $"no host is registered in pool '{request.Pool}'");
         }
@@ -226,6 +228,12 @@ public static class InstancesApi
         {
             validator.AddError("shard", ApiNames.IdRule);
         }
+        else if (request.Shard is not null && request.Shard.StartsWith(OwnShardPrefix, StringComparison.Ordinal))
+        {
+            // An instance given no shard is its own shard, named after its id ("i-…"), and places itself without a shard
+            // grain: a member naming such a shard would not see it.
+            validator.AddError("shard", $"names starting with '{OwnShardPrefix}' are kept for instances given no shard");
+        }
 
         if (shape is null || validator.Errors.Count > before)
         {
@@ -246,9 +254,6 @@ public static class InstancesApi
             request.Pool!,
             SpreadSpec.HostHard);
     }
-
-    /// <summary>A pool exists when at least one host is registered in it: one call to the pool's placement index.</summary>
-    internal static Task<bool> PoolExistsAsync(IGrainFactory grains, string pool) => grains.PoolExistsAsync(pool);
 
     private const string Base32 = "abcdefghijklmnopqrstuvwxyz234567";
 

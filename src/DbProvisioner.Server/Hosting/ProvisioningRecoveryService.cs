@@ -1,4 +1,6 @@
+using DbProvisioner.Api;
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Instances;
 using DbProvisioner.Persistence.Storage;
 
 namespace DbProvisioner.Server.Hosting;
@@ -45,7 +47,8 @@ internal sealed partial class ProvisioningRecoveryService(
         var instances = await grains.ListInstancesAsync().WaitAsync(cancellationToken);
         var listed = instances.ToDictionary(static i => i.Id, static i => i.State, StringComparer.Ordinal);
         var stored = services.GetService<GrainStateKeys>() is { } keys ? await keys.ListAsync(InstanceGrainType, cancellationToken) : [];
-        var unfinished = instances.Where(static i => i.State is not ("Ready" or "Removed")).Select(static i => (i.Id, i.State))
+        // Resting Ready or Removed: nothing to resume. Anything else (a Failed one may still hold what it must give back) is asked.
+        var unfinished = instances.Where(static i => !(InstanceLifecycle.TryParse(i.State, out var state) && state is InstanceState.Ready or InstanceState.Removed)).Select(static i => (i.Id, i.State))
             .Concat(stored.Where(id => !listed.ContainsKey(id)).Select(static id => (Id: id, State: "not in the catalog")))
             .ToList();
         var resumed = 0;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using DbProvisioner.Contracts;
 using DbProvisioner.Server.Api;
 using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Bootstrap;
@@ -63,6 +64,7 @@ public static class ServerComposition
         services.AddAuthorization(o => o.AddApiPolicies());
         PersistenceSetup.ConfigureMetaDb(services);
         services.AddSingleton<ApiKeyBootstrapper>();
+        services.AddSingleton(sp => new KnownPools(sp.GetRequiredService<IGrainFactory>().PoolExistsAsync));
         services.AddHostedService<ApiKeyBootstrapService>();
 
         services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo").AddCheck<MetaDbHealthCheck>("metaDb");

@@ -5,10 +5,12 @@
 const KEY_STORAGE = 'dbprov.key';
 const REFRESH_MS = 3000;
 const API = '/api/v1';
+const INSPECT_MS = 30000;
 
 let refreshTimer = null;
 let refreshing = false;
 let pending = new Map();
+const inspections = new Map(); // host id → { at, report } or { at, error }: an inspection reads the engine, so not every refresh
 
 const $ = (id) => document.getElementById(id);
 
@@ -180,6 +182,44 @@ function renderHosts(hosts) {
       el('h3', {}, `Pool ${pool}`), el('div', { class: 'hosts' }, members.map(renderHost)))));
 }
 
+async function inspectHosts(hosts) {
+  const due = hosts.filter((h) => !inspections.has(h.id) || Date.now() - inspections.get(h.id).at > INSPECT_MS);
+  await Promise.all(due.map(async (h) => {
+    try {
+      inspections.set(h.id, { at: Date.now(), report: await api('GET', `/hosts/${encodeURIComponent(h.id)}/inspection`) });
+    } catch (error) {
+      inspections.set(h.id, { at: Date.now(), error: error.message || String(error) });
+    }
+  }));
+}
+
+function driftCell(id) {
+  const seen = inspections.get(id);
+  if (!seen) return el('span', { class: 'muted' }, '…');
+  const failed = seen.error || seen.report.error;
+  if (failed) return el('span', { class: 'drift unknown', title: failed }, 'engine unreadable');
+  const drifts = seen.report.drifts;
+  return el('span', {
+    class: drifts.length === 0 ? 'drift none' : 'drift some', 'data-drifts': drifts.length,
+    title: drifts.map((d) => `${d.subject}: ${d.kind} ${d.found} (expected ${d.expected}) → ${d.fix}`).join('\n') || null,
+  }, drifts.length === 0 ? 'none' : `${drifts.length} drift${drifts.length === 1 ? '' : 's'}`);
+}
+
+function renderFleet(hosts) {
+  const target = $('fleet-list');
+  if (hosts.length === 0) {
+    target.replaceChildren(el('p', { class: 'muted' }, 'No hosts.'));
+    return;
+  }
+  target.replaceChildren(el('table', { id: 'fleet-table' },
+    el('thead', {}, el('tr', {}, ['Host', 'Engine', 'Zone / rack', 'Health', 'Instances', 'Drift'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, [...hosts].sort((a, b) => a.id.localeCompare(b.id)).map((h) => el('tr', { 'data-fleet-host': h.id },
+      el('td', {}, h.id), el('td', {}, el('code', {}, h.engineEndpoint)), el('td', {}, `${h.zone} / ${h.rack}`),
+      el('td', {}, el('span', { class: h.healthy === false ? 'state Failed' : 'state Ready', title: h.reason || null },
+        (h.healthy === false ? 'unhealthy' : 'healthy') + (h.cordoned ? ', cordoned' : ''))),
+      el('td', {}, h.instances.length), el('td', {}, driftCell(h.id)))))));
+}
+
 async function refresh() {
   if (refreshing || !key()) return;
   if ($('approve-dialog').open || $('reject-dialog').open) return; // do not redraw under an open dialog
@@ -191,6 +231,8 @@ async function refresh() {
     renderScaleDowns(requests);
     renderInstances(instances);
     renderHosts(hosts);
+    renderFleet(hosts);
+    inspectHosts(hosts).then(() => renderFleet(hosts), () => {});
     $('refreshed').textContent = `updated ${new Date().toLocaleTimeString()}`;
     showError(null, true);
   } catch (error) {

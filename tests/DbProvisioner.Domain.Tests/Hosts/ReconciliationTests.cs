@@ -82,4 +82,18 @@ public sealed class ReconciliationTests
 
         Assert.That(found, stale ? Is.EqualTo(new[] { "dbprov-vol" }) : Is.Empty);
     }
+
+    [TestCase(true, "h2", false, true, TestName = "placed on another host: given back")]
+    [TestCase(true, "h2", true, true, TestName = "finished on another host: given back")]
+    [TestCase(true, null, true, true, TestName = "failed before any placement was stored: given back")]
+    [TestCase(true, "h1", false, false, TestName = "placed here: kept")]
+    [TestCase(true, "h1", true, false, TestName = "finished here: kept (its own removal gives it back)")]
+    [TestCase(true, null, false, false, TestName = "still being placed: kept")]
+    [TestCase(false, null, false, false, TestName = "not stored yet (a cluster reserves its members first): kept")]
+    public void A_reservation_is_given_back_only_when_its_instance_says_it_lives_elsewhere(bool known, string? instanceHost, bool finished, bool unclaimed)
+    {
+        var found = Reconciliation.UnclaimedReservations("h1", [new HeldReservation("i-1", known, instanceHost, finished)]);
+
+        Assert.That(found, unclaimed ? Is.EqualTo(new[] { "i-1" }) : Is.Empty);
+    }
 }

@@ -96,6 +96,9 @@ public sealed class DockerEngine : IDisposable
         return output;
     }
 
+    /// <summary>The docker CLI on this machine's engine, as an operator types it (e.g. <c>update --cpuset-cpus 1 NAME</c>).</summary>
+    public static Task<(int ExitCode, string Output, string Error)> CliAsync(params string[] arguments) => DockerCliAsync(arguments);
+
     private static async Task<(int ExitCode, string Output, string Error)> DockerCliAsync(IReadOnlyList<string> arguments)
     {
         var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

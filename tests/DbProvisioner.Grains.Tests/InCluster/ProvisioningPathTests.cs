@@ -5,15 +5,16 @@ using DbProvisioner.Grains.Tests.TestData;
 namespace DbProvisioner.Grains.Tests.InCluster;
 
 /// <summary>
-/// The hot path of <c>POST /instances</c> as grain calls: the API's pool check and request, then the instance's
-/// placement through its shard to the reserved host. Counted with a call filter in the test silo.
+/// The hot path of <c>POST /instances</c> as grain calls: the request, then the instance's placement to the reserved host
+/// (the API's pool check is answered by its memory of known pools once the pool was seen: KnownPoolsTests). Counted with
+/// a call filter in the test silo.
 /// </summary>
 public sealed class ProvisioningPathTests : GrainTest
 {
     private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(10);
 
     [Test]
-    public async Task A_standalone_provisioning_reaches_its_reserved_host_in_five_calls_without_waiting_for_the_catalog()
+    public async Task A_standalone_provisioning_reaches_its_reserved_host_in_three_calls_without_waiting_for_the_catalog()
     {
         var hostId = TestFleet.NewId("host");
         await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
@@ -25,8 +26,7 @@ public sealed class ProvisioningPathTests : GrainTest
         // The catalog entry of Requested is held until the host has reserved: the reservation must not wait for it.
         trace.Hold(static c => c.Interface == nameof(ICatalogGrain), reserved);
 
-        // What InstancesApi.CreateAsync does: the pool check, then the request.
-        Assert.That(await Client.PoolExistsAsync(Pool), Is.True, "the pool's placement index knows its host");
+        // What InstancesApi.CreateAsync does in a pool it has seen: the request.
         var accepted = InstanceGrain(id).ProvisionAsync(spec, "tester");
         Assert.That(await Task.WhenAny(reserved, Task.Delay(PathTimeout)), Is.SameAs(reserved),
             $"the host did not reserve within {PathTimeout.TotalSeconds} s while the catalog was held; calls: {string.Join(", ", trace.Calls)}");
@@ -39,9 +39,7 @@ public sealed class ProvisioningPathTests : GrainTest
             .Where(static c => c.Interface != nameof(ICatalogGrain)).Select(static c => c.ToString()).ToList();
         Assert.That(path, Is.EqualTo(new[]
         {
-            "IPlacementGrain.HasHostsAsync",
             "IInstanceGrain.ProvisionAsync",
-            "IShardGrain.PlaceMemberAsync",
             "IPlacementGrain.PlaceAsync",
             "IHostGrain.ReserveAsync",
         }), "the calls up to the reservation, in order (catalog writes held, off the path)");
@@ -51,6 +49,29 @@ public sealed class ProvisioningPathTests : GrainTest
         var settled = await InstanceGrain(id).WaitSettledAsync(SettleTimeout);
         Assert.That(settled?.State, Is.EqualTo("Ready"), settled?.Reason);
         Assert.That((await Client.ListInstancesAsync()).Select(i => i.Id), Has.Member(id), "the catalog entry was written once released");
+    }
+
+    [Test]
+    public async Task A_member_of_a_shared_shard_is_placed_through_its_shard_so_its_spread_rule_holds()
+    {
+        var hostId = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
+        var cluster = TestFleet.NewId("c");
+        var first = TestFleet.NewId("i");
+        var second = TestFleet.NewId("i");
+
+        using var trace = GrainCallRecorder.Start();
+        var placed = await InstanceGrain(first).ProvisionAsync(TestFleet.Instance(Pool, cluster: cluster, shard: "s0", role: "primary"), "tester");
+        Assert.That(placed.Ok, Is.True, placed.Error);
+        var settled = await InstanceGrain(first).WaitSettledAsync(SettleTimeout);
+        Assert.That(settled?.State, Is.EqualTo("Ready"), settled?.Reason);
+        Assert.That(trace.Calls.Select(static c => c.ToString()), Has.Member("IShardGrain.PlaceMemberAsync"));
+
+        // One host, hard host spread: the shard knows the first member, so the second has nowhere to go.
+        var refused = await InstanceGrain(second).ProvisionAsync(TestFleet.Instance(Pool, cluster: cluster, shard: "s0", role: "replica"), "tester");
+        Assert.That(refused.Ok, Is.True, refused.Error);
+        var failed = await InstanceGrain(second).WaitSettledAsync(SettleTimeout);
+        Assert.That(failed?.State, Is.EqualTo("Failed"), "a second member of the shard on the only host breaks the hard spread rule");
     }
 
     [Test]

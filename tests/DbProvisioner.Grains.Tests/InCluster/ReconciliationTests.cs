@@ -31,4 +31,32 @@ public sealed class ReconciliationTests : GrainTest
         var again = await reconciler.ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
         Assert.That(again.Vanished, Is.Empty, "already marked: reported once");
     }
+
+    [Test]
+    public async Task AReservationLeftOnAnotherHostByACrashBeforeThePlacedWrite_IsGivenBack_AndTheInstancesOwnIsKept()
+    {
+        var first = TestFleet.NewId("host");
+        var second = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(first, Pool, disks: 1, minSeeded: 0));
+        await RegisterWithReadyDisksAsync(TestFleet.Host(second, Pool, disks: 1, minSeeded: 0));
+        var instanceId = TestFleet.NewId("i");
+        var spec = TestFleet.Instance(Pool, cluster: "standalone", shard: instanceId);
+        var ready = await ProvisionReadyAsync(instanceId, spec);
+        var elsewhere = ready.Host == first ? second : first;
+        // What a crash after a reservation and before the Placed write leaves once the resumed instance placed itself again.
+        var left = await Client.GetGrain<IHostGrain>(elsewhere).ReserveAsync(Mapping.ToRequest(instanceId, spec));
+        Assert.That(left.Reservation, Is.Not.Null, left.Reason);
+
+        var there = await Client.GetGrain<IReconcilerGrain>(elsewhere).ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
+        var home = await Client.GetGrain<IReconcilerGrain>(ready.Host!).ReconcileAsync(removeOrphans: false, DateTimeOffset.UtcNow.AddMinutes(-10));
+        var elsewhereView = await Client.GetGrain<IHostGrain>(elsewhere).GetAsync();
+        var homeView = await Client.GetGrain<IHostGrain>(ready.Host!).GetAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(there.ReservationsReleased, Is.EqualTo(new[] { instanceId }));
+            Assert.That(elsewhereView!.Instances.Select(static i => i.Id), Has.No.Member(instanceId), "CPUs, port and disk free again");
+            Assert.That(home.ReservationsReleased, Is.Empty, "the host the instance lives on keeps it");
+            Assert.That(homeView!.Instances.Select(static i => i.Id), Has.Member(instanceId));
+        });
+    }
 }

@@ -1,3 +1,4 @@
+using DbProvisioner.Domain.Clusters;
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Disks;
@@ -143,7 +144,7 @@ public sealed class StorageFaultTests : GrainTest
         var cluster = Client.GetGrain<IClusterGrain>(name);
 
         // The members are reserved, then the meta database refuses the write that says so: the client sees a storage error.
-        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == name && s is ClusterGrainState { State: "Provisioning" }))
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == name && s is ClusterGrainState { Stage: ClusterStage.Provisioning }))
         {
             Assert.ThrowsAsync<StorageUnavailableException>(() => cluster.CreateAsync(request, template, "tester"));
         }

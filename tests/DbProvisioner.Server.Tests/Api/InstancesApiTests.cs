@@ -152,6 +152,7 @@ public sealed class InstancesApiTests
     [TestCase("role", "\"leader\"")]
     [TestCase("cluster", "\"Orders\"")]
     [TestCase("shard", "\"shard_1\"")]
+    [TestCase("shard", "\"i-abcdefghij\"")] // kept for instances given no shard (each its own shard)
     [TestCase("pool", "\"no-such-pool\"")]
     [TestCase("pool", "\"\"")]
     public async Task A_bad_field_is_400_naming_it_and_creates_nothing(string field, string json)

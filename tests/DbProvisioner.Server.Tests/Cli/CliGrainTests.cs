@@ -11,9 +11,10 @@ namespace DbProvisioner.Server.Tests.Cli;
 public sealed class CliGrainTests
 {
     private ShellApp app = null!;
+    private Testing.Simulation.SimulatedHostRuntimeFactory hosts = null!;
 
     [OneTimeSetUp]
-    public async Task StartAsync() => (app, _) = await GrainApp.StartAsync();
+    public async Task StartAsync() => (app, hosts) = await GrainApp.StartAsync();
 
     [OneTimeTearDown]
     public async Task StopAsync() => await app.DisposeAsync();
@@ -114,6 +115,40 @@ public sealed class CliGrainTests
         {
             Assert.That(exitCode, Is.EqualTo(ExitCodes.Rejected));
             Assert.That(error, Does.Contain("cpus:"));
+        });
+    }
+
+    [Test]
+    public async Task Host_inspect_lists_no_drift_until_a_cpuset_is_changed_by_hand_then_that_drift_with_its_fix()
+    {
+        await AddHostAsync("cli-h9", "cli-inspect");
+        var created = await RunAsync(
+            FakeApiKeyVerifier.Requester, "instance", "create", "--pool", "cli-inspect", "--cpus", "1", "--memory-mib", "1024", "--disk-gib", "1", "-o", "json");
+        var id = JsonDocument.Parse(created.Out).RootElement.GetProperty("id").GetString()!;
+        var ready = await GrainApp.WaitSettledAsync(app, id);
+        var cpus = ready.GetProperty("cpuSet").GetString()!;
+
+        var clean = await RunAsync(FakeApiKeyVerifier.Viewer, "host", "inspect", "cli-h9");
+        var moved = cpus == "0" ? "3" : "0";
+        hosts.Host("cli-h9").UpdateCpusetByHand(id, moved);
+        var drifted = await RunAsync(FakeApiKeyVerifier.Viewer, "host", "inspect", "cli-h9", "-o", "json");
+        var unknown = await RunAsync(FakeApiKeyVerifier.Viewer, "host", "inspect", "no-such-host");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(clean.ExitCode, Is.EqualTo(ExitCodes.Ok), clean.Error);
+            Assert.That(clean.Out, Does.Contain("No drift"));
+            Assert.That(drifted.ExitCode, Is.EqualTo(ExitCodes.Ok), drifted.Error);
+            Assert.That(unknown.ExitCode, Is.EqualTo(ExitCodes.NotFound), unknown.Out + unknown.Error);
+        });
+        var drifts = JsonDocument.Parse(drifted.Out).RootElement.GetProperty("drifts");
+        Assert.That(drifts.GetArrayLength(), Is.EqualTo(1), drifted.Out);
+        Assert.Multiple(() =>
+        {
+            Assert.That(drifts[0].GetProperty("kind").GetString(), Is.EqualTo("cpuset-cpus"));
+            Assert.That(drifts[0].GetProperty("instance").GetString(), Is.EqualTo(id));
+            Assert.That(drifts[0].GetProperty("found").GetString(), Is.EqualTo(moved));
+            Assert.That(drifts[0].GetProperty("fix").GetString(), Does.Contain($"docker update --cpuset-cpus {cpus} dbprov-{id}"));
         });
     }
 

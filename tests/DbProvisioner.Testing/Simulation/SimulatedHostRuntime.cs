@@ -1,4 +1,6 @@
 using System.Globalization;
+using DbProvisioner.Domain;
+using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime;
 
@@ -17,6 +19,7 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     private readonly Dictionary<string, SimulatedDisk> _disks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedContainer> _containers = new(StringComparer.Ordinal);
     private readonly List<string> _violations = [];
+    private readonly Dictionary<string, string> _cpusetsByHand = new(StringComparer.Ordinal);
     private readonly List<InstanceContainerSpec> _starts = [];
     private readonly List<FormatCall> _formats = [];
     private readonly List<string> _removals = [];
@@ -342,6 +345,27 @@ public sealed class SimulatedHostRuntime : IHostRuntime
                 .Select(c => new OwnedVolume(ResourceNames.DataVolume(c.Spec.InstanceId), LabelsOf(c.Spec)))
                 .ToList();
             return Task.FromResult(new OwnedResources(containers, volumes));
+        }
+    }
+
+    /// <summary>What <c>docker update --cpuset-cpus</c> does: the engine runs the container on other CPUs than it was started with.</summary>
+    public void UpdateCpusetByHand(string instanceId, string cpus)
+    {
+        lock (_gate) _cpusetsByHand[instanceId] = cpus;
+    }
+
+    public Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        lock (_gate)
+        {
+            var containers = _containers.Values.Select(c => new InspectedContainer(
+                ResourceNames.Container(c.Spec.InstanceId), c.Spec.InstanceId, true,
+                _cpusetsByHand.GetValueOrDefault(c.Spec.InstanceId) ?? c.Spec.Cpus.ToString(),
+                c.Spec.MemoryNodes.Count == 0 ? "" : CpuSet.Of(c.Spec.MemoryNodes).ToString(),
+                Sizes.MiBToBytes(c.Spec.MemoryMiB), Sizes.MiBToBytes(c.Spec.MemoryMiB + c.Spec.SwapMiB), "unless-stopped", c.Spec.Device)).ToList();
+            var volumes = _containers.Values.Select(c => new InspectedVolume(ResourceNames.DataVolume(c.Spec.InstanceId), c.Spec.InstanceId, c.Spec.Device)).ToList();
+            return Task.FromResult(new EngineInspection(containers, volumes));
         }
     }
 

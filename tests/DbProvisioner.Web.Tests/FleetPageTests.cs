@@ -1,0 +1,66 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using DbProvisioner.Web.Tests.Support;
+using Microsoft.Playwright;
+
+namespace DbProvisioner.Web.Tests;
+
+/// <summary>The page's fleet summary: each host with its health and the drift count of its inspection, the fixes on hover.</summary>
+[TestFixture]
+[Category("Browser")]
+[NonParallelizable]
+public sealed class FleetPageTests
+{
+    private PageServer server = null!;
+    private IPlaywright playwright = null!;
+    private IBrowser browser = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        Assert.That(File.Exists(ApprovalPageTests.Chromium), Is.True, $"{ApprovalPageTests.Chromium} is missing: apt-get install -y chromium (make setup does)");
+        server = await PageServer.StartAsync();
+        playwright = await Playwright.CreateAsync();
+        browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ApprovalPageTests.Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (browser is not null) await browser.CloseAsync();
+        playwright?.Dispose();
+        if (server is not null) await server.DisposeAsync();
+    }
+
+    [Test]
+    public async Task The_fleet_table_shows_the_drift_of_a_cpuset_changed_by_hand_and_none_on_a_clean_host()
+    {
+        var drifting = await server.RegisterHostAsync("web-drift", "web-fleet-a");
+        var clean = await server.RegisterHostAsync("web-clean", "web-fleet-b");
+        var instance = await server.CreateReadyInstanceAsync("web-fleet-a");
+        using var viewer = server.Client(PageServer.ViewerKey);
+        var cpus = (await viewer.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{instance}")).GetProperty("cpuSet").GetString();
+        server.Hosts.Host(drifting).UpdateCpusetByHand(instance, cpus == "3" ? "1" : "3");
+
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        await page.GotoAsync(server.Url.ToString());
+        await page.FillAsync("#api-key", PageServer.ViewerKey);
+        await page.ClickAsync("#use-key");
+
+        var driftRow = page.Locator($"#fleet-table tr[data-fleet-host='{drifting}']");
+        var cleanRow = page.Locator($"#fleet-table tr[data-fleet-host='{clean}']");
+        await Assertions.Expect(driftRow.Locator(".drift.some")).ToHaveTextAsync("1 drift");
+        await Assertions.Expect(driftRow.Locator(".drift.some")).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex($"docker update --cpuset-cpus {cpus} dbprov-{instance}"));
+        await Assertions.Expect(driftRow).ToContainTextAsync("healthy");
+        await Assertions.Expect(cleanRow.Locator(".drift.none")).ToHaveTextAsync("none");
+        Assert.That(consoleErrors, Is.Empty);
+    }
+}
