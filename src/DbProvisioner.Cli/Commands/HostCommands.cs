@@ -8,7 +8,7 @@ using Spectre.Console.Rendering;
 
 namespace DbProvisioner.Cli.Commands;
 
-/// <summary><c>dbprov host add|list|show|cordon</c>.</summary>
+/// <summary><c>dbprov host add|list|show|cordon</c> (uncordon and evacuate in HostEvacuationCommands).</summary>
 internal static class HostCommands
 {
     public static Command Create(CommandRunner runner) =>
@@ -18,6 +18,9 @@ internal static class HostCommands
             List(runner),
             Show(runner),
             Cordon(runner),
+            HostEvacuationCommands.Uncordon(runner),
+            HostEvacuationCommands.Evacuate(runner),
+            HostEvacuationCommands.Evacuation(runner),
         };
 
     private static Command Add(CommandRunner runner)

@@ -76,6 +76,7 @@ public static class ServerComposition
             services.AddHostedService<ProvisioningRecoveryService>();
             services.AddHostedService<FleetMetricsService>();
             services.AddHostedService<ScaleDownRecoveryService>();
+            services.AddHostedService<EvacuationRecoveryService>();
             services.AddOptions<ReconciliationOptions>().Bind(configuration.GetSection(ReconciliationOptions.SectionName));
             services.AddHostedService<ReconciliationService>();
         }
