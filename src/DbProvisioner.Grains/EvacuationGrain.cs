@@ -16,7 +16,8 @@ public sealed record EvacueeRecord(
     [property: Id(4)] string Zone,
     [property: Id(5)] string Rack,
     [property: Id(6)] string? ScaleDownId = null,
-    [property: Id(7)] string? Reason = null);
+    [property: Id(7)] string? Reason = null,
+    [property: Id(8)] bool ScaleDownRefused = false);
 
 [GenerateSerializer, Alias("dbprov.EvacuationGrainState")]
 public sealed class EvacuationGrainState
@@ -58,11 +59,9 @@ public sealed class EvacuationGrain(
 
     public async Task<Outcome<EvacuationView>> EvacuateAsync(string requestedBy)
     {
-        if (S.State.Length > 0)
-        {
-            await AdvanceAsync();
-            return Outcome<EvacuationView>.Success(await ViewAsync());
-        }
+        // Asked again while under way: the same evacuation. Once it ended, only instances still (or newly) on the host start another.
+        await AdvanceAsync();
+        if (S.State == EvacuationProgress.Evacuating) return Outcome<EvacuationView>.Success(await ViewAsync());
 
         var host = await GrainFactory.GetGrain<IHostGrain>(HostId).GetAsync();
         if (host is null) return Outcome<EvacuationView>.Fail(OutcomeKind.NotFound, $"host {HostId} does not exist");
@@ -78,6 +77,11 @@ public sealed class EvacuationGrain(
                     $"instance {instance.Id} on host {HostId} is {instance.State}: only Ready instances can be moved; evacuate once it is Ready or Failed, nothing was changed");
             moving.Add(instance);
         }
+        // An instance that already has a Ready replacement from the last evacuation (its removal was not approved) gets no second one.
+        foreach (var e in S.Instances)
+            if ((await GrainFactory.GetGrain<IInstanceGrain>(e.ReplacementId).GetAsync())?.State == nameof(InstanceState.Ready))
+                moving.RemoveAll(i => i.Id == e.InstanceId);
+        if (S.State.Length > 0 && moving.Count == 0) return Outcome<EvacuationView>.Success(await ViewAsync());
         var evacuees = new List<Evacuee>();
         var specs = new Dictionary<string, InstanceSpec>(StringComparer.Ordinal);
         foreach (var instance in moving.OrderBy(static i => i.Id, StringComparer.Ordinal))
@@ -175,7 +179,7 @@ public sealed class EvacuationGrain(
             var e = S.Instances[i];
             var replacement = await GrainFactory.GetGrain<IInstanceGrain>(e.ReplacementId).GetAsync();
             var request = e.ScaleDownId is null ? null : await GrainFactory.GetGrain<IScaleDownGrain>(e.ScaleDownId).GetAsync();
-            var phase = EvacuationProgress.PhaseOf(replacement?.State, request?.State, e.Reason is not null);
+            var phase = EvacuationProgress.PhaseOf(replacement?.State, request?.State, e.Reason is not null && !e.ScaleDownRefused, e.ScaleDownRefused);
             if (phase == EvacueePhase.ReplacementFailed && e.Reason is null)
             {
                 e = S.Instances[i] = e with { Reason = $"replacement {e.ReplacementId} failed: {replacement?.Reason ?? "no reason given"}; instance {e.InstanceId} stays" };
@@ -188,7 +192,7 @@ public sealed class EvacuationGrain(
                 var outcome = await GrainFactory.GetGrain<IScaleDownGrain>(id).CreateAsync(e.InstanceId, S.RequestedBy);
                 e = S.Instances[i] = outcome.Ok
                     ? e with { ScaleDownId = id }
-                    : e with { Reason = $"scale-down request for instance {e.InstanceId} not opened: {outcome.Error}" };
+                    : e with { Reason = $"scale-down request for instance {e.InstanceId} not opened: {outcome.Error}", ScaleDownRefused = true };
                 phase = outcome.Ok ? EvacueePhase.AwaitingApproval : EvacueePhase.Stopped;
                 if (outcome.Ok) opened.Add(e);
                 changed = true;
@@ -226,7 +230,7 @@ public sealed class EvacuationGrain(
             var old = await GrainFactory.GetGrain<IInstanceGrain>(e.InstanceId).GetAsync();
             var replacement = await GrainFactory.GetGrain<IInstanceGrain>(e.ReplacementId).GetAsync();
             var request = e.ScaleDownId is null ? null : await GrainFactory.GetGrain<IScaleDownGrain>(e.ScaleDownId).GetAsync();
-            var phase = EvacuationProgress.PhaseOf(replacement?.State, request?.State, e.Reason is not null && e.ScaleDownId is null);
+            var phase = EvacuationProgress.PhaseOf(replacement?.State, request?.State, e.Reason is not null && !e.ScaleDownRefused, e.ScaleDownRefused);
             return new EvacueeView(e.InstanceId, old?.State, e.ReplacementId, e.HostId, replacement?.State, e.ScaleDownId, request?.State,
                 phase.ToString(), e.Reason ?? request?.Reason);
         }));

@@ -15,7 +15,7 @@ public enum EvacueePhase
     Done,
     /// <summary>The replacement failed: the old instance stays.</summary>
     ReplacementFailed,
-    /// <summary>The scale-down request was rejected, expired, superseded or failed: the old instance stays.</summary>
+    /// <summary>The scale-down request was rejected, expired, superseded or failed, or could not be opened: the old instance stays.</summary>
     Stopped,
 }
 
@@ -31,9 +31,10 @@ public static class EvacuationProgress
     /// The phase of one instance. The old instance is removed only through an approved scale-down request, and that
     /// request is opened only once the replacement is Ready (so its risk report counts the replacement).
     /// </summary>
-    public static EvacueePhase PhaseOf(string? replacementState, string? scaleDownState, bool replacementRefused = false)
+    public static EvacueePhase PhaseOf(string? replacementState, string? scaleDownState, bool replacementRefused = false, bool scaleDownRefused = false)
     {
         if (replacementRefused || replacementState == "Failed") return EvacueePhase.ReplacementFailed;
+        if (scaleDownRefused) return EvacueePhase.Stopped;
         if (scaleDownState is null) return replacementState == "Ready" ? EvacueePhase.OpenScaleDown : EvacueePhase.Replacing;
         return scaleDownState switch
         {

@@ -84,6 +84,10 @@ public class EvacuationPlanTests
     public void Each_instance_goes_through_its_replacement_then_the_gate(string? replacement, string? scaleDown, bool refused, EvacueePhase expected) =>
         Assert.That(EvacuationProgress.PhaseOf(replacement, scaleDown, refused), Is.EqualTo(expected));
 
+    [Test]
+    public void A_scale_down_request_the_gate_would_not_open_stops_the_instance_not_its_replacement() =>
+        Assert.That(EvacuationProgress.PhaseOf("Ready", null, replacementRefused: false, scaleDownRefused: true), Is.EqualTo(EvacueePhase.Stopped));
+
     [TestCase(new[] { EvacueePhase.Done, EvacueePhase.Done }, EvacuationProgress.Evacuated)]
     [TestCase(new EvacueePhase[0], EvacuationProgress.Evacuated)]
     [TestCase(new[] { EvacueePhase.Done, EvacueePhase.AwaitingApproval }, EvacuationProgress.Evacuating)]

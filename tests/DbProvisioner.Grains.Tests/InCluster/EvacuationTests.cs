@@ -134,6 +134,13 @@ public sealed class EvacuationTests : GrainTest
             Assert.That(item.InstanceState, Is.EqualTo("Ready"));
             Assert.That(Runtime.Host(a).Running.Keys, Has.Member(old), "the old instance stays");
         });
+
+        // Evacuating again retries the instance still on the host with a new replacement.
+        var retried = await Evacuation(a).EvacuateAsync("admin-key");
+        Assert.That(retried.Ok, Is.True, retried.Error);
+        Assert.That(retried.Value!.Instances.Single().ReplacementId, Is.Not.EqualTo(replacementId));
+        var gated = await WaitForAsync(a, static v => v.Instances.Single().ScaleDownId is not null || v.State != "Evacuating", "the retried replacement to reach the gate");
+        Assert.That(gated.Instances.Single().Phase, Is.EqualTo("AwaitingApproval"), gated.Instances.Single().Reason);
     }
 
     [Test]
