@@ -114,6 +114,9 @@ public interface IShardGrain : IGrainWithStringKey
     /// <summary>Gives back a member's reservation (on its planned host too, which may hold it unrecorded after a crash) and forgets it.</summary>
     [Alias("ReleaseMember")] Task ReleaseMemberAsync(string instanceId, string plannedHostId);
 
+    /// <summary>Reserves the replacement of <paramref name="replacing"/> on the planned host if the spread rule allows it there once the replaced member is gone.</summary>
+    [Alias("ReserveReplacement")] Task<ReserveOutcome> ReserveReplacementAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned, string replacing);
+
     [Alias("RemoveMember")] Task RemoveMemberAsync(string instanceId);
     [Alias("Members")] Task<IReadOnlyList<MemberLocation>> GetMembersAsync();
     [Alias("View")] Task<ShardView> GetViewAsync();

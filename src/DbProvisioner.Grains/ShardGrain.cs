@@ -55,6 +55,22 @@ public sealed class ShardGrain(
         return await ReserveAndRecordAsync(planned.HostId, spec, spread, request);
     }
 
+    public async Task<ReserveOutcome> ReserveReplacementAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned, string replacing)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(planned);
+        if (await AlreadyPlacedAsync(planned.InstanceId, request) is { } held) return held;
+
+        // The replaced member leaves once its replacement is Ready: the rule is kept for the shard as it will be.
+        var spread = state.State.Spread ?? spec.Spread;
+        var context = ContextFor(spec, spread);
+        context = context with { Members = [.. context.Members.Where(m => m.InstanceId != replacing)] };
+        var refusal = context.RefusalAt(planned.HostId, planned.Zone, planned.Rack);
+        if (refusal.Length > 0) return new(null, refusal);
+        return await ReserveAndRecordAsync(planned.HostId, spec, spread, request);
+    }
+
     public async Task ReleaseMemberAsync(string instanceId, string plannedHostId)
     {
         var recorded = state.State.Members.FirstOrDefault(m => m.InstanceId == instanceId)?.HostId;

@@ -8,7 +8,7 @@ using Spectre.Console.Rendering;
 
 namespace DbProvisioner.Cli.Commands;
 
-/// <summary><c>dbprov host add|list|show|cordon</c> (and <c>inspect</c>, <see cref="HostInspectCommand"/>).</summary>
+/// <summary><c>dbprov host add|list|show|cordon</c> (uncordon and evacuate in HostEvacuationCommands, inspect in <see cref="HostInspectCommand"/>).</summary>
 internal static class HostCommands
 {
     public static Command Create(CommandRunner runner) =>
@@ -18,6 +18,9 @@ internal static class HostCommands
             List(runner),
             Show(runner),
             Cordon(runner),
+            HostEvacuationCommands.Uncordon(runner),
+            HostEvacuationCommands.Evacuate(runner),
+            HostEvacuationCommands.Evacuation(runner),
             HostInspectCommand.Create(runner),
         };
 

@@ -20,6 +20,7 @@ public static class ApiV1
         api.MapInstancesApi();
         api.MapClustersApi();
         api.MapScaleDownsApi();
+        api.MapEvacuationApi();
         api.MapAuditApi();
         api.MapInspectionApi();
         return api;

@@ -78,6 +78,7 @@ public static class ServerComposition
             services.AddHostedService<ProvisioningRecoveryService>();
             services.AddHostedService<FleetMetricsService>();
             services.AddHostedService<ScaleDownRecoveryService>();
+            services.AddHostedService<EvacuationRecoveryService>();
             services.AddOptions<ReconciliationOptions>().Bind(configuration.GetSection(ReconciliationOptions.SectionName));
             services.AddHostedService<ReconciliationService>();
             services.AddHostedService<HostHeartbeatService>();

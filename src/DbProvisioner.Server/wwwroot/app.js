@@ -161,7 +161,53 @@ function renderHost(host) {
     el('h4', {}, host.id, host.cordoned ? ' (cordoned)' : ''),
     el('div', { class: 'muted' }, `zone ${host.zone} · rack ${host.rack} · ${host.freeCores} free cores · ports ${host.ports.first}-${host.ports.last}`),
     el('div', { class: 'muted', 'data-swap': '' }, describeSwap(host.swap)),
+    hostActions(host), renderEvacuation(evacuations.get(host.id)),
     numa, disks);
+}
+
+// Cordon, uncordon and evacuate (admin); an evacuated host is cordoned, so only cordoned hosts are asked for progress.
+let evacuations = new Map();
+
+function hostActions(host) {
+  const path = `/hosts/${encodeURIComponent(host.id)}`;
+  return el('div', { class: 'host-actions' },
+    el('button', { class: 'cordon', 'data-host': host.id, onclick: () => hostAction('POST', `${path}/cordon`, { cordoned: !host.cordoned },
+      `Host ${host.id} ${host.cordoned ? 'uncordoned' : 'cordoned'}.`) }, host.cordoned ? 'Uncordon' : 'Cordon'), ' ',
+    el('button', { class: 'danger evacuate', 'data-host': host.id, onclick: () => {
+      if (window.confirm(`Evacuate host ${host.id}? Each instance gets a replacement elsewhere; each removal then waits for an approver.`)) {
+        hostAction('POST', `${path}/evacuate`, {}, `Evacuation of ${host.id} started: approve each scale-down request once its replacement is Ready.`);
+      }
+    } }, 'Evacuate'));
+}
+
+async function hostAction(method, path, body, notice) {
+  showNotice(null);
+  try {
+    await api(method, path, body);
+    showError(null);
+    showNotice(notice);
+  } catch (error) {
+    showError(error);
+  }
+  await refresh();
+}
+
+async function loadEvacuations(hosts) {
+  const found = await Promise.all(hosts.filter((h) => h.cordoned).map((h) =>
+    api('GET', `/hosts/${encodeURIComponent(h.id)}/evacuation`).catch((error) => (error.status === 404 ? null : Promise.reject(error)))));
+  evacuations = new Map(found.filter((e) => e).map((e) => [e.hostId, e]));
+}
+
+function renderEvacuation(evacuation) {
+  if (!evacuation) return null;
+  return el('div', { class: 'evacuation', 'data-evacuation': evacuation.hostId },
+    el('div', {}, el('strong', {}, `Evacuation: ${evacuation.state}`)),
+    el('table', {},
+      el('thead', {}, el('tr', {}, ['Instance', 'State', 'Replacement', 'On host', 'Replacement state', 'Scale-down', 'Phase'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, evacuation.instances.map((i) => el('tr', { 'data-instance': i.instanceId },
+        el('td', {}, i.instanceId), el('td', {}, i.instanceState || '-'), el('td', {}, i.replacementId), el('td', {}, i.replacementHost),
+        el('td', {}, i.replacementState || '-'), el('td', {}, i.scaleDownId ? `${i.scaleDownId} (${i.scaleDownState})` : '-'),
+        el('td', { title: i.reason || null }, i.phase + (i.reason ? `: ${i.reason}` : '')))))));
 }
 
 function renderHosts(hosts) {
@@ -228,6 +274,7 @@ async function refresh() {
     const [requests, instances, hostList] = await Promise.all([
       api('GET', '/scale-downs?state=pending'), api('GET', '/instances'), api('GET', '/hosts')]);
     const hosts = await Promise.all(hostList.map((h) => api('GET', `/hosts/${encodeURIComponent(h.id)}`)));
+    await loadEvacuations(hosts);
     renderScaleDowns(requests);
     renderInstances(instances);
     renderHosts(hosts);
