@@ -15,7 +15,8 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("Register")] Task<Outcome<HostView>> RegisterAsync(RegisterHostRequest request);
     [Alias("Get")] Task<HostView?> GetAsync();
     [Alias("Cordon")] Task<Outcome<HostView>> CordonAsync(bool cordoned);
-    [Alias("Capacity")] Task<HostCapacity?> GetCapacityAsync();
+    /// <summary>Interleaves: a placement index being rebuilt asks every host, including one awaiting that index.</summary>
+    [Alias("Capacity"), Orleans.Concurrency.AlwaysInterleave] Task<HostCapacity?> GetCapacityAsync();
     /// <summary>Reserves for the instance, all or nothing; idempotent: asked again, it answers the reservation the instance holds.</summary>
     [Alias("Reserve")] Task<ReserveOutcome> ReserveAsync(InstanceRequest request);
     [Alias("Release")] Task ReleaseAsync(string instanceId);
@@ -81,6 +82,10 @@ public interface IDiskPoolGrain : IGrainWithStringKey
 public interface IPlacementGrain : IGrainWithStringKey
 {
     [Alias("Update"), Orleans.Concurrency.OneWay] Task UpdateAsync(HostCapacity capacity);
+
+    /// <summary>The same as <see cref="UpdateAsync"/>, answered once applied: for capacity that grew, so that a request
+    /// made after the host showed it (a disk Ready, a release, a new host) is never refused on a stale index.</summary>
+    [Alias("Refresh")] Task RefreshAsync(HostCapacity capacity);
     [Alias("Forget")] Task ForgetAsync(string hostId);
     [Alias("Place")] Task<PlacementDecision> PlaceAsync(PlacementRequest request);
     [Alias("PlaceCluster")] Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request);

@@ -61,7 +61,8 @@ public sealed partial class HostGrain
         _health = after;
         if (after.Healthy) logger.LogInformation("Host {HostId} is healthy again (its engine answered at {LastSeen})", Id, after.LastSeen);
         else logger.LogWarning("Host {HostId} is unhealthy: {Reason}", Id, after.Reason);
-        PushCapacity(next);
+        if (after.Healthy) await PushGrownCapacityAsync(next);
+        else PushCapacity(next);
         if (after.Healthy)
         {
             // An instance that failed while the engine was away could not give its container and reservation back: it can now.

@@ -128,7 +128,7 @@ public sealed partial class HostGrain(
 
         _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
         await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
-        PushCapacity(host);
+        await PushGrownCapacityAsync(host);
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
             await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
@@ -156,7 +156,8 @@ public sealed partial class HostGrain(
             await state.WriteOrReloadAsync(DeactivateOnIdle);
             _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
             await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
-            PushCapacity(host);
+            if (cordoned) PushCapacity(host);
+            else await PushGrownCapacityAsync(host);
         }
         return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen));
     }
@@ -190,7 +191,7 @@ public sealed partial class HostGrain(
         var next = HostReservations.Release(host, instanceId);
         state.State.Host = next;
         await state.WriteOrReloadAsync(DeactivateOnIdle);
-        PushCapacity(next);
+        await PushGrownCapacityAsync(next);
         await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
     }
 
@@ -228,7 +229,8 @@ public sealed partial class HostGrain(
         }
         state.State.Host = host with { Disks = result.Pool };
         await state.WriteOrReloadAsync(DeactivateOnIdle);
-        PushCapacity(state.State.Host);
+        if (succeeded) await PushGrownCapacityAsync(state.State.Host);
+        else PushCapacity(state.State.Host);
     }
 
     public Task ReturnDiskWorkAsync(IReadOnlyList<string> diskIds)
@@ -237,10 +239,27 @@ public sealed partial class HostGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>Capacity that shrank or did not change: told one-way (a stale "more" costs the host's refusal and a retry, never an over-commit).</summary>
     private void PushCapacity(HostState host)
     {
         var capacity = HostCapacity.From(host);
         GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
+        PushSummary(host, capacity);
+    }
+
+    /// <summary>
+    /// Capacity that grew (a disk Ready, a release, a new, uncordoned or recovered host): the index has it before this call
+    /// answers, so a request made after the host showed it is not refused on a stale index.
+    /// </summary>
+    private async Task PushGrownCapacityAsync(HostState host)
+    {
+        var capacity = HostCapacity.From(host);
+        await GrainFactory.GetGrain<IPlacementGrain>(host.Pool).RefreshAsync(capacity);
+        PushSummary(host, capacity);
+    }
+
+    private void PushSummary(HostState host, HostCapacity capacity)
+    {
         // The catalog keeps only a summary: tell it only when the summary changed.
         var summary = Mapping.ToSummary(host, capacity, _health.LastSeen);
         if (summary == _lastSummary) return;

@@ -35,6 +35,8 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
         return Task.CompletedTask;
     }
 
+    public Task RefreshAsync(HostCapacity capacity) => UpdateAsync(capacity);
+
     public Task ForgetAsync(string hostId)
     {
         if (_index.Remove(hostId, out var i))

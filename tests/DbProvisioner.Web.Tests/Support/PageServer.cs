@@ -121,6 +121,10 @@ internal sealed class PageServer : IAsyncDisposable
         using var client = Client(AdminKey);
         using var response = await client.PostAsync("/api/v1/hosts", Json(body));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        // The disk pool formats both disks at once after registration: a request made meanwhile finds no free disk.
+        await Eventually.UntilAsync(() => client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{id}"),
+            static host => host.GetProperty("disks").EnumerateArray().All(static d => d.GetProperty("state").GetString() == "Ready"),
+            TimeSpan.FromSeconds(30), $"the disks of host {id} to be Ready");
         return id;
     }
 
