@@ -41,12 +41,16 @@ public sealed partial class InstanceGrain
     {
         var spec = S.Spec!;
         var request = Mapping.ToRequest(Id, spec);
+        var fresh = _placingFresh;
+        _placingFresh = false;
         // Its own shard: two calls (index, host). A shared shard serialises its members' placements behind one more.
-        // A reservation a crash left on another host before the Placed write is given back by reconciliation.
         var outcome = Mapping.IsOwnShard(Id, spec)
             ? await PlaceAndReserve.RunAsync(GrainFactory, spec, request, new ShardContext(spec.Cluster, spec.Shard, Mapping.ToRule(spec.Spread), []),
                 options.Value.PlacementAttempts, hostId => GrainFactory.GetGrain<IHostGrain>(hostId).ReserveAsync(request))
             : await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(Id, spec, request);
+        // Not the first try of a new request (a resume after a crash, a retry after a refused write): an earlier try may
+        // have reserved on a host this one did not choose, and nothing stored says which. Given back before the choice is stored.
+        if (!fresh) await ReleaseElsewhereAsync(spec.Pool, outcome.Reservation?.HostId);
         if (outcome.Reservation is not { } reservation)
         {
             observer.StepCompleted(nameof(InstanceState.Placed), clock.GetElapsedTime(started), false);
@@ -57,6 +61,13 @@ public sealed partial class InstanceGrain
         S.Host = outcome.Location ?? throw new InvalidOperationException($"instance {Id}: the reservation on host {reservation.HostId} came without the host's location");
         S.Reservation = reservation;
         await AdvanceAsync(InstanceState.Placed, started, $"host {reservation.HostId}, CPUs {reservation.Cpu.Cpus}, disk {reservation.Disk.Id}, port {reservation.Port}");
+    }
+
+    /// <summary>Every host of the pool but the chosen one gives back what it holds for this instance (a host holding nothing answers at once).</summary>
+    private async Task ReleaseElsewhereAsync(string pool, string? chosen)
+    {
+        var hosts = await GrainFactory.GetGrain<IPlacementGrain>(pool).SnapshotAsync();
+        await Task.WhenAll(hosts.Where(h => h.HostId != chosen).Select(h => GrainFactory.GetGrain<IHostGrain>(h.HostId).ReleaseAsync(Id)));
     }
 
     private async Task AttachDiskAsync(long started)

@@ -30,6 +30,8 @@ public sealed partial class InstanceGrain(
     private Task? _loop;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private InstanceRetries? _retries;
+    /// <summary>The next placement is the first try of a request made in this activation: nothing can be held elsewhere yet.</summary>
+    private bool _placingFresh;
 
     private string Id => this.GetPrimaryKeyString();
     private InstanceGrainState S => state.State;
@@ -54,6 +56,7 @@ public sealed partial class InstanceGrain(
         if (S.State is not null) return Existing(spec);
         Begin(spec, requestedBy);
         await WriteAsync(new StepNote(nameof(InstanceState.Requested), "ok", null, 0));
+        _placingFresh = true;
         var accepted = _stored!;
         // Placement starts now; the audit row and catalog entry of Requested are written meanwhile, off its path.
         StartLoop();

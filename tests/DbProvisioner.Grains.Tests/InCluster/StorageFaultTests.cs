@@ -89,6 +89,35 @@ public sealed class StorageFaultTests : GrainTest
     }
 
     [Test]
+    public async Task APlacedWriteThatIsRefused_PlacesAgain_AndNoOtherHostKeepsAReservationForTheInstance()
+    {
+        var first = TestFleet.NewId("host");
+        var second = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(first, Pool, disks: 1, minSeeded: 0));
+        await RegisterWithReadyDisksAsync(TestFleet.Host(second, Pool, disks: 1, minSeeded: 0));
+        var instanceId = TestFleet.NewId("i");
+        var spec = TestFleet.Instance(Pool, cluster: "standalone", shard: instanceId);
+
+        // The write that records the first placement is refused: nothing stored says which host reserved, and the
+        // step is tried again (the index, told the first host took one, may well choose the other host now).
+        var refusals = 0;
+        InstanceView? ready;
+        using (GrainTestCluster.Storage.FailWrites((id, s) => id.Key.ToString() == instanceId
+            && s is InstanceGrainState { State: DbProvisioner.Api.InstanceState.Placed } && Interlocked.Increment(ref refusals) == 1))
+        {
+            Assert.That((await InstanceGrain(instanceId).ProvisionAsync(spec, "tester")).Ok, Is.True);
+            ready = await InstanceGrain(instanceId).WaitSettledAsync(Patience);
+        }
+
+        Assert.That(ready?.State, Is.EqualTo("Ready"), ready?.Reason);
+        Assert.That(refusals, Is.GreaterThanOrEqualTo(1), "the Placed write was refused once");
+        var holders = new List<string>();
+        foreach (var hostId in new[] { first, second })
+            if ((await Client.GetGrain<IHostGrain>(hostId).GetAsync())!.Instances.Any(i => i.Id == instanceId)) holders.Add(hostId);
+        Assert.That(holders, Is.EqualTo(new[] { ready!.Host }), "only the host the instance lives on holds its CPUs, disk and port");
+    }
+
+    [Test]
     public async Task AnAuditTrailThatIsAway_HoldsNothingUp_AndGetsEveryRowOnceWhenItIsBack()
     {
         var hostId = TestFleet.NewId("host");
