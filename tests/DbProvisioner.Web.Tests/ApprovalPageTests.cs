@@ -13,53 +13,26 @@ namespace DbProvisioner.Web.Tests;
 [TestFixture]
 [Category("Browser")]
 [NonParallelizable]
-public sealed class ApprovalPageTests
+public sealed class ApprovalPageTests : BrowserFixture
 {
-    public const string Chromium = "/usr/bin/chromium";
     private const string Pool = "web-pool";
-
-    private PageServer server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        Assert.That(File.Exists(Chromium), Is.True, $"{Chromium} is missing: apt-get install -y chromium (make setup does)");
-        server = await PageServer.StartAsync();
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (browser is not null) await browser.CloseAsync();
-        playwright?.Dispose();
-        if (server is not null) await server.DisposeAsync();
-    }
 
     [Test]
     public async Task An_approver_approves_a_pending_request_on_the_page_and_the_instance_disappears()
     {
-        var hostId = await server.RegisterHostAsync("web-host", Pool);
-        var instance = await server.CreateReadyInstanceAsync(Pool);
-        using var requester = server.Client(PageServer.RequesterKey);
+        var hostId = await Server.RegisterHostAsync("web-host", Pool);
+        var instance = await Server.CreateReadyInstanceAsync(Pool);
+        using var requester = Server.Client(PageServer.RequesterKey);
         using var deleted = await requester.DeleteAsync($"/api/v1/instances/{instance}");
         Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await deleted.Content.ReadAsStringAsync());
         var request = await deleted.Content.ReadFromJsonAsync<JsonElement>();
         var requestId = request.GetProperty("id").GetString()!;
 
-        await using var context = await browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
-        var response = await page.GotoAsync(server.Url.ToString());
+        var response = await page.GotoAsync(Server.Url.ToString());
         Assert.That(response?.Status, Is.EqualTo(200), "the page itself needs no key");
 
         await page.FillAsync("#api-key", PageServer.ApproverKey);
@@ -99,8 +72,8 @@ public sealed class ApprovalPageTests
             Assert.That(view.GetProperty("state").GetString(), Is.EqualTo("Removed"));
             Assert.That(view.GetProperty("decision").GetProperty("by").GetString(), Is.EqualTo("web-approver"));
             Assert.That(view.GetProperty("decision").GetProperty("acknowledged").EnumerateArray().Select(a => a.GetString()), Does.Contain("last-member"));
-            Assert.That(server.Hosts.Host(hostId).Removals, Is.EqualTo(new[] { instance }));
-            Assert.That(server.Audit.Events.Select(e => e.Action), Does.Contain("scale-down.approve").And.Contain("removal.Removed"));
+            Assert.That(Server.Hosts.Host(hostId).Removals, Is.EqualTo(new[] { instance }));
+            Assert.That(Server.Audit.Events.Select(e => e.Action), Does.Contain("scale-down.approve").And.Contain("removal.Removed"));
             Assert.That(consoleErrors, Is.Empty);
         });
     }
@@ -108,15 +81,15 @@ public sealed class ApprovalPageTests
     [Test]
     public async Task The_requester_sees_the_gate_refuse_their_own_approval_as_a_problem_on_the_page()
     {
-        await server.RegisterHostAsync("web-host-b", Pool);
-        var instance = await server.CreateReadyInstanceAsync(Pool);
-        using var admin = server.Client(PageServer.AdminKey);
+        await Server.RegisterHostAsync("web-host-b", Pool);
+        var instance = await Server.CreateReadyInstanceAsync(Pool);
+        using var admin = Server.Client(PageServer.AdminKey);
         using var deleted = await admin.DeleteAsync($"/api/v1/instances/{instance}");
         var requestId = (await deleted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
 
-        await using var context = await browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(server.Url.ToString());
+        await page.GotoAsync(Server.Url.ToString());
         await page.FillAsync("#api-key", PageServer.AdminKey);
         await page.ClickAsync("#use-key");
         var row = page.Locator($"tr[data-request='{requestId}']");
@@ -126,7 +99,7 @@ public sealed class ApprovalPageTests
         await Assertions.Expect(page.Locator("#error")).ToContainTextAsync("Forbidden (403)");
         await Assertions.Expect(page.Locator("#error")).ToContainTextAsync("requester");
         await Assertions.Expect(row).ToBeVisibleAsync();
-        using var viewer = server.Client(PageServer.ViewerKey);
+        using var viewer = Server.Client(PageServer.ViewerKey);
         var view = await viewer.GetFromJsonAsync<JsonElement>($"/api/v1/scale-downs/{requestId}");
         Assert.That(view.GetProperty("state").GetString(), Is.EqualTo("Pending"));
     }

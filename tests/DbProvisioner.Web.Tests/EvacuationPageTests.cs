@@ -10,53 +10,26 @@ namespace DbProvisioner.Web.Tests;
 [TestFixture]
 [Category("Browser")]
 [NonParallelizable]
-public sealed class EvacuationPageTests
+public sealed class EvacuationPageTests : BrowserFixture
 {
-    private PageServer server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
-
-    // A server of its own: the evacuation's replacements and requests stay out of the approval page's tests.
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        Assert.That(File.Exists(ApprovalPageTests.Chromium), Is.True, $"{ApprovalPageTests.Chromium} is missing: apt-get install -y chromium (make setup does)");
-        server = await PageServer.StartAsync();
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ApprovalPageTests.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (browser is not null) await browser.CloseAsync();
-        playwright?.Dispose();
-        if (server is not null) await server.DisposeAsync();
-    }
-
     [Test]
     public async Task An_admin_evacuates_a_host_on_the_page_and_sees_each_instance_reach_the_gate()
     {
         const string pool = "web-evacuate-pool";
-        var from = await server.RegisterHostAsync("web-evac-a", pool);
-        var instance = await server.CreateReadyInstanceAsync(pool);
-        var to = await server.RegisterHostAsync("web-evac-b", pool);
-        using var viewer = server.Client(PageServer.ViewerKey);
+        var from = await Server.RegisterHostAsync("web-evac-a", pool);
+        var instance = await Server.CreateReadyInstanceAsync(pool);
+        var to = await Server.RegisterHostAsync("web-evac-b", pool);
+        using var viewer = Server.Client(PageServer.ViewerKey);
         await Eventually.UntilAsync(() => viewer.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{to}"),
             static host => host.GetProperty("disks").EnumerateArray().All(static d => d.GetProperty("state").GetString() == "Ready"),
             TimeSpan.FromSeconds(30), $"the disks of {to} to be Ready");
 
-        await using var context = await browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
         page.Dialog += async (_, dialog) => await dialog.AcceptAsync(); // the "Evacuate host …?" confirmation
-        await page.GotoAsync(server.Url.ToString());
+        await page.GotoAsync(Server.Url.ToString());
         await page.FillAsync("#api-key", PageServer.AdminKey);
         await page.ClickAsync("#use-key");
 
@@ -74,7 +47,7 @@ public sealed class EvacuationPageTests
         {
             Assert.That(evacuation.GetProperty("requestedBy").GetString(), Is.EqualTo("web-admin"));
             Assert.That(evacuation.GetProperty("instances")[0].GetProperty("scaleDownState").GetString(), Is.EqualTo("Pending"), "removal waits for a second person");
-            Assert.That(server.Hosts.Host(from).Running.Keys, Has.Member(instance), "nothing removed before approval");
+            Assert.That(Server.Hosts.Host(from).Running.Keys, Has.Member(instance), "nothing removed before approval");
             Assert.That(consoleErrors, Is.Empty);
         });
     }

@@ -9,49 +9,23 @@ namespace DbProvisioner.Web.Tests;
 [TestFixture]
 [Category("Browser")]
 [NonParallelizable]
-public sealed class FleetPageTests
+public sealed class FleetPageTests : BrowserFixture
 {
-    private PageServer server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        Assert.That(File.Exists(ApprovalPageTests.Chromium), Is.True, $"{ApprovalPageTests.Chromium} is missing: apt-get install -y chromium (make setup does)");
-        server = await PageServer.StartAsync();
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ApprovalPageTests.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (browser is not null) await browser.CloseAsync();
-        playwright?.Dispose();
-        if (server is not null) await server.DisposeAsync();
-    }
-
     [Test]
     public async Task The_fleet_table_shows_the_drift_of_a_cpuset_changed_by_hand_and_none_on_a_clean_host()
     {
-        var drifting = await server.RegisterHostAsync("web-drift", "web-fleet-a");
-        var clean = await server.RegisterHostAsync("web-clean", "web-fleet-b");
-        var instance = await server.CreateReadyInstanceAsync("web-fleet-a");
-        using var viewer = server.Client(PageServer.ViewerKey);
+        var drifting = await Server.RegisterHostAsync("web-drift", "web-fleet-a");
+        var clean = await Server.RegisterHostAsync("web-clean", "web-fleet-b");
+        var instance = await Server.CreateReadyInstanceAsync("web-fleet-a");
+        using var viewer = Server.Client(PageServer.ViewerKey);
         var cpus = (await viewer.GetFromJsonAsync<JsonElement>($"/api/v1/instances/{instance}")).GetProperty("cpuSet").GetString();
-        server.Hosts.Host(drifting).UpdateCpusetByHand(instance, cpus == "3" ? "1" : "3");
+        Server.Hosts.Host(drifting).UpdateCpusetByHand(instance, cpus == "3" ? "1" : "3");
 
-        await using var context = await browser.NewContextAsync();
+        await using var context = await Browser.NewContextAsync();
         var page = await context.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
-        await page.GotoAsync(server.Url.ToString());
+        await page.GotoAsync(Server.Url.ToString());
         await page.FillAsync("#api-key", PageServer.ViewerKey);
         await page.ClickAsync("#use-key");
 
