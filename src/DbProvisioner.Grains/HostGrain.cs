@@ -94,7 +94,7 @@ public sealed partial class HostGrain(
             }
             catch (HostRuntimeException e)
             {
-                return Outcome<HostView>.Fail(OutcomeKind.Invalid, $"cannot discover the topology and swap of host {Id}: {e.Message}");
+                return Outcome<HostView>.Invalid("engineEndpoint", $"cannot discover the topology and swap of host {Id} at {request.EngineEndpoint}: {e.Message}");
             }
         }
         var (swap, swapReason) = SwapAllowance.Decide(Id, swapFound.TotalMiB, request.SwapMiB, swapFound.EngineLimitsSwap);
@@ -116,6 +116,11 @@ public sealed partial class HostGrain(
         var watermarks = request.Watermarks is { Count: > 0 } w
             ? w.Select(static x => new DiskWatermark(x.Class, x.MinReady, x.MinSeeded)).ToList()
             : disks.GroupBy(static d => d.DiskClass).Select(g => new DiskWatermark(g.Key, g.Count(), Math.Min(g.Count(), options.Value.DefaultSeededDisks))).ToList();
+
+        // Last check before the write: the engine's machine gives a device or a port to one host only.
+        var claim = await GrainFactory.GetGrain<IEngineClaimsGrain>(EngineClaims.EngineKey(location.EngineEndpoint))
+            .ClaimAsync(Id, [.. disks.Select(static d => d.DevicePath)], location.MySqlAddress, ports.First, ports.Last);
+        if (!claim.Ok) return new Outcome<HostView>(null, claim.Error, claim.Kind, claim.Field);
 
         state.State.Host = host;
         state.State.Location = location;

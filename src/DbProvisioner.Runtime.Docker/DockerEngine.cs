@@ -104,6 +104,10 @@ internal sealed class DockerEngine : IDisposable
                 context,
                 (call, docker: (IDockerClient)_docker)).ConfigureAwait(false);
         }
+        catch (Exception e) when (DockerErrors.TlsFailure(e) is { } tls)
+        {
+            throw new EngineUntrustedException(HostId, tls.Message, e);
+        }
         catch (Exception e) when (e is BrokenCircuitException || (DockerErrors.IsTransient(e) && e is not DockerApiException))
         {
             throw new EngineUnavailableException(HostId, e);

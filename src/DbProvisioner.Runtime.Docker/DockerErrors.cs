@@ -12,13 +12,22 @@ namespace DbProvisioner.Runtime.Docker;
 internal static partial class DockerErrors
 {
     /// <summary>Worth retrying: the engine or the path to it hiccupped, not the request.</summary>
-    public static bool IsTransient(Exception e) => e switch
+    public static bool IsTransient(Exception e) => TlsFailure(e) is null && e switch
     {
         HttpRequestException or IOException or SocketException or TimeoutRejectedException => true,
         // The TLS transport (Microsoft.Net.Http.Client's ManagedHandler) wraps a refused connection in an AggregateException.
         AggregateException all => all.InnerExceptions.Count > 0 && all.InnerExceptions.All(IsTransient),
         DockerApiException api => (int)api.StatusCode >= 500 && !IsUserError(MessageOf(api)),
         _ => false,
+    };
+
+    /// <summary>The failed TLS handshake behind <paramref name="e"/> (wrapped by the HTTP stack or not), or null.</summary>
+    public static System.Security.Authentication.AuthenticationException? TlsFailure(Exception? e) => e switch
+    {
+        null => null,
+        System.Security.Authentication.AuthenticationException tls => tls,
+        AggregateException all => all.InnerExceptions.Select(TlsFailure).FirstOrDefault(static t => t is not null),
+        _ => TlsFailure(e.InnerException),
     };
 
     /// <summary>The "message" of the engine's JSON error body, or the raw body.</summary>

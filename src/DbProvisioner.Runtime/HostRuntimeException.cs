@@ -18,6 +18,7 @@ public enum HostRuntimeErrorKind
     InstanceFailed,
     InstanceNotReady,
     DiskNotInPool,
+    EngineUntrusted,
 }
 
 /// <summary>
@@ -52,6 +53,7 @@ public abstract class HostRuntimeException : Exception
         HostRuntimeErrorKind.InstanceConflict => "instance-conflict",
         HostRuntimeErrorKind.InstanceFailed => "instance-failed",
         HostRuntimeErrorKind.InstanceNotReady => "instance-not-ready",
+        HostRuntimeErrorKind.EngineUntrusted => "engine-untrusted",
         _ => "unknown",
     };
 }
@@ -59,6 +61,12 @@ public abstract class HostRuntimeException : Exception
 /// <summary>The host's container engine cannot be reached, keeps failing, or its circuit is open.</summary>
 public sealed class EngineUnavailableException(string hostId, Exception? innerException = null)
     : HostRuntimeException(HostRuntimeErrorKind.EngineUnavailable, hostId, $"the container engine of host {hostId} does not answer", innerException);
+
+/// <summary>The engine answered, but the TLS handshake failed (its certificate is not from the appliance's CA, or it refused ours): retrying cannot help.</summary>
+public sealed class EngineUntrustedException(string hostId, string reason, Exception? innerException = null)
+    : HostRuntimeException(HostRuntimeErrorKind.EngineUntrusted, hostId,
+        $"the container engine of host {hostId} failed the TLS handshake ({reason}): its server certificate must be issued by the appliance's CA, and it must accept the appliance's client certificate",
+        innerException);
 
 /// <summary>The engine refused a request for a reason the runtime does not know more about.</summary>
 public sealed class EngineRejectedException(string hostId, string what, string reason, Exception? innerException = null)

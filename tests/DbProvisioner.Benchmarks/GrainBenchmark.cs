@@ -206,7 +206,8 @@ internal static class GrainBenchmark
         var ci = CultureInfo.InvariantCulture;
         var disks = Enumerable.Range(1, 24).Select(d => new DiskSpec(string.Create(ci, $"/dev/sim/{HostId(i)}-{d}"), 1024, "nvme", string.Create(ci, $"d{d:D2}"))).ToList();
         // Watermark 0: nothing to format in the background; placements claim the disks on demand.
-        return new RegisterHostRequest(HostId(i), "http://simulated.invalid:2375", string.Create(ci, $"z{(i % 3) + 1}"), string.Create(ci, $"r{(i / 3 % 3) + 1}"), Pool,
+        // One engine per simulated host: hosts on one engine may not share ports, and these all take 3306-3369.
+        return new RegisterHostRequest(HostId(i), string.Create(ci, $"http://{HostId(i)}.simulated.invalid:2375"), string.Create(ci, $"z{(i % 3) + 1}"), string.Create(ci, $"r{(i / 3 % 3) + 1}"), Pool,
             disks, "", new PortRangeSpec(3306, 3369), Topology: Topology, Watermarks: [new WatermarkSpec("nvme", 0, 0)]);
     }
 

@@ -41,7 +41,9 @@ public static class OutcomeResults
             OutcomeKind.Forbidden => ("Forbidden", "The API key may not do this."),
             _ => ("Internal server error", "The server answered an unexpected outcome."),
         };
-        return TypedResults.Problem(detail: detail ?? fallback, statusCode: StatusOf(kind), title: title);
+        // A conflict over one field (e.g. disks another host holds) names it, as a validation problem does.
+        var named = detail is not null && !string.IsNullOrEmpty(field) ? $"{field}: {detail}" : detail;
+        return TypedResults.Problem(detail: named ?? fallback, statusCode: StatusOf(kind), title: title);
     }
 
     /// <summary>The value with <paramref name="onSuccess"/>, or the refusal as problem details.</summary>

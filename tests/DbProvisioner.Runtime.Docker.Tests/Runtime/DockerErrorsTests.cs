@@ -58,4 +58,18 @@ public sealed class DockerErrorsTests
         Assert.That(DockerErrors.IsTransient(new AggregateException(new InvalidOperationException("bad request"))), Is.False);
         Assert.That(DockerErrors.IsTransient(new AggregateException()), Is.False);
     }
+
+    [Test]
+    public void A_failed_tls_handshake_is_not_transient_however_it_is_wrapped()
+    {
+        var tls = new System.Security.Authentication.AuthenticationException("The remote certificate was rejected by the provided RemoteCertificateValidationCallback.");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(DockerErrors.IsTransient(new HttpRequestException("ssl", tls)), Is.False);
+            Assert.That(DockerErrors.IsTransient(new AggregateException(new IOException("handshake", tls))), Is.False);
+            Assert.That(DockerErrors.TlsFailure(new AggregateException(new HttpRequestException("ssl", tls))), Is.SameAs(tls));
+            Assert.That(DockerErrors.TlsFailure(new HttpRequestException("refused")), Is.Null);
+        });
+    }
 }
