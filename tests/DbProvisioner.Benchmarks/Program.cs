@@ -44,7 +44,8 @@ internal static class Program
 internal sealed record BenchMetric(string Name, double Value, string Unit, string ComparedWith, bool? Met);
 
 /// <summary>A suite's figures and the settings they were measured with.</summary>
-internal sealed record BenchSection(string Title, IReadOnlyList<BenchMetric> Metrics, IReadOnlyDictionary<string, string> Settings)
+/// <param name="Extra">Structured figures beside the metrics (e.g. the scheduler's scale curve), written under their own keys.</param>
+internal sealed record BenchSection(string Title, IReadOnlyList<BenchMetric> Metrics, IReadOnlyDictionary<string, string> Settings, JsonObject? Extra = null)
 {
     public void Print(TextWriter o)
     {
@@ -77,12 +78,14 @@ internal sealed record BenchSection(string Title, IReadOnlyList<BenchMetric> Met
         }
         var settings = new JsonObject();
         foreach (var (k, v) in Settings) settings[k] = v;
-        return new JsonObject
+        var section = new JsonObject
         {
             ["measured_at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["settings"] = settings,
             ["metrics"] = metrics,
         };
+        foreach (var (k, v) in Extra ?? []) section[k] = v?.DeepClone();
+        return section;
     }
 }
 

@@ -8,8 +8,9 @@ namespace DbProvisioner.Domain.Placement;
 /// How far the scheduler looks. Like kube-scheduler's percentageOfNodesToScore, it stops after
 /// finding enough feasible hosts: <see cref="PercentageOfHostsToScore"/> of the pool (0 = adaptive,
 /// 50% minus 1% per 125 hosts, at least 5%), and never fewer than <see cref="MinFeasibleHostsToScore"/>.
+/// <see cref="MaxFeasibleHostsToScore"/> (0 = none) caps the share, so a decision's cost stops growing with the fleet.
 /// </summary>
-public sealed record PlacementOptions(int PercentageOfHostsToScore = 0, int MinFeasibleHostsToScore = 100, ScoreWeights? Weights = null)
+public sealed record PlacementOptions(int PercentageOfHostsToScore = 0, int MinFeasibleHostsToScore = 100, ScoreWeights? Weights = null, int MaxFeasibleHostsToScore = 0)
 {
     public static PlacementOptions Default { get; } = new();
 
@@ -24,7 +25,8 @@ public sealed record PlacementOptions(int PercentageOfHostsToScore = 0, int MinF
     {
         if (hosts <= MinFeasibleHostsToScore || PercentageOfHostsToScore >= 100) return hosts;
         var pct = PercentageOfHostsToScore > 0 ? PercentageOfHostsToScore : Math.Max(5, 50 - (hosts / 125));
-        return Math.Max(MinFeasibleHostsToScore, (int)((long)hosts * pct / 100));
+        var share = Math.Max(MinFeasibleHostsToScore, (int)((long)hosts * pct / 100));
+        return MaxFeasibleHostsToScore > 0 ? Math.Min(share, Math.Max(MaxFeasibleHostsToScore, MinFeasibleHostsToScore)) : share;
     }
 }
 

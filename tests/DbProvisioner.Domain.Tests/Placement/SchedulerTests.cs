@@ -16,6 +16,10 @@ public class SchedulerTests
         yield return new TestCaseData(new PlacementOptions(), 100_000, 5000).SetName("adaptive floor: 5%");
         yield return new TestCaseData(new PlacementOptions(1), 5000, 100).SetName("never fewer than the minimum");
         yield return new TestCaseData(PlacementOptions.FullScan, 5000, 5000).SetName("full scan");
+        yield return new TestCaseData(new PlacementOptions(MaxFeasibleHostsToScore: 200), 50_000, 200).SetName("a cap stops the share growing with the pool");
+        yield return new TestCaseData(new PlacementOptions(MaxFeasibleHostsToScore: 200), 1000, 200).SetName("a cap below the share of a small pool");
+        yield return new TestCaseData(new PlacementOptions(MaxFeasibleHostsToScore: 50), 5000, 100).SetName("a cap never goes under the minimum");
+        yield return new TestCaseData(new PlacementOptions(MaxFeasibleHostsToScore: 200), 80, 80).SetName("a capped pool under the minimum: everything");
     }
 
     [TestCaseSource(nameof(FeasibleCounts))]
