@@ -118,6 +118,42 @@ public sealed class ImagePullTests : GrainTest
     }
 
     [Test]
+    public async Task A_pull_cut_off_with_its_grains_resumes_when_the_host_wakes()
+    {
+        var hostId = TestFleet.NewId("host");
+        var engine = Runtime.Host(hostId);
+        engine.HoldsImage = false;
+        var attempts = 0;
+        var cutOff = new TaskCompletionSource(); // never completes: the first pull's engine call is lost with its activation
+        engine.ImagePullScript = async (progress, _) =>
+        {
+            if (Interlocked.Increment(ref attempts) > 1) return;
+            progress.Report(new ImagePull(100, 1000));
+            await cutOff.Task;
+        };
+
+        await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
+        await Eventually.UntilAsync(() => Task.FromResult(Volatile.Read(ref attempts)), static a => a == 1, Patience, "the first pull to start");
+
+        // A kill, as far as the grains know: both activations are gone; the stored state says Pulling.
+        foreach (var grain in new IAddressable[] { Client.GetGrain<IImagePullGrain>(hostId), HostGrain(hostId) })
+        {
+            await Env.Cluster.DeactivateAsync(grain);
+            await Env.Cluster.WaitForDeactivationAsync(grain);
+        }
+        var woken = await HostViewAsync(hostId);
+        Assert.That(woken.Image?.State, Is.Not.EqualTo(ImageState.Failed), woken.Image?.ToString());
+
+        var present = await Eventually.UntilAsync(() => HostViewAsync(hostId), static h => h.Image?.State == ImageState.Present, Patience,
+            "the pull to resume and end Present");
+        Assert.Multiple(() =>
+        {
+            Assert.That(attempts, Is.EqualTo(2), "the host's new activation started the pull again");
+            Assert.That(present.Image!.Error, Is.Null);
+        });
+    }
+
+    [Test]
     public async Task A_host_whose_engine_holds_the_image_is_present_at_registration_and_pulls_nothing()
     {
         var hostId = TestFleet.NewId("host");
