@@ -154,6 +154,42 @@ public sealed class ImagePullTests : GrainTest
     }
 
     [Test]
+    public async Task A_host_to_be_discovered_on_an_engine_without_the_image_pulls_it_before_discovering_its_topology()
+    {
+        var hostId = TestFleet.NewId("host");
+        var engine = Runtime.Host(hostId);
+        engine.HoldsImage = false;
+        var shape = TestFleet.SmallTopology;
+        Runtime.SetTopology(hostId, Domain.Topology.TopologyBuilder.Uniform(shape.NumaNodes, shape.CoresPerNode, shape.ThreadsPerCore, shape.MemoryMiBPerNode));
+
+        var outcome = await HostGrain(hostId).RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0) with { Topology = null });
+        Assert.That(outcome.Ok, Is.True, $"{outcome.Kind} {outcome.Error}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Value!.Image?.State, Is.EqualTo(ImageState.Present), "discovery runs in the image: the registration pulled it first");
+            Assert.That(engine.ImagePulls, Is.EqualTo(1));
+            Assert.That(outcome.Value.NumaNodes, Has.Count.EqualTo(shape.NumaNodes), "the topology was discovered");
+        });
+    }
+
+    [Test]
+    public async Task A_host_to_be_discovered_whose_pull_fails_is_not_registered_and_says_why()
+    {
+        var hostId = TestFleet.NewId("host");
+        var engine = Runtime.Host(hostId);
+        engine.HoldsImage = false;
+        engine.ImagePullScript = (_, _) => throw new EngineRejectedException(hostId, "pull dbprov/mysql:10.11", "connection refused");
+
+        var outcome = await HostGrain(hostId).RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0) with { Topology = null });
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Ok, Is.False);
+            Assert.That(outcome.Error, Does.Contain("cannot pull image").And.Contain("connection refused"));
+        });
+        Assert.That(await HostGrain(hostId).GetAsync(), Is.Null, "nothing is registered");
+    }
+
+    [Test]
     public async Task A_host_whose_engine_holds_the_image_is_present_at_registration_and_pulls_nothing()
     {
         var hostId = TestFleet.NewId("host");
