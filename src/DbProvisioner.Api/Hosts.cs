@@ -70,7 +70,7 @@ public sealed record HostInstanceView(string Id, string Cpus, int Port, long Mem
 [GenerateSerializer, Immutable, Alias("dbprov.HostSwapView")]
 public sealed record HostSwapView(long TotalMiB, long AllocatableMiB, long UsedMiB, long FreeMiB);
 
-/// <summary>A host; <see cref="LastSeen"/> is when its engine last answered a heartbeat, <see cref="Reason"/> why it is unhealthy (null while healthy).</summary>
+/// <summary>A host; <see cref="LastSeen"/> is when its engine last answered a heartbeat, <see cref="Reason"/> why it is unhealthy (null while healthy), <see cref="Image"/> whether its engine holds the MySQL image.</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.HostView")]
 public sealed record HostView(
     string Id,
@@ -89,7 +89,8 @@ public sealed record HostView(
     IReadOnlyDictionary<string, string> Labels,
     HostSwapView? Swap = null,
     DateTimeOffset? LastSeen = null,
-    string? Reason = null);
+    string? Reason = null,
+    HostImageView? Image = null);
 
 /// <summary>A host in the list; health as in <see cref="HostView"/>.</summary>
 [Immutable, Alias("dbprov.HostSummary")]
@@ -104,7 +105,8 @@ public sealed record HostSummary(
     int ReadyDisks,
     bool Healthy = true,
     DateTimeOffset? LastSeen = null,
-    string? Reason = null);
+    string? Reason = null,
+    HostImageView? Image = null);
 
 /// <summary>What reconciliation found on a host and did about it.</summary>
 [GenerateSerializer, Immutable, Alias("dbprov.ReconciliationView")]
@@ -121,3 +123,25 @@ public sealed record ReconciliationView(
 
 /// <summary>Body of <c>POST /hosts/{id}/cordon</c>; an empty body cordons.</summary>
 public sealed record CordonRequest(bool? Cordoned = null);
+
+/// <summary>Whether a host's engine holds the MySQL image its instances and helpers run; members are only ever added at the end.</summary>
+[GenerateSerializer, System.Text.Json.Serialization.JsonConverter(typeof(DeclaredNames<ImageState>))]
+public enum ImageState
+{
+    /// <summary>The engine holds the image: the host takes instances.</summary>
+    Present,
+    /// <summary>The engine is pulling it from the appliance's registry; placement skips the host until it is Present.</summary>
+    Pulling,
+    /// <summary>The last pull failed (<see cref="HostImageView.Error"/> says why); it is retried with backoff.</summary>
+    Failed,
+}
+
+/// <summary>A host's MySQL image: its state, the pull's progress (bytes of the layers the engine reported so far), the engine's error, and when it was last stored.</summary>
+[Immutable, Alias("dbprov.HostImageView")]
+public sealed record HostImageView(
+    ImageState State,
+    int? Percent,
+    long BytesDone,
+    long BytesTotal,
+    string? Error = null,
+    DateTimeOffset? At = null);

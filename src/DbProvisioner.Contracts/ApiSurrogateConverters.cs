@@ -46,9 +46,18 @@ public sealed class RegisterHostRequestConverter : IConverter<RegisterHostReques
 public sealed class HostSummaryConverter : IConverter<HostSummary, HostSummarySurrogate>
 {
     public HostSummary ConvertFromSurrogate(in HostSummarySurrogate s) =>
-        new(s.Id, s.Pool, s.Zone, s.Rack, s.Cordoned, s.FreeCores, s.TotalCores, s.ReadyDisks, !s.Unhealthy, s.LastSeen, s.Reason);
+        new(s.Id, s.Pool, s.Zone, s.Rack, s.Cordoned, s.FreeCores, s.TotalCores, s.ReadyDisks, !s.Unhealthy, s.LastSeen, s.Reason, s.Image);
     public HostSummarySurrogate ConvertToSurrogate(in HostSummary v) =>
-        new(v.Id, v.Pool, v.Zone, v.Rack, v.Cordoned, v.FreeCores, v.TotalCores, v.ReadyDisks, !v.Healthy, v.LastSeen, v.Reason);
+        new(v.Id, v.Pool, v.Zone, v.Rack, v.Cordoned, v.FreeCores, v.TotalCores, v.ReadyDisks, !v.Healthy, v.LastSeen, v.Reason, v.Image);
+}
+
+[RegisterConverter]
+public sealed class HostImageViewConverter : IConverter<HostImageView, HostImageViewSurrogate>
+{
+    public HostImageView ConvertFromSurrogate(in HostImageViewSurrogate s) =>
+        new(WireName.Parse<ImageState>(s.State), s.Percent, s.BytesDone, s.BytesTotal, s.Error, s.At);
+    public HostImageViewSurrogate ConvertToSurrogate(in HostImageView v) =>
+        new(WireName.Of(v.State), v.Percent, v.BytesDone, v.BytesTotal, v.Error, v.At);
 }
 
 [RegisterConverter]

@@ -49,7 +49,17 @@ public record struct HostSummarySurrogate(
     // Unhealthy rather than Healthy: a summary stored before health was reported reads as healthy.
     [property: Id(8)] bool Unhealthy = false,
     [property: Id(9)] DateTimeOffset? LastSeen = null,
-    [property: Id(10)] string? Reason = null);
+    [property: Id(10)] string? Reason = null,
+    [property: Id(11)] HostImageView? Image = null);
+
+[GenerateSerializer]
+public record struct HostImageViewSurrogate(
+    [property: Id(0)] string State,
+    [property: Id(1)] int? Percent,
+    [property: Id(2)] long BytesDone,
+    [property: Id(3)] long BytesTotal,
+    [property: Id(4)] string? Error,
+    [property: Id(5)] DateTimeOffset? At);
 
 [GenerateSerializer]
 public record struct SpreadSpecSurrogate([property: Id(0)] string Domain, [property: Id(1)] int MaxPerDomain, [property: Id(2)] string Mode);

@@ -37,6 +37,29 @@ public interface IHostGrain : IGrainWithStringKey
 
     /// <summary>What the host holds for each instance (CPUs, memory nodes, memory, swap, disk), for an inspection.</summary>
     [Alias("Bookings")] Task<IReadOnlyList<Booking>> GetBookingsAsync();
+
+    /// <summary>An image pull begins: the host's engine, or null when it needs none (its image is Present).</summary>
+    [Alias("StartImagePull")] Task<HostLocation?> StartImagePullAsync();
+
+    /// <summary>Bytes the engine pulled so far; stored at most every few seconds (HostImagePulls.ProgressInterval).</summary>
+    [Alias("ImagePullProgress")] Task RecordImagePullProgressAsync(long bytesDone, long bytesTotal);
+
+    /// <summary>The pull ended: Present (<paramref name="error"/> null) or Failed with the engine's reason; answers the stored image.</summary>
+    [Alias("ImagePullEnd")] Task<HostImage?> RecordImagePullEndAsync(string? error);
+}
+
+/// <summary>
+/// The image pull of one host (key: host id): a stateless worker that pulls the MySQL image onto the host's engine and
+/// reports to the host grain, which holds the image's state; a failed pull is retried with backoff.
+/// </summary>
+[Alias("dbprov.IImagePullGrain")]
+public interface IImagePullGrain : IGrainWithStringKey
+{
+    /// <summary>Starts a pull in the background when the host needs one (no-op while one runs).</summary>
+    [Alias("Kick"), Orleans.Concurrency.OneWay] Task KickAsync();
+
+    /// <summary>Pulls now (or joins the running pull) and answers how it ended; null when the host needed none.</summary>
+    [Alias("Pull")] Task<HostImage?> PullAsync();
 }
 
 /// <summary>One heartbeat of a host: its probe, then the decision on it (null for a host not registered).</summary>

@@ -24,7 +24,7 @@ public sealed class CatalogGrain([PersistentState("catalog")] IPersistentState<C
         // Free cores and Ready disks change with every reservation: kept fresh in memory (hosts push
         // them), written only with a change that must survive a restart.
         var lasting = !known || old!.Pool != host.Pool || old.Zone != host.Zone || old.Rack != host.Rack || old.Cordoned != host.Cordoned
-            || old.Healthy != host.Healthy || old.Reason != host.Reason;
+            || old.Healthy != host.Healthy || old.Reason != host.Reason || old.Image?.State != host.Image?.State;
         if (lasting) await state.WriteOrReloadAsync(DeactivateOnIdle, () => Restore(state.State.Hosts, host.Id, known, old));
     }
 

@@ -26,7 +26,8 @@ public sealed partial class HostGrain
             string? drift = null;
             if (facts is not null && registration is { Topology: null } && facts.LogicalCpus != host.Cpu.Topology.LogicalCpuCount)
                 drift = $"the engine reports {facts.LogicalCpus} CPUs, {host.Cpu.Topology.LogicalCpuCount} were registered";
-            IReadOnlyList<string> missing = checkDisks && host.Disks.Disks.Count > 0
+            // The disk check runs in the MySQL image: an engine still pulling it is not missing its disks.
+            IReadOnlyList<string> missing = checkDisks && host.Disks.Disks.Count > 0 && host.Image.IsPresent
                 ? await runtime.FindMissingDevicesAsync([.. host.Disks.Disks.Values.Select(static d => d.DevicePath).Distinct(StringComparer.Ordinal)], timeout.Token)
                 : [];
             return new HostProbe(null, runtime.CircuitOpen, drift, missing);

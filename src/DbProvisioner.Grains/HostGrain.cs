@@ -57,6 +57,7 @@ public sealed partial class HostGrain(
             }
             _health = state.State.Health ?? HostHealth.Initial;
             PushCapacity(host);
+            ResumeImagePull(host);
         }
         return Task.CompletedTask;
     }
@@ -76,6 +77,8 @@ public sealed partial class HostGrain(
         }
 
         var location = new HostLocation(Id, request.EngineEndpoint!, request.MySqlAddress ?? "127.0.0.1", request.Zone!, request.Rack!, request.Pool!);
+        var (image, imageError) = await ImageAtRegistrationAsync(location, request.Topology is null);
+        if (image is null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, imageError!);
         HostTopology topology;
         HostSwapInfo swapFound;
         if (request.Topology is { } given)
@@ -112,7 +115,7 @@ public sealed partial class HostGrain(
 
         var ports = request.Ports!;
         var host = HostState.Create(Id, request.Pool!, request.Zone!, request.Rack!, topology, disks, new PortRange(ports.First, ports.Last), reserved)
-            with { Labels = Mapping.ToLabels(request.Labels), Swap = swap };
+            with { Labels = Mapping.ToLabels(request.Labels), Swap = swap, Image = image };
         var watermarks = request.Watermarks is { Count: > 0 } w
             ? w.Select(static x => new DiskWatermark(x.Class, x.MinReady, x.MinSeeded)).ToList()
             : disks.GroupBy(static d => d.DiskClass).Select(g => new DiskWatermark(g.Key, g.Count(), Math.Min(g.Count(), options.Value.DefaultSeededDisks))).ToList();
@@ -134,6 +137,7 @@ public sealed partial class HostGrain(
         _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
         await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
         await PushGrownCapacityAsync(host);
+        if (!image.IsPresent) await GrainFactory.GetGrain<IImagePullGrain>(Id).KickAsync();
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
             await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();
@@ -141,7 +145,7 @@ public sealed partial class HostGrain(
     }
 
     public Task<HostView?> GetAsync() =>
-        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen) : null);
+        Task.FromResult(state.State.Host is { } host ? Mapping.ToView(Shown(host), state.State.Location!, state.State.DiskErrors, _health.LastSeen) : null);
 
     public Task<HostLocation?> GetLocationAsync() => Task.FromResult(state.State.Location);
 
@@ -202,7 +206,8 @@ public sealed partial class HostGrain(
 
     public async Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync()
     {
-        if (state.State.Host is not { } host) return [];
+        // Helpers that format and seed run in the MySQL image: no disk work before the engine holds it.
+        if (state.State.Host is not { } host || !host.Image.IsPresent) return [];
         var taken = DiskJobs.Take(host.Disks, state.State.Watermarks, _diskWorkInFlight);
         if (!ReferenceEquals(taken.Pool, host.Disks))
         {

@@ -49,8 +49,11 @@ public static class Mapping
         return new HostView(host.HostId, host.Pool, host.Zone, host.Rack, location.EngineEndpoint, host.Cordoned, host.Healthy,
             host.Cpu.Reserved.ToString(), new PortRangeSpec(host.Ports.First, host.Ports.Last), nodes, disks, instances,
             capacity.FreeCores, host.Labels, new HostSwapView(host.Swap.TotalMiB, host.Swap.AllocatableMiB, host.Swap.UsedMiB, host.Swap.FreeMiB),
-            lastSeen, ReasonOf(host));
+            lastSeen, ReasonOf(host), ToView(host.Image));
     }
+
+    public static HostImageView ToView(HostImage image) =>
+        new(image.State, image.Percent, image.BytesDone, image.BytesTotal, image.Error, image.At);
 
     public static DiskView ToView(Disk d, string? error = null) =>
         new(d.Id, d.DevicePath, d.SizeGiB, d.DiskClass, d.State.ToString(), d.Seeded, d.ClaimedBy, error);
@@ -62,7 +65,7 @@ public static class Mapping
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(capacity);
         return new HostSummary(host.HostId, host.Pool, host.Zone, host.Rack, host.Cordoned, capacity.FreeCores, capacity.TotalCores,
-            host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready), host.Healthy, lastSeen, ReasonOf(host));
+            host.Disks.Disks.Values.Count(static d => d.State == DiskState.Ready), host.Healthy, lastSeen, ReasonOf(host), ToView(host.Image));
     }
 
     // Null while healthy, so that the wire has no empty reason to misread.

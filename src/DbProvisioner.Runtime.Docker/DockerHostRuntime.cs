@@ -16,9 +16,11 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
     private readonly HelperContainers _helpers;
     private readonly DockerDisks _disks;
     private readonly InstanceContainers _instances;
+    private readonly DockerImages _images;
 
-    internal DockerHostRuntime(HostConnection host, DockerEngine engine, HelperContainers helpers, DockerDisks disks, InstanceContainers instances)
+    internal DockerHostRuntime(HostConnection host, DockerEngine engine, HelperContainers helpers, DockerDisks disks, InstanceContainers instances, DockerImages images)
     {
+        _images = images;
         Host = host;
         _engine = engine;
         _helpers = helpers;
@@ -69,6 +71,12 @@ public sealed class DockerHostRuntime : IHostRuntime, IDisposable
             throw new EngineRejectedException(HostId, "read the swap", e.Message, e);
         }
     }
+
+    // ---------------------------------------------------------------- image
+
+    public Task<bool> HasImageAsync(CancellationToken cancellationToken) => _images.HasAsync(cancellationToken);
+
+    public Task EnsureImageAsync(IProgress<ImagePull> progress, CancellationToken cancellationToken) => _images.EnsureAsync(progress, cancellationToken);
 
     // ---------------------------------------------------------------- disks
 

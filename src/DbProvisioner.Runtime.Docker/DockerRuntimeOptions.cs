@@ -45,5 +45,11 @@ public sealed record DockerRuntimeOptions
     /// <summary>Whether a plain-text <c>tcp://</c> engine on loopback may be registered (development only); a remote one never is.</summary>
     public bool AllowPlainLoopback { get; init; }
 
+    /// <summary>
+    /// The registry a host pulls the instance image from when its engine lacks it (<c>Docker:Registry</c>, host:port, e.g. the
+    /// fleet's <c>10.251.0.1:5000</c>); the engine must trust its certificate. Unset: the image is pulled by its own name.
+    /// </summary>
+    public string? Registry { get; init; }
+
     public DiskDevicePolicy DiskPolicy => new(DiskPoolFolder, AllowWholeDisks);
 }

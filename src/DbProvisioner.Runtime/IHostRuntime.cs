@@ -84,6 +84,16 @@ public interface IHostRuntime
     Task<IReadOnlyList<string>> FindMissingDevicesAsync(IReadOnlyList<string> devices, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([]);
 
+    /// <summary>Whether the engine holds the image its instances and helpers run (<see cref="HostConnection.Image"/>); a runtime that needs none always does.</summary>
+    Task<bool> HasImageAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+
+    /// <summary>
+    /// Makes the engine hold the instance image: at once when it does, else pulled from the appliance's registry and tagged
+    /// with the name instances run, reporting the bytes of its layers as the engine tells them. Idempotent; a pull cut off
+    /// midway resumes from the layers the engine kept.
+    /// </summary>
+    Task EnsureImageAsync(IProgress<ImagePull> progress, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Every instance container the appliance owns here with its cpusets, memory and swap limits and restart policy, and every data volume with its device.</summary>
     Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) =>
         throw new NotSupportedException($"host {Host.HostId}: this runtime cannot be inspected");

@@ -102,3 +102,6 @@ public sealed record InstanceContainerSpec(
             if (OwnershipLabels.IsReserved(key)) throw new ArgumentException($"label {key} is set by the runtime", nameof(Labels));
     }
 }
+
+/// <summary>How far a pull got: bytes of the image's layers the engine downloaded (or found already there) of those it reported so far.</summary>
+public sealed record ImagePull(long BytesDone, long BytesTotal);

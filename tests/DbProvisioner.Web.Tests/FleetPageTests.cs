@@ -34,6 +34,7 @@ public sealed class FleetPageTests : BrowserFixture
         await Assertions.Expect(driftRow.Locator(".drift.some")).ToHaveTextAsync("1 drift");
         await Assertions.Expect(driftRow.Locator(".drift.some")).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex($"docker update --cpuset-cpus {cpus} dbprov-{instance}"));
         await Assertions.Expect(driftRow).ToContainTextAsync("healthy");
+        await Assertions.Expect(driftRow).ToContainTextAsync("image present"); // the engine holds dbprov/mysql: the host takes instances
         await Assertions.Expect(cleanRow.Locator(".drift.none")).ToHaveTextAsync("none");
         Assert.That(consoleErrors, Is.Empty);
     }

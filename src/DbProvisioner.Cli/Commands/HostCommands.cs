@@ -79,12 +79,13 @@ internal static class HostCommands
             context.Render(hosts, list =>
             {
                 var table = new Table().Border(TableBorder.Rounded)
-                    .AddColumns("Host", "Pool", "Zone", "Rack", "Free cores", "Ready disks", "Cordoned");
+                    .AddColumns("Host", "Pool", "Zone", "Rack", "Free cores", "Ready disks", "Cordoned", "Image");
                 foreach (var h in list)
                 {
                     table.AddRow(
                         Markup.Escape(h.Id), Markup.Escape(h.Pool), Markup.Escape(h.Zone), Markup.Escape(h.Rack),
-                        $"{h.FreeCores}/{h.TotalCores}", h.ReadyDisks.ToString(CultureInfo.InvariantCulture), h.Cordoned ? "[yellow]yes[/]" : "no");
+                        $"{h.FreeCores}/{h.TotalCores}", h.ReadyDisks.ToString(CultureInfo.InvariantCulture), h.Cordoned ? "[yellow]yes[/]" : "no",
+                        Markup.Escape(DescribeImage(h.Image)));
                 }
 
                 return list.Length == 0 ? new Text("No hosts registered. Add one with: dbprov host add <id> --zone … --rack … --pool … --disk /dev/…:SIZE") : table;
@@ -122,6 +123,16 @@ internal static class HostCommands
         return command;
     }
 
+    /// <summary>The host's MySQL image in a few words: present, pulling with its progress, or failed with the engine's reason.</summary>
+    internal static string DescribeImage(HostImageView? image) => image switch
+    {
+        null or { State: ImageState.Present } => "present",
+        { State: ImageState.Pulling, BytesTotal: > 0 } p =>
+            string.Create(CultureInfo.InvariantCulture, $"pulling {p.Percent}% ({p.BytesDone / (1024 * 1024)} of {p.BytesTotal / (1024 * 1024)} MiB)"),
+        { State: ImageState.Pulling } => "pulling",
+        _ => "FAILED: " + image.Error,
+    };
+
     internal static IRenderable RenderHost(HostView host)
     {
         var rows = new List<IRenderable>
@@ -132,6 +143,7 @@ internal static class HostCommands
                 ("Zone / rack", $"{host.Zone} / {host.Rack}"),
                 ("Engine", host.EngineEndpoint),
                 ("State", (host.Cordoned ? "cordoned" : "schedulable") + (host.Healthy ? ", healthy" : ", UNHEALTHY: " + host.Reason)),
+                ("Image", DescribeImage(host.Image)),
                 ("Last seen", host.LastSeen?.ToString("u", CultureInfo.InvariantCulture) ?? "not yet"),
                 ("Free cores", host.FreeCores.ToString(CultureInfo.InvariantCulture)),
                 ("Swap", DescribeSwap(host.Swap)),

@@ -52,6 +52,9 @@ public sealed record HostState(
 
     /// <summary>Why the host is unhealthy (the heartbeat's words), empty while it is healthy.</summary>
     public string HealthReason { get; init; } = "";
+
+    /// <summary>Whether the engine holds the MySQL image; a state stored before pulls were tracked had it (fleet.sh pre-pulled).</summary>
+    public HostImage Image { get; init; } = HostImage.Present;
 }
 
 /// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then swap, then disk, then port.</summary>
@@ -63,6 +66,7 @@ public static class HostReservations
         ArgumentNullException.ThrowIfNull(request);
         if (host.Cordoned && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId} is cordoned");
         if (!host.Healthy && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, host.HealthReason.Length > 0 ? $"host {host.HostId} is unhealthy: {host.HealthReason}" : $"host {host.HostId} is unhealthy");
+        if (!host.Image.IsPresent && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId}: {host.Image.Refusal}");
 
         var reservedBefore = host.Cpu.Assignments.ContainsKey(request.InstanceId);
         var cpu = CpuAllocator.Allocate(host.Cpu, new CpuRequest(request.InstanceId, request.Cpus, request.MemoryMiB, request.Numa));

@@ -41,7 +41,9 @@ public static class Filters
             .Where(l => !host.Labels.TryGetValue(l.Key, out var v) || v != l.Value).Select(static l => $"{l.Key}={l.Value}")) + " missing";
 
     public static string Condition(HostCapacity host, PlacementRequest request) =>
-        host.Cordoned ? "host is cordoned" : host.Healthy ? "" : host.HealthReason.Length > 0 ? "host is unhealthy: " + host.HealthReason : "host is unhealthy";
+        host.Cordoned ? "host is cordoned"
+        : !host.Healthy ? host.HealthReason.Length > 0 ? "host is unhealthy: " + host.HealthReason : "host is unhealthy"
+        : host.ImageRefusal.Length > 0 ? "host is not ready: " + host.ImageRefusal : "";
 
     public static string Cpu(HostCapacity host, PlacementRequest request)
     {
@@ -91,7 +93,7 @@ public static class Filters
     {
         if (!FitsPool(host, request)) return FilterCode.Pool;
         if (!FitsLabels(host, request)) return FilterCode.Labels;
-        if (host.Cordoned || !host.Healthy) return FilterCode.Condition;
+        if (host.OutOfService) return FilterCode.Condition;
         // Spread before capacity: on a full host that also holds a member of the shard, spread is
         // the reason worth telling (capacity may come back; the rule will not change).
         if (!FitsSpread(host, request)) return FilterCode.Spread;

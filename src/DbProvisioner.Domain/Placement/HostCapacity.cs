@@ -58,6 +58,12 @@ public sealed record HostCapacity(
         }
     }
 
+    /// <summary>Why the host takes no instance until its engine holds the MySQL image (<see cref="HostImage.Refusal"/>); empty when it does.</summary>
+    public string ImageRefusal { get; init; } = "";
+
+    /// <summary>Cordoned, unhealthy or without its image: the host takes no new instance, whatever its capacity.</summary>
+    public bool OutOfService => Cordoned || !Healthy || ImageRefusal.Length > 0;
+
     public int FreeCores => _totals.FreeCores;
     public int TotalCores => _totals.TotalCores;
     public int FreeCpus => _totals.FreeCpus;
@@ -99,7 +105,7 @@ public sealed record HostCapacity(
         }
         return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
             nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable,
-            host.Swap.AllocatableMiB, host.Swap.FreeMiB, host.Healthy ? "" : host.HealthReason);
+            host.Swap.AllocatableMiB, host.Swap.FreeMiB, host.Healthy ? "" : host.HealthReason) { ImageRefusal = host.Image.Refusal };
     }
 
     /// <summary>
@@ -197,7 +203,7 @@ internal static class Fit
         var i = request.Instance;
         if (!ReferenceEquals(host.Pool, request.Pool) && !string.Equals(host.Pool, request.Pool, StringComparison.Ordinal)) return FilterCode.Pool;
         if (request.RequiredLabels is not null && !Filters.FitsLabels(host, request)) return FilterCode.Labels;
-        if (host.Cordoned || !host.Healthy) return FilterCode.Condition;
+        if (host.OutOfService) return FilterCode.Condition;
         var shard = request.Shard;
         if (shard is not null && shard.Spread.Mode == SpreadMode.Hard && shard.MembersIn(host.HostId, host.Zone, host.Rack) >= shard.Spread.MaxPerDomain)
             return FilterCode.Spread;

@@ -161,6 +161,7 @@ function renderHost(host) {
     el('h4', {}, host.id, host.cordoned ? ' (cordoned)' : ''),
     el('div', { class: 'muted' }, `zone ${host.zone} · rack ${host.rack} · ${host.freeCores} free cores · ports ${host.ports.first}-${host.ports.last}`),
     el('div', { class: 'muted', 'data-swap': '' }, describeSwap(host.swap)),
+    el('div', { class: 'muted', 'data-image': host.image ? host.image.state : 'Present' }, describeImage(host.image)),
     hostActions(host), renderEvacuation(evacuations.get(host.id)),
     numa, disks);
 }
@@ -258,12 +259,24 @@ function renderFleet(hosts) {
     return;
   }
   target.replaceChildren(el('table', { id: 'fleet-table' },
-    el('thead', {}, el('tr', {}, ['Host', 'Engine', 'Zone / rack', 'Health', 'Instances', 'Drift'].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ['Host', 'Engine', 'Zone / rack', 'Health', 'Image', 'Instances', 'Drift'].map((h) => el('th', {}, h)))),
     el('tbody', {}, [...hosts].sort((a, b) => a.id.localeCompare(b.id)).map((h) => el('tr', { 'data-fleet-host': h.id },
       el('td', {}, h.id), el('td', {}, el('code', {}, h.engineEndpoint)), el('td', {}, `${h.zone} / ${h.rack}`),
       el('td', {}, el('span', { class: h.healthy === false ? 'state Failed' : 'state Ready', title: h.reason || null },
         (h.healthy === false ? 'unhealthy' : 'healthy') + (h.cordoned ? ', cordoned' : ''))),
+      el('td', {}, el('span', { class: `state ${imageClass(h.image)}`, title: (h.image && h.image.error) || null }, describeImage(h.image))),
       el('td', {}, h.instances.length), el('td', {}, driftCell(h.id)))))));
+}
+
+// The host's MySQL image: placement skips a host until its engine holds it.
+function describeImage(image) {
+  if (!image || image.state === 'Present') return 'image present';
+  if (image.state === 'Pulling') return image.percent == null ? 'image pulling' : `image pulling ${image.percent}%`;
+  return `image pull failed: ${image.error}`;
+}
+
+function imageClass(image) {
+  return !image || image.state === 'Present' ? 'Ready' : image.state === 'Pulling' ? 'Formatting' : 'Failed';
 }
 
 async function refresh() {

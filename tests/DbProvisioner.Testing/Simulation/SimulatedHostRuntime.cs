@@ -29,6 +29,8 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     private readonly Dictionary<string, Exception> _formatFailures = new(StringComparer.Ordinal);
     private readonly Func<HostTopology?> _topology;
     private bool _engineDown;
+    private bool _holdsImage = true;
+    private int _imagePulls;
     private int _nextContainer;
 
     internal SimulatedHostRuntime(HostConnection host, Func<HostTopology?> topology)
@@ -107,6 +109,34 @@ public sealed class SimulatedHostRuntime : IHostRuntime
     {
         get { lock (_gate) return _engineDown; }
         set { lock (_gate) _engineDown = value; }
+    }
+
+    /// <summary>Whether the engine holds the instance image (HasImageAsync); a pull that ends well sets it.</summary>
+    public bool HoldsImage
+    {
+        get { lock (_gate) return _holdsImage; }
+        set { lock (_gate) _holdsImage = value; }
+    }
+
+    /// <summary>What EnsureImageAsync does on an engine without the image (report progress, wait, throw); null: the pull ends well at once.</summary>
+    public Func<IProgress<ImagePull>, CancellationToken, Task>? ImagePullScript { get; set; }
+
+    /// <summary>EnsureImageAsync calls that had to pull (the engine lacked the image).</summary>
+    public int ImagePulls => Volatile.Read(ref _imagePulls);
+
+    public Task<bool> HasImageAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        return Task.FromResult(HoldsImage);
+    }
+
+    public async Task EnsureImageAsync(IProgress<ImagePull> progress, CancellationToken cancellationToken)
+    {
+        ThrowIfDown();
+        if (HoldsImage) return;
+        Interlocked.Increment(ref _imagePulls);
+        if (ImagePullScript is { } script) await script(progress, cancellationToken).ConfigureAwait(false);
+        HoldsImage = true;
     }
 
     /// <summary>While held, every FormatDiskAsync waits (after its in-use check); lets a test see a disk mid-wipe.</summary>
