@@ -51,4 +51,28 @@ public sealed class EvacuationPageTests : BrowserFixture
             Assert.That(consoleErrors, Is.Empty);
         });
     }
+
+    [Test]
+    public async Task A_cordoned_host_that_was_never_evacuated_shows_no_evacuation_and_no_console_error()
+    {
+        var host = await Server.RegisterHostAsync("web-cordoned", "web-cordoned-pool");
+        using (var admin = Server.Client(PageServer.AdminKey))
+        using (var cordon = await admin.PostAsync($"/api/v1/hosts/{host}/cordon", PageServer.Json("""{"cordoned":true}""")))
+        {
+            Assert.That(cordon.IsSuccessStatusCode, Is.True, await cordon.Content.ReadAsStringAsync());
+        }
+
+        await using var context = await Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        await page.GotoAsync(Server.Url.ToString());
+        await page.FillAsync("#api-key", PageServer.ViewerKey);
+        await page.ClickAsync("#use-key");
+
+        // The host list is drawn after the page looked for evacuations.
+        await Assertions.Expect(page.Locator($"[data-host='{host}'] h4")).ToContainTextAsync("(cordoned)");
+        await Assertions.Expect(page.Locator($"[data-evacuation='{host}']")).ToHaveCountAsync(0);
+        Assert.That(consoleErrors, Is.Empty);
+    }
 }
