@@ -9,8 +9,9 @@ namespace DbProvisioner.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 11, cordon, evacuate and inspect on the fleet's real engines: an instance on node-1 is evacuated through the API
-/// onto node-2's engine and removed from node-1's through the gate; a cpuset changed by hand on node-2's engine is the one
-/// drift its inspection lists. Each test opens only the hosts it needs and removes its instances through the API.
+/// onto node-2's engine and removed from node-1's through the gate, a shard member there onto this machine's engine (its
+/// sibling holds node-2); a cpuset changed by hand on node-2's engine is the one drift its inspection lists. Each test
+/// opens only the hosts it needs and removes its instances through the API.
 /// </summary>
 [TestFixture]
 public sealed class FleetOperationsTests : E2eFleetFixture
@@ -60,6 +61,13 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         await TestContext.Progress.WriteLineAsync($"[fleet] risk report of {request.Id}: " + string.Join(" | ", request.Risks.Select(r => $"{r.Code} {r.Severity}: {r.Message}")));
         Assert.That((request.InstanceId, request.Host, request.State), Is.EqualTo((old, Node1, "Pending")));
         var blocking = request.Risks.Where(static r => r.Severity == RiskSeverity.Blocking).Select(static r => r.Code).ToArray();
+        Assert.That(blocking, Does.Contain(RiskCode.LastMember), "a standalone instance's data does not move with it");
+        using (var unacknowledged = await E2e.Approver.PostAsync($"scale-downs/{item.ScaleDownId}/approve", new ApproveScaleDownRequest([])))
+        {
+            var problem = await Problem.ReadAsync(unacknowledged);
+            Assert.That((problem.Status, problem.Names("acknowledge")), Is.EqualTo((400, true)), problem.Body);
+        }
+
         using (var own = await E2e.Admin.PostAsync($"scale-downs/{item.ScaleDownId}/approve", new ApproveScaleDownRequest(blocking)))
         {
             Assert.That(own.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), await own.Content.ReadAsStringAsync());
@@ -88,6 +96,78 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         });
 
         await RemoveThroughTheGateAsync(2, item.ReplacementId);
+    }
+
+    [Test]
+    public async Task A_shard_member_on_node_1_is_replaced_on_another_engine_than_its_sibling_and_removed_through_the_gate()
+    {
+        // One disk per node for this suite: the 1×2 shard fills node-1 and node-2, and e2e-a (this machine's engine) is the one place left.
+        await OpenOnlyAsync(Node1, Node2);
+        using var created = await E2e.Requester.PostAsync("clusters",
+            new CreateClusterRequest("e2e-fleet-evac", E2eLayout.Pool, 1, 2, SpreadSpec.HostHard, E2eRequests.Template()));
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
+        var members = JsonSerializer.Deserialize<ClusterView>(body, ApiClient.Json)!.Members;
+        Assert.That(members.Select(m => m.Host), Is.EquivalentTo(new[] { Node1, Node2 }), body);
+        foreach (var m in members)
+        {
+            var settled = await ApiClient.WaitSettledAsync(E2e.Requester, m.InstanceId, Timeout);
+            Assert.That(settled.State, Is.EqualTo("Ready"), E2eRequests.Describe(settled));
+        }
+
+        var old = members.Single(m => m.Host == Node1).InstanceId;
+        var sibling = members.Single(m => m.Host == Node2).InstanceId;
+        await OpenOnlyAsync(Node1, Node2, E2eLayout.HostA.Id);
+        var watch = Stopwatch.StartNew();
+        using (var evacuate = await E2e.Admin.PostAsync($"hosts/{Node1}/evacuate", new { }))
+        {
+            Assert.That(evacuate.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await evacuate.Content.ReadAsStringAsync());
+        }
+
+        var gated = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
+            static v => v.Instances.Single().ScaleDownId is not null || v.State != "Evacuating", Timeout, "the replacement to be Ready and its scale-down request open",
+            static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var replacedIn = watch.Elapsed;
+        var item = gated.Instances.Single();
+        var replacement = await E2e.Admin.GetInstanceAsync(item.ReplacementId);
+        var credentials = await E2e.Admin.GetOkAsync<CredentialsView>($"instances/{item.ReplacementId}/credentials");
+        Assert.Multiple(async () =>
+        {
+            Assert.That((item.InstanceId, item.ScaleDownState), Is.EqualTo((old, "Pending")), JsonSerializer.Serialize(gated, ApiClient.Json));
+            Assert.That((replacement.State, replacement.Host), Is.EqualTo(("Ready", E2eLayout.HostA.Id)), E2eRequests.Describe(replacement));
+            Assert.That((await E2e.Docker.InspectAsync(item.ReplacementId)).State?.Running, Is.True, "the replacement's container on this machine's engine");
+            Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1), "the replacement's MySQL answers");
+        });
+
+        var request = await E2e.Viewer.GetOkAsync<ScaleDownView>($"scale-downs/{item.ScaleDownId}");
+        await TestContext.Progress.WriteLineAsync($"[fleet] risk report of {request.Id} (shard member): " + string.Join(" | ", request.Risks.Select(r => $"{r.Code} {r.Severity}: {r.Message}")));
+        var approvedAt = watch.Elapsed;
+        var (status, approved) = await ScaleDowns.ApproveAsync(E2e, request);
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), approved);
+        var done = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
+            static v => v.State != "Evacuating", Timeout, "the evacuation to end", static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        await TestContext.Progress.WriteLineAsync(
+            $"[fleet] evacuation of a shard member {Node1} → {E2eLayout.HostA.Id}: evacuate → replacement Ready {replacedIn.TotalSeconds:F1} s; approval → old removed {(watch.Elapsed - approvedAt).TotalSeconds:F1} s");
+
+        // GET /clusters/{name} lists the members placed at creation only, so the shard is read from the instance list.
+        var shard = (await E2e.Admin.ListInstancesAsync()).Where(static i => i.Cluster == "e2e-fleet-evac" && i.State != "Removed");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(done.State, Is.EqualTo("Evacuated"), JsonSerializer.Serialize(done, ApiClient.Json));
+            Assert.That(await ContainerOnAsync(1, old), Is.Null, "the old container is gone from node-1's engine");
+            Assert.That(shard.Select(static i => (i.Id, i.Host)),
+                Is.EquivalentTo(new[] { (sibling, (string?)Node2), (item.ReplacementId, (string?)E2eLayout.HostA.Id) }), "one member per host, on two engines");
+            Assert.That((await E2e.Admin.GetHostAsync(Node1)).Instances, Is.Empty);
+            Assert.That(await E2e.FindLeaksAsync(Node1, Node2), Is.Empty);
+        });
+
+        foreach (var id in new[] { item.ReplacementId, sibling })
+        {
+            var ended = await ScaleDowns.RemoveAllAsync(E2e, [id], Timeout);
+            Assert.That(ended.Single().State, Is.EqualTo("Removed"), JsonSerializer.Serialize(ended, ApiClient.Json));
+        }
+
+        Assert.That(await ContainerOnAsync(2, sibling), Is.Null, $"{sibling} is gone from node-2's engine");
     }
 
     [Test]
@@ -124,6 +204,15 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         Assert.That((await E2e.Viewer.GetOkAsync<HostInspectionView>($"hosts/{Node2}/inspection")).Drifts, Is.Empty);
 
         await RemoveThroughTheGateAsync(2, id);
+    }
+
+    /// <summary>What a failed test left is removed through the gate too, so that the next test finds the hosts empty.</summary>
+    [TearDown]
+    public async Task RemoveLeftInstancesAsync()
+    {
+        var left = (await E2e.Admin.ListInstancesAsync()).Where(static i => i.State == "Ready").Select(static i => i.Id).ToList();
+        foreach (var id in left) await ScaleDowns.RemoveAllAsync(E2e, [id], Timeout);
+        if (left.Count > 0) await TestContext.Progress.WriteLineAsync($"[fleet] removed through the gate after the test: {string.Join(", ", left)}");
     }
 
     /// <summary>A new instance, Ready on <paramref name="host"/> (the only open host) with its container on that node's engine.</summary>
