@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
 using DbProvisioner.Testing;
@@ -14,11 +13,12 @@ namespace DbProvisioner.EndToEnd.Tests;
 /// opens only the hosts it needs and removes its instances through the API.
 /// </summary>
 [TestFixture]
+[Category("Fleet")]
 public sealed class FleetOperationsTests : E2eFleetFixture
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(150);
     private static readonly string Node1 = E2eFleet.HostId(1);
     private static readonly string Node2 = E2eFleet.HostId(2);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(150);
 
     [Test]
     public async Task An_instance_on_node_1_is_replaced_on_node_2s_engine_and_removed_from_node_1s_through_the_gate()
@@ -30,21 +30,14 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         var watch = Stopwatch.StartNew();
         using (var evacuate = await E2e.Admin.PostAsync($"hosts/{Node1}/evacuate", new { }))
         {
-            var body = await evacuate.Content.ReadAsStringAsync();
-            Assert.That(evacuate.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
-            Assert.That(JsonSerializer.Deserialize<EvacuationView>(body, ApiClient.Json)!.Instances.Single().ReplacementHost, Is.EqualTo(Node2), body);
+            Assert.That(evacuate.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await evacuate.Content.ReadAsStringAsync());
+            Assert.That((await ApiClient.ReadAsync<EvacuationView>(evacuate)).Instances.Single().ReplacementHost, Is.EqualTo(Node2), "planned onto the one open host");
         }
 
-        var gated = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
-            static v => v.Instances.Single().ScaleDownId is not null || v.State != "Evacuating", Timeout, "the replacement to be Ready and its scale-down request open",
-            static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var (item, replacement, credentials) = await Evacuations.GatedOneAsync(E2e, Node1, Timeout);
         var replacedIn = watch.Elapsed;
-        var item = gated.Instances.Single();
-        Assert.That(item.ScaleDownState, Is.EqualTo("Pending"), JsonSerializer.Serialize(gated, ApiClient.Json));
 
         // The replacement runs on node-2's engine and answers there with the password the appliance returns; the old one still runs on node-1's.
-        var replacement = await E2e.Admin.GetInstanceAsync(item.ReplacementId);
-        var credentials = await E2e.Admin.GetOkAsync<CredentialsView>($"instances/{item.ReplacementId}/credentials");
         Assert.Multiple(async () =>
         {
             Assert.That(replacement.State, Is.EqualTo("Ready"), E2eRequests.Describe(replacement));
@@ -76,8 +69,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         var approvedAt = watch.Elapsed;
         var (status, approved) = await ScaleDowns.ApproveAsync(E2e, request);
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), approved);
-        var done = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
-            static v => v.State != "Evacuating", Timeout, "the evacuation to end", static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var done = await Evacuations.WaitEndedAsync(E2e, Node1, Timeout);
         var removedIn = watch.Elapsed - approvedAt;
         await TestContext.Progress.WriteLineAsync(
             $"[fleet] evacuation of one instance {Node1} → {Node2}: evacuate → replacement Ready {replacedIn.TotalSeconds:F1} s; approval → old removed {removedIn.TotalSeconds:F1} s");
@@ -85,7 +77,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         var node1 = await E2e.Admin.GetHostAsync(Node1);
         Assert.Multiple(async () =>
         {
-            Assert.That(done.State, Is.EqualTo("Evacuated"), JsonSerializer.Serialize(done, ApiClient.Json));
+            Assert.That(done.State, Is.EqualTo("Evacuated"), Evacuations.Describe(done));
             Assert.That(done.Instances.Single().InstanceState, Is.EqualTo("Removed"));
             Assert.That(await ContainerOnAsync(1, old), Is.Null, "the old container is gone from node-1's engine");
             Assert.That(node1.Cordoned, Is.True, "the evacuated host stays cordoned");
@@ -105,10 +97,9 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         await OpenOnlyAsync(Node1, Node2);
         using var created = await E2e.Requester.PostAsync("clusters",
             new CreateClusterRequest("e2e-fleet-evac", E2eLayout.Pool, 1, 2, SpreadSpec.HostHard, E2eRequests.Template()));
-        var body = await created.Content.ReadAsStringAsync();
-        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
-        var members = JsonSerializer.Deserialize<ClusterView>(body, ApiClient.Json)!.Members;
-        Assert.That(members.Select(m => m.Host), Is.EquivalentTo(new[] { Node1, Node2 }), body);
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await created.Content.ReadAsStringAsync());
+        var members = (await ApiClient.ReadAsync<ClusterView>(created)).Members;
+        Assert.That(members.Select(m => m.Host), Is.EquivalentTo(new[] { Node1, Node2 }));
         foreach (var m in members)
         {
             var settled = await ApiClient.WaitSettledAsync(E2e.Requester, m.InstanceId, Timeout);
@@ -124,16 +115,11 @@ public sealed class FleetOperationsTests : E2eFleetFixture
             Assert.That(evacuate.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await evacuate.Content.ReadAsStringAsync());
         }
 
-        var gated = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
-            static v => v.Instances.Single().ScaleDownId is not null || v.State != "Evacuating", Timeout, "the replacement to be Ready and its scale-down request open",
-            static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var (item, replacement, credentials) = await Evacuations.GatedOneAsync(E2e, Node1, Timeout);
         var replacedIn = watch.Elapsed;
-        var item = gated.Instances.Single();
-        var replacement = await E2e.Admin.GetInstanceAsync(item.ReplacementId);
-        var credentials = await E2e.Admin.GetOkAsync<CredentialsView>($"instances/{item.ReplacementId}/credentials");
         Assert.Multiple(async () =>
         {
-            Assert.That((item.InstanceId, item.ScaleDownState), Is.EqualTo((old, "Pending")), JsonSerializer.Serialize(gated, ApiClient.Json));
+            Assert.That(item.InstanceId, Is.EqualTo(old));
             Assert.That((replacement.State, replacement.Host), Is.EqualTo(("Ready", E2eLayout.HostA.Id)), E2eRequests.Describe(replacement));
             Assert.That((await E2e.Docker.InspectAsync(item.ReplacementId)).State?.Running, Is.True, "the replacement's container on this machine's engine");
             Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1), "the replacement's MySQL answers");
@@ -144,8 +130,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         var approvedAt = watch.Elapsed;
         var (status, approved) = await ScaleDowns.ApproveAsync(E2e, request);
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), approved);
-        var done = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{Node1}/evacuation"),
-            static v => v.State != "Evacuating", Timeout, "the evacuation to end", static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var done = await Evacuations.WaitEndedAsync(E2e, Node1, Timeout);
         await TestContext.Progress.WriteLineAsync(
             $"[fleet] evacuation of a shard member {Node1} → {E2eLayout.HostA.Id}: evacuate → replacement Ready {replacedIn.TotalSeconds:F1} s; approval → old removed {(watch.Elapsed - approvedAt).TotalSeconds:F1} s");
 
@@ -153,7 +138,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         var shard = (await E2e.Admin.ListInstancesAsync()).Where(static i => i.Cluster == "e2e-fleet-evac" && i.State != "Removed");
         Assert.Multiple(async () =>
         {
-            Assert.That(done.State, Is.EqualTo("Evacuated"), JsonSerializer.Serialize(done, ApiClient.Json));
+            Assert.That(done.State, Is.EqualTo("Evacuated"), Evacuations.Describe(done));
             Assert.That(await ContainerOnAsync(1, old), Is.Null, "the old container is gone from node-1's engine");
             Assert.That(shard.Select(static i => (i.Id, i.Host)),
                 Is.EquivalentTo(new[] { (sibling, (string?)Node2), (item.ReplacementId, (string?)E2eLayout.HostA.Id) }), "one member per host, on two engines");
@@ -164,7 +149,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
         foreach (var id in new[] { item.ReplacementId, sibling })
         {
             var ended = await ScaleDowns.RemoveAllAsync(E2e, [id], Timeout);
-            Assert.That(ended.Single().State, Is.EqualTo("Removed"), JsonSerializer.Serialize(ended, ApiClient.Json));
+            Assert.That(ended.Single().State, Is.EqualTo("Removed"), string.Join(", ", ended.Select(static r => $"{r.Id} {r.State}")));
         }
 
         Assert.That(await ContainerOnAsync(2, sibling), Is.Null, $"{sibling} is gone from node-2's engine");
@@ -229,7 +214,7 @@ public sealed class FleetOperationsTests : E2eFleetFixture
     private async Task RemoveThroughTheGateAsync(int node, string id)
     {
         var ended = await ScaleDowns.RemoveAllAsync(E2e, [id], Timeout);
-        Assert.That(ended.Single().State, Is.EqualTo("Removed"), JsonSerializer.Serialize(ended, ApiClient.Json));
+        Assert.That(ended.Single().State, Is.EqualTo("Removed"), string.Join(", ", ended.Select(static r => $"{r.Id} {r.State}")));
         Assert.That(await ContainerOnAsync(node, id), Is.Null, $"{id} is gone from node-{node}'s engine");
     }
 

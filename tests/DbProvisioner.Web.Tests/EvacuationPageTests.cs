@@ -25,13 +25,8 @@ public sealed class EvacuationPageTests : BrowserFixture
             TimeSpan.FromSeconds(30), $"the disks of {to} to be Ready");
 
         await using var context = await Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        var (page, consoleErrors) = await OpenSignedInAsync(context, PageServer.AdminKey);
         page.Dialog += async (_, dialog) => await dialog.AcceptAsync(); // the "Evacuate host …?" confirmation
-        await page.GotoAsync(Server.Url.ToString());
-        await page.FillAsync("#api-key", PageServer.AdminKey);
-        await page.ClickAsync("#use-key");
 
         await page.Locator($"button.evacuate[data-host='{from}']").ClickAsync();
 
@@ -63,12 +58,7 @@ public sealed class EvacuationPageTests : BrowserFixture
         }
 
         await using var context = await Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
-        await page.GotoAsync(Server.Url.ToString());
-        await page.FillAsync("#api-key", PageServer.ViewerKey);
-        await page.ClickAsync("#use-key");
+        var (page, consoleErrors) = await OpenSignedInAsync(context, PageServer.ViewerKey);
 
         // The host list is drawn after the page looked for evacuations.
         await Assertions.Expect(page.Locator($"[data-host='{host}'] h4")).ToContainTextAsync("(cordoned)");
