@@ -40,14 +40,8 @@ public sealed class EvacuationTests : E2eFixture
         });
 
         // The gate opens once the replacement is Ready.
-        var gated = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{from}/evacuation"),
-            static v => v.Instances.Single().ScaleDownId is not null || v.State != "Evacuating", Timeout, "the replacement to be Ready and its scale-down request open",
-            static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var (item, replacement, credentials) = await Evacuations.GatedOneAsync(E2e, from, Timeout);
         var replacedIn = watch.Elapsed;
-        var item = gated.Instances.Single();
-        Assert.That(item.ScaleDownState, Is.EqualTo("Pending"), JsonSerializer.Serialize(gated, ApiClient.Json));
-        var replacement = await E2e.Admin.GetInstanceAsync(planned.ReplacementId);
-        var credentials = await E2e.Admin.GetOkAsync<CredentialsView>($"instances/{planned.ReplacementId}/credentials");
         Assert.Multiple(async () =>
         {
             Assert.That(replacement.State, Is.EqualTo("Ready"));
@@ -71,8 +65,7 @@ public sealed class EvacuationTests : E2eFixture
             Assert.That(approve.StatusCode, Is.EqualTo(HttpStatusCode.OK), await approve.Content.ReadAsStringAsync());
         }
 
-        var done = await Eventually.UntilAsync(() => E2e.Viewer.GetOkAsync<EvacuationView>($"hosts/{from}/evacuation"),
-            static v => v.State != "Evacuating", Timeout, "the evacuation to end", static v => JsonSerializer.Serialize(v, ApiClient.Json));
+        var done = await Evacuations.WaitEndedAsync(E2e, from, Timeout);
         var removedIn = watch.Elapsed - approvedAt;
         await TestContext.Progress.WriteLineAsync(
             $"[e2e] evacuation of one instance: replacement Ready and request open in {replacedIn.TotalSeconds:F1} s; approval → old removed in {removedIn.TotalSeconds:F1} s");
@@ -83,7 +76,7 @@ public sealed class EvacuationTests : E2eFixture
         var gateActions = gate.EnumerateArray().Select(static e => e.GetProperty("action").GetString()).ToList();
         Assert.Multiple(async () =>
         {
-            Assert.That(done.State, Is.EqualTo("Evacuated"), JsonSerializer.Serialize(done, ApiClient.Json));
+            Assert.That(done.State, Is.EqualTo("Evacuated"), Evacuations.Describe(done));
             Assert.That(done.Instances.Single().InstanceState, Is.EqualTo("Removed"));
             Assert.That((await E2e.Docker.OwnedContainersAsync()).SelectMany(c => c.Names), Has.None.EqualTo("/" + DockerEngine.ContainerName(old)), "the old container is gone");
             Assert.That((await E2e.Admin.GetHostAsync(from)).Instances, Is.Empty, "the evacuated host is empty");

@@ -11,44 +11,14 @@ namespace DbProvisioner.EndToEnd.Tests;
 /// node-1 and node-2 over mutual TLS in one pool; a 1×3 cluster with hard host spread puts one member on each engine.
 /// </summary>
 [TestFixture]
-[Category("Fleet")]
-public sealed class FleetSpreadTests : E2eFixture
+public sealed class FleetSpreadTests : E2eFleetFixture
 {
-    private static readonly TimeSpan NodeDisksReady = TimeSpan.FromMinutes(3);
-
     [OneTimeSetUp]
-    public async Task RegisterFleetAsync()
+    public async Task OneHostPerEngineAsync()
     {
-        await FleetNodes.AssertUpAsync();
-        foreach (var node in FleetNodes.Nodes) await FleetNodes.RemoveOwnedAsync(node);
-
         // e2e-b is a second slice of this machine's engine: cordoned, so that every engine gets exactly one host.
-        using (var cordon = await E2e.Admin.PostAsync($"hosts/{E2eLayout.HostB.Id}/cordon", new CordonRequest(true)))
-        {
-            Assert.That(cordon.StatusCode, Is.EqualTo(HttpStatusCode.OK), await cordon.Content.ReadAsStringAsync());
-        }
-
-        foreach (var node in FleetNodes.Nodes)
-        {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            using var response = await E2e.Admin.PostAsync("hosts", FleetNodes.Registration(node));
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
-            await TestContext.Progress.WriteLineAsync($"[fleet] registered {FleetNodes.HostId(node)} in {watch.Elapsed.TotalSeconds:F1} s");
-        }
-
-        var ready = await Eventually.PollAsync(
-            () => Task.WhenAll(FleetNodes.Nodes.Select(n => E2e.Admin.GetHostAsync(FleetNodes.HostId(n)))),
-            hosts => hosts.All(h => h.Disks.Count == 1 && h.Disks[0].State == "Ready"), NodeDisksReady, TimeSpan.FromSeconds(1));
-        Assert.That(ready.Met, Is.True, "node disks: " + string.Join(", ", ready.Last.SelectMany(h => h.Disks.Select(d => $"{h.Id}:{d.Device}={d.State} {d.Error}"))));
-    }
-
-    [OneTimeTearDown]
-    public async Task RemoveFromNodesAsync()
-    {
-        foreach (var node in FleetNodes.Nodes)
-        {
-            await TestContext.Progress.WriteLineAsync($"[fleet] removed {await FleetNodes.RemoveOwnedAsync(node)} containers/volumes from node-{node}");
-        }
+        using var cordon = await E2e.Admin.PostAsync($"hosts/{E2eLayout.HostB.Id}/cordon", new CordonRequest(true));
+        Assert.That(cordon.StatusCode, Is.EqualTo(HttpStatusCode.OK), await cordon.Content.ReadAsStringAsync());
     }
 
     [Test]
@@ -59,7 +29,7 @@ public sealed class FleetSpreadTests : E2eFixture
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
         var cluster = JsonSerializer.Deserialize<ClusterView>(body, ApiClient.Json)!;
-        var engines = new[] { E2eLayout.HostA.Id, FleetNodes.HostId(1), FleetNodes.HostId(2) };
+        var engines = new[] { E2eLayout.HostA.Id, E2eFleet.HostId(1), E2eFleet.HostId(2) };
         Assert.That(cluster.Members.Select(m => m.Host), Is.EquivalentTo(engines), body);
 
         var members = new List<InstanceView>();
@@ -81,16 +51,16 @@ public sealed class FleetSpreadTests : E2eFixture
         {
             // MySQL answers on the host's own address with the password the appliance returns.
             var credentials = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{m.Id}/credentials");
-            var node = FleetNodes.Nodes.FirstOrDefault(n => FleetNodes.HostId(n) == m.Host);
-            var address = node == 0 ? "127.0.0.1" : FleetNodes.Address(node);
+            var node = E2eFleet.NodeOf(m.Host!);
+            var address = node is { } k ? FleetNodes.Address(k) : "127.0.0.1";
             Assert.That(credentials.Host, Is.EqualTo(address), $"{m.Id} on {m.Host}");
             Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1), $"{m.Id} on {m.Host}");
 
             // The container is on that engine, labelled for that host.
             var name = DockerEngine.ContainerName(m.Id);
-            var (exit, output, error) = node == 0
-                ? await DockerEngine.CliAsync("inspect", "--format", "{{index .Config.Labels \"dbprov.host\"}} {{.State.Running}}", name)
-                : await FleetNodes.DockerAsync(node, "inspect", "--format", "{{index .Config.Labels \"dbprov.host\"}} {{.State.Running}}", name);
+            var (exit, output, error) = node is { } n
+                ? await FleetNodes.DockerAsync(n, "inspect", "--format", "{{index .Config.Labels \"dbprov.host\"}} {{.State.Running}}", name)
+                : await DockerEngine.CliAsync("inspect", "--format", "{{index .Config.Labels \"dbprov.host\"}} {{.State.Running}}", name);
             Assert.That(exit, Is.Zero, $"{name} on {m.Host}'s engine: {error}");
             Assert.That(output, Is.EqualTo($"{m.Host} true"), $"{name} on {m.Host}'s engine");
         }
@@ -98,8 +68,8 @@ public sealed class FleetSpreadTests : E2eFixture
         // No node runs a second member: each holds exactly its own instance container.
         foreach (var node in FleetNodes.Nodes)
         {
-            var (_, names, _) = await FleetNodes.DockerAsync(node, "ps", "--format", "{{.Names}}", "--filter", $"label=dbprov.host={FleetNodes.HostId(node)}", "--filter", "label=dbprov.instance");
-            var own = members.Where(m => m.Host == FleetNodes.HostId(node)).Select(m => DockerEngine.ContainerName(m.Id));
+            var (_, names, _) = await FleetNodes.DockerAsync(node, "ps", "--format", "{{.Names}}", "--filter", $"label=dbprov.host={E2eFleet.HostId(node)}", "--filter", "label=dbprov.instance");
+            var own = members.Where(m => m.Host == E2eFleet.HostId(node)).Select(m => DockerEngine.ContainerName(m.Id));
             Assert.That(names.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EquivalentTo(own), $"node-{node}");
         }
     }

@@ -25,13 +25,8 @@ public sealed class EvacuationPageTests : BrowserFixture
             TimeSpan.FromSeconds(30), $"the disks of {to} to be Ready");
 
         await using var context = await Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        var (page, consoleErrors) = await OpenSignedInAsync(context, PageServer.AdminKey);
         page.Dialog += async (_, dialog) => await dialog.AcceptAsync(); // the "Evacuate host …?" confirmation
-        await page.GotoAsync(Server.Url.ToString());
-        await page.FillAsync("#api-key", PageServer.AdminKey);
-        await page.ClickAsync("#use-key");
 
         await page.Locator($"button.evacuate[data-host='{from}']").ClickAsync();
 
@@ -50,5 +45,24 @@ public sealed class EvacuationPageTests : BrowserFixture
             Assert.That(Server.Hosts.Host(from).Running.Keys, Has.Member(instance), "nothing removed before approval");
             Assert.That(consoleErrors, Is.Empty);
         });
+    }
+
+    [Test]
+    public async Task A_cordoned_host_that_was_never_evacuated_shows_no_evacuation_and_no_console_error()
+    {
+        var host = await Server.RegisterHostAsync("web-cordoned", "web-cordoned-pool");
+        using (var admin = Server.Client(PageServer.AdminKey))
+        using (var cordon = await admin.PostAsync($"/api/v1/hosts/{host}/cordon", PageServer.Json("""{"cordoned":true}""")))
+        {
+            Assert.That(cordon.IsSuccessStatusCode, Is.True, await cordon.Content.ReadAsStringAsync());
+        }
+
+        await using var context = await Browser.NewContextAsync();
+        var (page, consoleErrors) = await OpenSignedInAsync(context, PageServer.ViewerKey);
+
+        // The host list is drawn after the page looked for evacuations.
+        await Assertions.Expect(page.Locator($"[data-host='{host}'] h4")).ToContainTextAsync("(cordoned)");
+        await Assertions.Expect(page.Locator($"[data-evacuation='{host}']")).ToHaveCountAsync(0);
+        Assert.That(consoleErrors, Is.Empty);
     }
 }

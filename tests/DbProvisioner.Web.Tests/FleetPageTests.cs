@@ -22,12 +22,7 @@ public sealed class FleetPageTests : BrowserFixture
         Server.Hosts.Host(drifting).UpdateCpusetByHand(instance, cpus == "3" ? "1" : "3");
 
         await using var context = await Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        var consoleErrors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
-        await page.GotoAsync(Server.Url.ToString());
-        await page.FillAsync("#api-key", PageServer.ViewerKey);
-        await page.ClickAsync("#use-key");
+        var (page, consoleErrors) = await OpenSignedInAsync(context, PageServer.ViewerKey);
 
         var driftRow = page.Locator($"#fleet-table tr[data-fleet-host='{drifting}']");
         var cleanRow = page.Locator($"#fleet-table tr[data-fleet-host='{clean}']");

@@ -8,7 +8,7 @@ namespace DbProvisioner.Server.Api;
 
 /// <summary>
 /// <c>POST /hosts/{id}/evacuate</c> (admin) moves every instance off a host through the scale-down gate;
-/// <c>GET /hosts/{id}/evacuation</c> (viewer and up) shows its progress per instance.
+/// <c>GET /hosts/{id}/evacuation</c> (viewer and up) shows its progress per instance, <c>GET /evacuations</c> every host's.
 /// </summary>
 public static class EvacuationApi
 {
@@ -32,7 +32,21 @@ public static class EvacuationApi
             .Produces<EvacuationView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        // The page lists evacuations in one call instead of asking each cordoned host (a host never evacuated answers 404 above).
+        api.MapGet("/evacuations", ListAsync)
+            .WithTags("Hosts")
+            .WithName("ListEvacuations")
+            .WithSummary("Every host's evacuation, under way or ended, by host id; a host that was never evacuated is not listed.")
+            .Produces<IReadOnlyList<EvacuationView>>();
+
         return api;
+    }
+
+    internal static async Task<IResult> ListAsync([FromServices] IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        var hosts = await grains.ListHostsAsync().WaitAsync(cancellationToken);
+        var views = await Task.WhenAll(hosts.Select(h => grains.GetGrain<IEvacuationGrain>(h.Id).GetAsync())).WaitAsync(cancellationToken);
+        return TypedResults.Ok(views.OfType<EvacuationView>().OrderBy(v => v.HostId, StringComparer.Ordinal).ToList());
     }
 
     internal static async Task<IResult> EvacuateAsync(string id, HttpContext http, [FromServices] IGrainFactory grains, CancellationToken cancellationToken)

@@ -166,7 +166,7 @@ function renderHost(host) {
     numa, disks);
 }
 
-// Cordon, uncordon and evacuate (admin); an evacuated host is cordoned, so only cordoned hosts are asked for progress.
+// Cordon, uncordon and evacuate (admin); an evacuated host is cordoned, so evacuations are listed only while a host is.
 let evacuations = new Map();
 
 function hostActions(host) {
@@ -193,10 +193,10 @@ async function hostAction(method, path, body, notice) {
   await refresh();
 }
 
+// One list, not a GET per cordoned host: a host cordoned but never evacuated would answer 404 (a console error).
 async function loadEvacuations(hosts) {
-  const found = await Promise.all(hosts.filter((h) => h.cordoned).map((h) =>
-    api('GET', `/hosts/${encodeURIComponent(h.id)}/evacuation`).catch((error) => (error.status === 404 ? null : Promise.reject(error)))));
-  evacuations = new Map(found.filter((e) => e).map((e) => [e.hostId, e]));
+  const found = hosts.some((h) => h.cordoned) ? await api('GET', '/evacuations') : [];
+  evacuations = new Map(found.map((e) => [e.hostId, e]));
 }
 
 function renderEvacuation(evacuation) {

@@ -143,34 +143,35 @@ public sealed class E2eDeployment : IAsyncDisposable
 
     /// <summary>
     /// Host views and the instance list must agree: every CPU, disk and port claimed on a host belongs to an
-    /// instance that is not Failed, and every such instance holds exactly its own.
+    /// instance that is not Failed, and every such instance holds exactly its own. <paramref name="moreHosts"/>: hosts a
+    /// fixture registered besides the two logical ones (e.g. fleet nodes).
     /// </summary>
-    public async Task<IReadOnlyList<string>> FindLeaksAsync()
+    public async Task<IReadOnlyList<string>> FindLeaksAsync(params string[] moreHosts)
     {
         var instances = await Admin.ListInstancesAsync();
         var live = instances.Where(i => i.State is not ("Failed" or "Removed")).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var problems = new List<string>();
-        foreach (var host in E2eLayout.Hosts)
+        foreach (var host in E2eLayout.HostIds.Concat(moreHosts))
         {
-            var view = await Admin.GetHostAsync(host.Id);
+            var view = await Admin.GetHostAsync(host);
             foreach (var held in view.Instances.Where(i => !live.Contains(i.Id)))
             {
-                problems.Add($"{host.Id}: instance {held.Id} (not live) still holds CPUs {held.Cpus}, port {held.Port}");
+                problems.Add($"{host}: instance {held.Id} (not live) still holds CPUs {held.Cpus}, port {held.Port}");
             }
 
             foreach (var core in view.NumaNodes.SelectMany(n => n.Cores).Where(c => c.Instance is not null && !live.Contains(c.Instance)))
             {
-                problems.Add($"{host.Id}: core {core.Core} (CPUs {core.Cpus}) assigned to {core.Instance}, which is not live");
+                problems.Add($"{host}: core {core.Core} (CPUs {core.Cpus}) assigned to {core.Instance}, which is not live");
             }
 
             foreach (var disk in view.Disks.Where(d => d.ClaimedBy is not null && !live.Contains(d.ClaimedBy)))
             {
-                problems.Add($"{host.Id}: disk {disk.Device} claimed by {disk.ClaimedBy}, which is not live");
+                problems.Add($"{host}: disk {disk.Device} claimed by {disk.ClaimedBy}, which is not live");
             }
 
             foreach (var disk in view.Disks.Where(d => d.State == "Claimed" && d.ClaimedBy is null))
             {
-                problems.Add($"{host.Id}: disk {disk.Device} is Claimed by nobody");
+                problems.Add($"{host}: disk {disk.Device} is Claimed by nobody");
             }
         }
 

@@ -1,4 +1,5 @@
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
 using MySqlConnector;
 using Engine = DbProvisioner.Runtime.Docker.Tests.Docker.Engine;
 
@@ -13,16 +14,16 @@ public sealed class FleetEngineRestartTests
 {
     private const int Node = 1;
     private const int Port = 3402;
-    private static readonly string Id = FleetNodes.InstancePrefix + "restart";
+    private static readonly string Id = FleetRuntime.InstancePrefix + "restart";
     private InstanceContainerSpec _spec = null!;
 
     [OneTimeSetUp]
     public async Task ProvisionAsync()
     {
-        await FleetNodes.AssertUpAsync();
-        using var factory = FleetNodes.NewFactory();
-        await FleetNodes.RemoveLeftoversAsync(factory, Node);
-        var runtime = factory.For(FleetNodes.Host(Node));
+        await FleetNodes.RequireUpAsync();
+        using var factory = FleetRuntime.NewFactory();
+        await FleetRuntime.RemoveLeftoversAsync(factory, Node);
+        var runtime = factory.For(FleetRuntime.Host(Node));
         var device = FleetNodes.Disk(Node, "disk-02");
         _spec = Engine.Spec(Id, device, cpu: 1, Port);
         await runtime.FormatDiskAsync(device, seed: true, Engine.Timeout());
@@ -34,9 +35,9 @@ public sealed class FleetEngineRestartTests
     public async Task RemoveAsync()
     {
         // Whatever the test did, node-1 ends up running for the suites after this one.
-        var (exit, _, stderr) = await FleetNodes.ScriptAsync("start", $"node-{Node}");
-        using var factory = FleetNodes.NewFactory();
-        await factory.For(FleetNodes.Host(Node)).RemoveInstanceAsync(Id, Engine.Timeout());
+        var (exit, _, stderr) = await FleetNodes.ScriptAsync("start", FleetNodes.Name(Node));
+        using var factory = FleetRuntime.NewFactory();
+        await factory.For(FleetRuntime.Host(Node)).RemoveInstanceAsync(Id, Engine.Timeout());
         Assert.That(exit, Is.Zero, stderr);
     }
 
@@ -44,29 +45,29 @@ public sealed class FleetEngineRestartTests
     public async Task The_container_comes_back_by_restart_policy_with_a_row_written_before()
     {
         string containerId;
-        using (var before = FleetNodes.NewFactory())
+        using (var before = FleetRuntime.NewFactory())
         {
-            containerId = (await before.For(FleetNodes.Host(Node)).InspectInstanceAsync(Id, Engine.Timeout()))!.ContainerId;
+            containerId = (await before.For(FleetRuntime.Host(Node)).InspectInstanceAsync(Id, Engine.Timeout()))!.ContainerId;
             await using var connection = await ConnectAsync();
             await Engine.ScalarAsync(connection, "CREATE DATABASE IF NOT EXISTS app");
             await Engine.ScalarAsync(connection, "CREATE TABLE app.survivors (id INT PRIMARY KEY, note VARCHAR(40))");
             await Engine.ScalarAsync(connection, "INSERT INTO app.survivors VALUES (1, 'written before the engine stopped')");
         }
 
-        var stop = await FleetNodes.ScriptAsync("stop", $"node-{Node}");
-        Assert.That(stop.Exit, Is.Zero, stop.Stderr);
+        var stop = await FleetNodes.ScriptAsync("stop", FleetNodes.Name(Node));
+        Assert.That(stop.Exit, Is.Zero, stop.Error);
         Assert.ThrowsAsync<MySqlException>(async () => await ConnectAsync(), "mysqld stopped with its engine");
-        using (var whileDown = FleetNodes.NewFactory())
+        using (var whileDown = FleetRuntime.NewFactory())
         {
-            Assert.ThrowsAsync<EngineUnavailableException>(() => whileDown.For(FleetNodes.Host(Node)).InspectInstanceAsync(Id, Engine.Timeout()));
+            Assert.ThrowsAsync<EngineUnavailableException>(() => whileDown.For(FleetRuntime.Host(Node)).InspectInstanceAsync(Id, Engine.Timeout()));
         }
 
-        var start = await FleetNodes.ScriptAsync("start", $"node-{Node}");
-        Assert.That(start.Exit, Is.Zero, start.Stderr);
+        var start = await FleetNodes.ScriptAsync("start", FleetNodes.Name(Node));
+        Assert.That(start.Exit, Is.Zero, start.Error);
 
         // A fresh factory: the one that saw the engine down may hold an open circuit.
-        using var after = FleetNodes.NewFactory();
-        var runtime = after.For(FleetNodes.Host(Node));
+        using var after = FleetRuntime.NewFactory();
+        var runtime = after.For(FleetRuntime.Host(Node));
         await runtime.WaitUntilReadyAsync(Id, Port, _spec.Credentials, Engine.ReadyDeadline, Engine.Timeout());
         var status = await runtime.InspectInstanceAsync(Id, Engine.Timeout());
         Assert.That(status?.ContainerId, Is.EqualTo(containerId), "the same container, started again by its restart policy");
@@ -75,5 +76,5 @@ public sealed class FleetEngineRestartTests
         Assert.That(await Engine.ScalarAsync(reconnected, "SELECT note FROM app.survivors WHERE id = 1"), Is.EqualTo("written before the engine stopped"));
     }
 
-    private Task<MySqlConnection> ConnectAsync() => FleetMySql.ConnectAsync(FleetNodes.Address(Node), Port, _spec.Credentials.RootPassword);
+    private Task<MySqlConnection> ConnectAsync() => FleetNodes.ConnectMySqlAsync(FleetNodes.Address(Node), Port, _spec.Credentials.RootPassword);
 }

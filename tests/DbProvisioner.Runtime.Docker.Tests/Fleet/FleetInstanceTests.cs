@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using DbProvisioner.Runtime;
+using DbProvisioner.Testing;
 using MySqlConnector;
 using Engine = DbProvisioner.Runtime.Docker.Tests.Docker.Engine;
 
@@ -22,26 +23,26 @@ public sealed class FleetInstanceTests
     private readonly Dictionary<int, InstanceContainerSpec> _specs = [];
     private DockerHostRuntimeFactory _factory = null!;
 
-    private static string Id(int node) => $"{FleetNodes.InstancePrefix}{node}";
+    private static string Id(int node) => $"{FleetRuntime.InstancePrefix}{node}";
 
     private static int Port(int node) => 3400 + node;
 
     [OneTimeSetUp]
     public async Task ProvisionOnEachNodeAsync()
     {
-        await FleetNodes.AssertUpAsync();
-        _factory = FleetNodes.NewFactory();
-        await FleetNodes.RemoveLeftoversAsync(_factory, Nodes);
+        await FleetNodes.RequireUpAsync();
+        _factory = FleetRuntime.NewFactory();
+        await FleetRuntime.RemoveLeftoversAsync(_factory, Nodes);
         foreach (var node in Nodes)
         {
             // One CPU per node, different ones: the simulated machines share this machine's cores.
             _specs[node] = Engine.Spec(Id(node), FleetNodes.Disk(node, "disk-01"), cpu: node - 1, Port(node));
-            await ProvisionAsync($"node-{node}", _factory.For(FleetNodes.Host(node)), _specs[node]);
+            await ProvisionAsync($"node-{node}", _factory.For(FleetRuntime.Host(node)), _specs[node]);
         }
 
         // The same on this machine's engine over its Unix socket, for the log's comparison.
         using var local = new DockerHostRuntimeFactory();
-        var localSpec = Engine.Spec(LocalId, FleetNodes.LocalDisk("disk-04"), cpu: 0, LocalPort);
+        var localSpec = Engine.Spec(LocalId, TestDisks.Resolve("disk-04"), cpu: 0, LocalPort);
         try
         {
             await ProvisionAsync("local", local.For(Engine.Host), localSpec);
@@ -55,7 +56,7 @@ public sealed class FleetInstanceTests
     [OneTimeTearDown]
     public async Task RemoveAsync()
     {
-        foreach (var node in _specs.Keys) await _factory.For(FleetNodes.Host(node)).RemoveInstanceAsync(Id(node), Engine.Timeout());
+        foreach (var node in _specs.Keys) await _factory.For(FleetRuntime.Host(node)).RemoveInstanceAsync(Id(node), Engine.Timeout());
         _factory.Dispose();
     }
 
@@ -75,7 +76,7 @@ public sealed class FleetInstanceTests
     {
         foreach (var node in Nodes)
         {
-            await using var connection = await FleetMySql.ConnectAsync(FleetNodes.Address(node), Port(node), _specs[node].Credentials.RootPassword);
+            await using var connection = await FleetNodes.ConnectMySqlAsync(FleetNodes.Address(node), Port(node), _specs[node].Credentials.RootPassword);
 
             Assert.That(Convert.ToInt32(await Engine.ScalarAsync(connection, "SELECT @@server_id")), Is.EqualTo(Port(node)), $"node-{node}'s own mysqld");
         }
@@ -86,7 +87,7 @@ public sealed class FleetInstanceTests
     {
         foreach (var node in Nodes)
         {
-            var owned = await _factory.For(FleetNodes.Host(node)).ListOwnedAsync(Engine.Timeout());
+            var owned = await _factory.For(FleetRuntime.Host(node)).ListOwnedAsync(Engine.Timeout());
             var (_, local, _) = await Engine.DockerAsync("ps", "-aq", "--filter", $"label=dbprov.instance={Id(node)}");
 
             Assert.That(owned.Containers.Where(c => c.InstanceId == Id(node)).Select(c => c.State), Is.EqualTo(new[] { "running" }), $"node-{node}");
@@ -99,18 +100,18 @@ public sealed class FleetInstanceTests
     public async Task A_node_port_is_not_this_machines_port()
     {
         // The instance listens in node-1's namespace: on this machine's loopback its port is closed.
-        var e = Assert.ThrowsAsync<MySqlException>(async () => await FleetMySql.ConnectAsync("127.0.0.1", Port(1), _specs[1].Credentials.RootPassword));
+        var e = Assert.ThrowsAsync<MySqlException>(async () => await FleetNodes.ConnectMySqlAsync("127.0.0.1", Port(1), _specs[1].Credentials.RootPassword));
 
         Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.UnableToConnectToHost));
-        await using var connection = await FleetMySql.ConnectAsync(FleetNodes.Address(1), Port(1), _specs[1].Credentials.RootPassword);
+        await using var connection = await FleetNodes.ConnectMySqlAsync(FleetNodes.Address(1), Port(1), _specs[1].Credentials.RootPassword);
         Assert.That(await Engine.ScalarAsync(connection, "SELECT 1"), Is.EqualTo(1));
     }
 
     [Test]
     public async Task An_engine_refuses_a_client_without_a_certificate_and_answers_one_with_the_appliances()
     {
-        using var ca = X509CertificateLoader.LoadCertificateFromFile(FleetNodes.ClientTls.CaFile!);
-        using var client = X509Certificate2.CreateFromPemFile(FleetNodes.ClientTls.CertFile!, FleetNodes.ClientTls.KeyFile!);
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(FleetNodes.ClientCaFile);
+        using var client = X509Certificate2.CreateFromPemFile(FleetNodes.ClientCertFile, FleetNodes.ClientKeyFile);
         var version = new Uri($"https://{FleetNodes.Address(1)}:2376/version");
 
         using var anonymous = HttpTo(ca, clientCertificate: null);
@@ -126,11 +127,11 @@ public sealed class FleetInstanceTests
     public void The_driver_without_a_client_certificate_does_not_reach_a_node()
     {
         using var factory = new DockerHostRuntimeFactory(new DockerRuntimeOptions { MaxRetryAttempts = 0 });
-        var host = FleetNodes.Host(1) with { EngineEndpoint = new Uri($"https://{FleetNodes.Address(1)}:2376") };
+        var host = FleetRuntime.Host(1) with { EngineEndpoint = new Uri($"https://{FleetNodes.Address(1)}:2376") };
 
         Assert.That(factory.EndpointRefusal(host.EngineEndpoint), Does.Contain("no client certificate"));
         Assert.That(factory.EndpointRefusal(FleetNodes.Endpoint(1)), Does.Contain("plain-text TCP to another machine"));
-        Assert.Throws<ArgumentException>(() => factory.For(FleetNodes.Host(1)), "the driver never dials a remote engine in plain text");
+        Assert.Throws<ArgumentException>(() => factory.For(FleetRuntime.Host(1)), "the driver never dials a remote engine in plain text");
     }
 
     private static HttpClient HttpTo(X509Certificate2 ca, X509Certificate2? clientCertificate)

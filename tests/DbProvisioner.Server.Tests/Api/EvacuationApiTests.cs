@@ -6,7 +6,7 @@ using static DbProvisioner.Server.Tests.Support.GrainApp;
 
 namespace DbProvisioner.Server.Tests.Api;
 
-/// <summary><c>POST /hosts/{id}/evacuate</c> and <c>GET /hosts/{id}/evacuation</c> over the real grains (in-memory storage, simulated hosts).</summary>
+/// <summary><c>POST /hosts/{id}/evacuate</c>, <c>GET /hosts/{id}/evacuation</c> and <c>GET /evacuations</c> over the real grains (in-memory storage, simulated hosts).</summary>
 [TestFixture]
 [Category("Silo")]
 public sealed class EvacuationApiTests
@@ -89,6 +89,32 @@ public sealed class EvacuationApiTests
             Assert.That(repeat.GetProperty("startedAt").GetDateTimeOffset(), Is.EqualTo(view.GetProperty("startedAt").GetDateTimeOffset()), "asked again, the same evacuation");
             Assert.That(progress.GetProperty("instances").GetArrayLength(), Is.Zero);
             Assert.That(host.GetProperty("cordoned").GetBoolean(), Is.True);
+        });
+    }
+
+    [Test]
+    public async Task The_list_holds_each_evacuated_host_and_not_a_host_only_cordoned()
+    {
+        await RegisterHostAsync(app, "ev-listed", "ev-listed-pool");
+        await RegisterHostAsync(app, "ev-cordoned", "ev-cordoned-pool");
+        var admin = app.CreateClient(FakeApiKeyVerifier.Admin);
+        using (var evacuate = await admin.PostAsync("/api/v1/hosts/ev-listed/evacuate", content: null))
+        {
+            Assert.That(evacuate.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        }
+
+        using (var cordon = await admin.PostAsync("/api/v1/hosts/ev-cordoned/cordon", Body("""{"cordoned":true}""")))
+        {
+            Assert.That(cordon.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        var list = await app.CreateClient(FakeApiKeyVerifier.Viewer).GetFromJsonAsync<JsonElement>("/api/v1/evacuations");
+        var hosts = list.EnumerateArray().Select(static e => e.GetProperty("hostId").GetString()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(hosts, Has.Member("ev-listed"));
+            Assert.That(hosts, Has.No.Member("ev-cordoned"), "cordoned, never evacuated");
+            Assert.That(list.EnumerateArray().Single(static e => e.GetProperty("hostId").GetString() == "ev-listed").GetProperty("state").GetString(), Is.EqualTo("Evacuated"));
         });
     }
 }

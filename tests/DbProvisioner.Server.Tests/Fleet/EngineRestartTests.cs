@@ -24,29 +24,25 @@ namespace DbProvisioner.Server.Tests.Fleet;
 [Category("Fleet")]
 public sealed class EngineRestartTests
 {
-    private const string StateDir = "/var/lib/dbprov";
     private const string HostId = "hb-node-1";
     private const string Pool = "hb-fleet";
-    private const string Node = "node-1";
-    private const string Address = "10.251.1.2";
+    private const int NodeIndex = 1;
+    private static readonly string Node = FleetNodes.Name(NodeIndex);
+    private static readonly string Address = FleetNodes.Address(NodeIndex);
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan EngineTimeout = TimeSpan.FromMinutes(3);
-    private static readonly DockerTlsOptions ClientTls = new()
-    {
-        CaFile = StateDir + "/secrets/docker-client/ca.pem",
-        CertFile = StateDir + "/secrets/docker-client/cert.pem",
-        KeyFile = StateDir + "/secrets/docker-client/key.pem",
-    };
 
-    private readonly DockerHostRuntimeFactory _runtimes = new(new DockerRuntimeOptions { Tls = ClientTls });
+    private readonly DockerHostRuntimeFactory _runtimes = new(new DockerRuntimeOptions
+    {
+        Tls = new DockerTlsOptions { CaFile = FleetNodes.ClientCaFile, CertFile = FleetNodes.ClientCertFile, KeyFile = FleetNodes.ClientKeyFile },
+    });
     private ShellApp app = null!;
     private string? instanceId;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        var (exit, list, _) = await FleetScriptAsync("list");
-        Assert.That(exit == 0 && list.Split('\n').Any(l => l.StartsWith(Node + "\tup", StringComparison.Ordinal)), Is.True, $"{Node} is not up (run `bash hack/fleet.sh up 2`):\n{list}");
+        await FleetNodes.RequireUpAsync(NodeIndex);
         (app, _) = await GrainApp.StartAsync(services =>
         {
             services.AddSingleton<IHostRuntimeFactory>(_runtimes);
@@ -67,8 +63,7 @@ public sealed class EngineRestartTests
         try
         {
             if (instanceId is not null)
-                await _runtimes.For(new HostConnection(HostId, new Uri($"tcp://{Address}:2376"), Address, HostConnection.DefaultImage))
-                    .RemoveInstanceAsync(instanceId, new CancellationTokenSource(EngineTimeout).Token);
+                await _runtimes.For(FleetNodes.Host(HostId, NodeIndex)).RemoveInstanceAsync(instanceId, new CancellationTokenSource(EngineTimeout).Token);
         }
         finally
         {
@@ -87,12 +82,12 @@ public sealed class EngineRestartTests
         using var registered = await app.CreateClient(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", Body(JsonSerializer.Serialize(new
         {
             id = HostId,
-            engineEndpoint = $"tcp://{Address}:2376",
+            engineEndpoint = FleetNodes.Endpoint(NodeIndex).ToString().TrimEnd('/'),
             mySqlAddress = Address,
             zone = "z1",
             rack = "r1",
             pool = Pool,
-            disks = new[] { new { device = LoopDeviceOver($"{StateDir}/disks/fleet/{Node}/disk-02.img"), sizeGiB = 2 } },
+            disks = new[] { new { device = FleetNodes.Disk(NodeIndex, "disk-02"), sizeGiB = 2 } },
             reservedCpus = "",
             ports = new { first = 3411, last = 3412 },
             watermarks = new[] { new { @class = "standard", minReady = 1, minSeeded = 1 } },
@@ -116,7 +111,7 @@ public sealed class EngineRestartTests
         TimeSpan stopped = default, detected = default;
         try
         {
-            var stop = FleetScriptAsync("stop", Node);
+            var stop = FleetNodes.ScriptAsync("stop", Node);
             var down = await Eventually.UntilAsync(HostAsync, static h => !h.GetProperty("healthy").GetBoolean(), TimeSpan.FromMinutes(2), "the host to be reported unhealthy");
             detected = stopping.Elapsed;
             Assert.That((await stop).Exit, Is.Zero, "fleet.sh stop");
@@ -135,7 +130,7 @@ public sealed class EngineRestartTests
         }
         finally
         {
-            var (exit, _, err) = await FleetScriptAsync("start", Node);
+            var (exit, _, err) = await FleetNodes.ScriptAsync("start", Node);
             Assert.That(exit, Is.Zero, $"fleet.sh start {Node}: {err}");
         }
 
@@ -168,56 +163,11 @@ public sealed class EngineRestartTests
         return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
-    private static async Task<MySqlConnection> ConnectAsync(int port, string password)
-    {
-        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
-        {
-            Server = Address,
-            Port = (uint)port,
-            UserID = "root",
-            Password = password,
-            Pooling = false,
-            ConnectionTimeout = 5,
-            AllowUserVariables = true,
-        }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
+    private static Task<MySqlConnection> ConnectAsync(int port, string password) => FleetNodes.ConnectMySqlAsync(Address, port, password);
 
     private static async Task ExecuteAsync(MySqlConnection connection, string sql)
     {
         await using var command = new MySqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>The loop device over a pool file, found by backing file, never by number.</summary>
-    private static string LoopDeviceOver(string file)
-    {
-        foreach (var dir in Directory.EnumerateDirectories("/sys/block", "loop*"))
-        {
-            var backing = Path.Combine(dir, "loop", "backing_file");
-            if (File.Exists(backing) && File.ReadAllText(backing).TrimEnd('\n') == file) return "/dev/" + Path.GetFileName(dir);
-        }
-        throw new InvalidOperationException($"{file} is not attached to a loop device: run `bash hack/fleet.sh up 2`");
-    }
-
-    private static async Task<(int Exit, string Stdout, string Stderr)> FleetScriptAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(RepoDir(), "hack", "fleet.sh"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("bash hack/fleet.sh did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepoDir()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "hack", "fleet.sh"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"No checkout with hack/fleet.sh above {AppContext.BaseDirectory}");
     }
 }

@@ -30,6 +30,18 @@ public abstract class BrowserFixture
         });
     }
 
+    /// <summary>A new page of <paramref name="context"/> signed in with <paramref name="key"/>, and every console error it logs from its start.</summary>
+    protected async Task<(IPage Page, List<string> ConsoleErrors)> OpenSignedInAsync(IBrowserContext context, string key)
+    {
+        var page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        await page.GotoAsync(Server.Url.ToString());
+        await page.FillAsync("#api-key", key);
+        await page.ClickAsync("#use-key");
+        return (page, consoleErrors);
+    }
+
     [OneTimeTearDown]
     public async Task StopAsync()
     {
