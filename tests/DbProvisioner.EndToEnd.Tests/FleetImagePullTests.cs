@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -26,18 +27,18 @@ public sealed class FleetImagePullTests : E2eFixture
     [OneTimeSetUp]
     public async Task ClearNodesAsync()
     {
-        await FleetNodes.AssertUpAsync();
-        foreach (var node in FleetNodes.Nodes) await FleetNodes.RemoveOwnedAsync(node);
+        await FleetNodes.RequireUpAsync();
+        foreach (var node in FleetNodes.Nodes) await E2eFleet.RemoveOwnedAsync(node);
     }
 
     [OneTimeTearDown]
     public async Task LeaveNodesAsTheyWereAsync()
     {
-        foreach (var node in FleetNodes.Nodes) await FleetNodes.RemoveOwnedAsync(node);
+        foreach (var node in FleetNodes.Nodes) await E2eFleet.RemoveOwnedAsync(node);
         // Other suites run node-2's instances and helpers from the image: put it back if this test left it missing.
-        if ((await FleetNodes.DockerAsync(Cold, "image", "inspect", "--format", "{{.Id}}", Image)).ExitCode == 0) return;
-        var pulled = await NodeDockerAsync(Cold, PullTimeout, "pull", "-q", $"{Registry}/{Image}");
-        Assert.That(pulled.ExitCode, Is.Zero, $"pulling {Image} back onto node-{Cold}: {pulled.Error}");
+        if ((await FleetNodes.DockerAsync(Cold, "image", "inspect", "--format", "{{.Id}}", Image)).Exit == 0) return;
+        var pulled = await FleetNodes.DockerAsync(Cold, PullTimeout, "pull", "-q", $"{Registry}/{Image}");
+        Assert.That(pulled.Exit, Is.Zero, $"pulling {Image} back onto node-{Cold}: {pulled.Error}");
         await FleetNodes.DockerAsync(Cold, "tag", $"{Registry}/{Image}", Image);
         await FleetNodes.DockerAsync(Cold, "rmi", $"{Registry}/{Image}");
     }
@@ -47,20 +48,20 @@ public sealed class FleetImagePullTests : E2eFixture
     {
         // Warm: node-1 holds the image; registration discovers its topology and answers with the image Present.
         var warm = Stopwatch.StartNew();
-        var warmHost = await RegisterAsync(FleetNodes.Registration(Warm) with { Pool = "e2e-warm" });
+        var warmHost = await RegisterAsync(E2eFleet.Registration(Warm) with { Pool = "e2e-warm" });
         var warmRegistered = warm.Elapsed;
         Assert.That(warmHost.Image?.State, Is.EqualTo(ImageState.Present), "a node that holds the image is Present at once");
-        await WaitDisksReadyAsync(FleetNodes.HostId(Warm));
+        await WaitDisksReadyAsync(E2eFleet.HostId(Warm));
         var warmDisksReady = warm.Elapsed;
 
         // Cold: node-2 without the image. Its topology is described (as the engine reports it): discovery would need the image.
         var removed = await FleetNodes.DockerAsync(Cold, "rmi", Image);
-        Assert.That(removed.ExitCode, Is.Zero, $"removing {Image} from node-{Cold} (a container there still uses it?): {removed.Error}");
-        Assert.That((await FleetNodes.DockerAsync(Cold, "image", "inspect", Image)).ExitCode, Is.Not.Zero, $"node-{Cold} still holds {Image}");
+        Assert.That(removed.Exit, Is.Zero, $"removing {Image} from node-{Cold} (a container there still uses it?): {removed.Error}");
+        Assert.That((await FleetNodes.DockerAsync(Cold, "image", "inspect", Image)).Exit, Is.Not.Zero, $"node-{Cold} still holds {Image}");
         var (cpus, memoryMiB) = await EngineMachineAsync(Cold);
 
         var cold = Stopwatch.StartNew();
-        var coldHost = await RegisterAsync(FleetNodes.Registration(Cold) with { Pool = "e2e-cold", Topology = new TopologySpec(1, cpus, 1, memoryMiB) });
+        var coldHost = await RegisterAsync(E2eFleet.Registration(Cold) with { Pool = "e2e-cold", Topology = new TopologySpec(1, cpus, 1, memoryMiB) });
         var coldRegistered = cold.Elapsed;
         Assert.That(coldHost.Image?.State, Is.EqualTo(ImageState.Pulling), "registration answers at once with the image Pulling");
         Assert.That(coldRegistered, Is.LessThan(TimeSpan.FromSeconds(10)), "registration does not wait for the pull");
@@ -84,7 +85,7 @@ public sealed class FleetImagePullTests : E2eFixture
         HostImageView image;
         do
         {
-            image = (await E2e.Admin.GetHostAsync(FleetNodes.HostId(Cold))).Image!;
+            image = (await E2e.Admin.GetHostAsync(E2eFleet.HostId(Cold))).Image!;
             if (seen.Count == 0 || seen[^1] != image) seen.Add(image);
             if (firstProgress is null && image is { State: ImageState.Pulling, BytesDone: > 0 }) firstProgress = cold.Elapsed;
             Assert.That(image.State, Is.Not.EqualTo(ImageState.Failed), $"the pull failed: {image.Error}");
@@ -104,14 +105,14 @@ public sealed class FleetImagePullTests : E2eFixture
         var (tagged, _, _) = await FleetNodes.DockerAsync(Cold, "image", "inspect", Image);
         Assert.That(tagged, Is.Zero, $"node-{Cold} holds {Image} by the name instances run");
 
-        await WaitDisksReadyAsync(FleetNodes.HostId(Cold));
+        await WaitDisksReadyAsync(E2eFleet.HostId(Cold));
         var coldDisksReady = cold.Elapsed;
 
         var instanceId = await E2eRequests.CreateInstanceAsync(E2e.Requester, E2eRequests.Instance(swapMiB: 0, pool: "e2e-cold"));
         var instance = await ApiClient.WaitSettledAsync(E2e.Requester, instanceId, E2eRequests.ReadyTimeout);
         var coldInstanceReady = cold.Elapsed;
         Assert.That(instance.State, Is.EqualTo("Ready"), E2eRequests.Describe(instance));
-        Assert.That(instance.Host, Is.EqualTo(FleetNodes.HostId(Cold)));
+        Assert.That(instance.Host, Is.EqualTo(E2eFleet.HostId(Cold)));
         var credentials = await E2e.Requester.GetOkAsync<CredentialsView>($"instances/{instanceId}/credentials");
         Assert.That(await E2eRequests.SelectOneAsync(credentials), Is.EqualTo(1), "MySQL answers on node-2");
 
@@ -145,23 +146,5 @@ public sealed class FleetImagePullTests : E2eFixture
         Assert.That(exit, Is.Zero, error);
         var parts = output.Split(' ');
         return (int.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture) / (1024 * 1024));
-    }
-
-    /// <summary>The docker CLI on a node with a longer patience than <see cref="FleetNodes.DockerAsync"/> (a pull of the whole image).</summary>
-    private static async Task<(int ExitCode, string Error)> NodeDockerAsync(int node, TimeSpan timeout, params string[] arguments)
-    {
-        var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.Environment["DOCKER_HOST"] = $"tcp://{FleetNodes.Address(node)}:2376";
-        info.Environment["DOCKER_TLS_VERIFY"] = "1";
-        info.Environment["DOCKER_CERT_PATH"] = FleetNodes.ClientCertDir;
-        info.Environment["DOCKER_API_VERSION"] = "1.41";
-        foreach (var part in arguments) info.ArgumentList.Add(part);
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("docker did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cancel.Token);
-        await output;
-        return (process.ExitCode, (await error).Trim());
     }
 }

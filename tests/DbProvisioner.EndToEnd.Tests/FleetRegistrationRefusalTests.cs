@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using DbProvisioner.Api;
 using DbProvisioner.EndToEnd.Tests.Support;
+using DbProvisioner.Testing;
 
 namespace DbProvisioner.EndToEnd.Tests;
 
@@ -23,13 +24,13 @@ public sealed class FleetRegistrationRefusalTests : E2eFixture
     [OneTimeSetUp]
     public async Task RegisterNodeAsync()
     {
-        await FleetNodes.AssertUpAsync();
-        using var response = await E2e.Admin.PostAsync("hosts", FleetNodes.Registration(Node) with { Watermarks = [new WatermarkSpec("standard", 0, 0)] });
+        await FleetNodes.RequireUpAsync();
+        using var response = await E2e.Admin.PostAsync("hosts", E2eFleet.Registration(Node) with { Watermarks = [new WatermarkSpec("standard", 0, 0)] });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
     }
 
     private static RegisterHostRequest Slice(string id, int firstPort, string? device = null) =>
-        FleetNodes.Registration(Node) with
+        E2eFleet.Registration(Node) with
         {
             Id = id,
             Ports = new PortRangeSpec(firstPort, firstPort + 4),
@@ -40,10 +41,10 @@ public sealed class FleetRegistrationRefusalTests : E2eFixture
     [Test]
     public async Task A_second_host_asking_for_the_disk_of_node_1_on_its_engine_is_a_409_naming_it()
     {
-        var (status, body) = await RegisterAsync(Slice("e2e-node-1-disk", 3541, FleetNodes.Disk(Node)));
+        var (status, body) = await RegisterAsync(Slice("e2e-node-1-disk", 3541, FleetNodes.Disk(Node, "disk-02")));
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), body);
-        Assert.That(Detail(body), Does.StartWith("disks:").And.Contain(FleetNodes.HostId(Node)).And.Contain(FleetNodes.Disk(Node)));
+        Assert.That(Detail(body), Does.StartWith("disks:").And.Contain(E2eFleet.HostId(Node)).And.Contain(FleetNodes.Disk(Node, "disk-02")));
         await AssertNotRegisteredAsync("e2e-node-1-disk");
     }
 
@@ -53,7 +54,7 @@ public sealed class FleetRegistrationRefusalTests : E2eFixture
         var (status, body) = await RegisterAsync(Slice("e2e-node-1-ports", 3525));
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), body);
-        Assert.That(Detail(body), Does.StartWith("ports:").And.Contain(FleetNodes.HostId(Node)).And.Contain("3521-3529"));
+        Assert.That(Detail(body), Does.StartWith("ports:").And.Contain(E2eFleet.HostId(Node)).And.Contain("3521-3529"));
         await AssertNotRegisteredAsync("e2e-node-1-ports");
     }
 
@@ -90,10 +91,10 @@ public sealed class FleetRegistrationRefusalTests : E2eFixture
     [Test]
     public async Task The_same_id_with_another_configuration_is_a_409_and_the_first_stays()
     {
-        var (status, body) = await RegisterAsync(FleetNodes.Registration(Node) with { Rack = "r-other", Watermarks = [new WatermarkSpec("standard", 0, 0)] });
+        var (status, body) = await RegisterAsync(E2eFleet.Registration(Node) with { Rack = "r-other", Watermarks = [new WatermarkSpec("standard", 0, 0)] });
 
         Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), body);
-        Assert.That((await E2e.Admin.GetHostAsync(FleetNodes.HostId(Node))).Rack, Is.EqualTo($"r-node-{Node}"));
+        Assert.That((await E2e.Admin.GetHostAsync(E2eFleet.HostId(Node))).Rack, Is.EqualTo($"r-node-{Node}"));
     }
 
     private async Task<(HttpStatusCode Status, string Body)> RegisterAsync(RegisterHostRequest request)

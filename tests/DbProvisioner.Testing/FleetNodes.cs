@@ -52,12 +52,16 @@ public static class FleetNodes
 
     /// <summary>The docker CLI on node-K's engine, as an operator types it after <c>eval "$(fleet.sh env node-K)"</c>.</summary>
     public static Task<(int Exit, string Output, string Error)> DockerAsync(int node, params string[] arguments) =>
+        DockerAsync(node, TimeSpan.FromSeconds(60), arguments);
+
+    /// <summary>The same with more patience (e.g. a pull of the whole image).</summary>
+    public static Task<(int Exit, string Output, string Error)> DockerAsync(int node, TimeSpan timeout, params string[] arguments) =>
         RunAsync("docker", arguments, new Dictionary<string, string>
         {
             ["DOCKER_HOST"] = Endpoint(node).ToString().TrimEnd('/'),
             ["DOCKER_TLS_VERIFY"] = "1",
             ["DOCKER_CERT_PATH"] = ClientCertDir,
-        }, TimeSpan.FromSeconds(60));
+        }, timeout);
 
     /// <summary>Throws with what to run unless every one of <paramref name="nodes"/> (default: node-1 and node-2) is up.</summary>
     public static async Task RequireUpAsync(params int[] nodes)
