@@ -5,6 +5,7 @@
 #   silo.sh list         K, pid, state, ports, the silo's own /healthz status
 #   silo.sh proxy N      (re)start HAProxy on $URL in front of silos 1..N
 #   silo.sh down         stop every silo (SIGTERM) and HAProxy
+#   silo.sh proxy-config BIND ADDRESS...   print the HAProxy configuration (tests run HAProxy on it themselves)
 # State (pid, output, log folder per silo; haproxy.cfg and pid) under $DBPROV_SILOS_DIR, default /var/lib/dbprov/silos.
 # Only processes whose pid file is here are signalled, and only when their command line is still ours.
 source "$(dirname "$0")/lib.sh"
@@ -89,8 +90,9 @@ list_silos() {
 
 # HAProxy: health checks on /healthz; retries of idempotent requests only (GET, HEAD, OPTIONS, or any request carrying
 # an Idempotency-Key, which the API answers the same way twice). A POST without one is never resent: it could place twice.
+# write_proxy_config BIND ADDRESS... (host:port of each silo's HTTP).
 write_proxy_config() {
-  local n="$1" k bind="${URL#http://}"
+  local bind="$1" k=0 address; shift
   cat <<CFG
 global
     maxconn 2000
@@ -120,8 +122,9 @@ backend silos
     http-check expect status 200
     default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 CFG
-  for k in $(seq 1 "$n"); do
-    printf '    server silo-%s 127.0.0.1:%s check\n' "$k" "$(http_port "$k")"
+  for address in "$@"; do
+    k=$((k + 1))
+    printf '    server silo-%s %s check\n' "$k" "$address"
   done
 }
 
@@ -130,7 +133,9 @@ start_proxy() {
   [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "a number of silos, not '$n'"
   command -v haproxy >/dev/null || die "haproxy is not installed (bash hack/install-deps.sh)"
   mkdir -p "$SILOS_DIR"
-  write_proxy_config "$n" > "$SILOS_DIR/haproxy.cfg"
+  local backends=() k
+  for k in $(seq 1 "$n"); do backends+=("127.0.0.1:$(http_port "$k")"); done
+  write_proxy_config "${URL#http://}" "${backends[@]}" > "$SILOS_DIR/haproxy.cfg"
   haproxy -c -q -f "$SILOS_DIR/haproxy.cfg" || die "bad HAProxy configuration ($SILOS_DIR/haproxy.cfg)"
   pid="$(live_pid "$SILOS_DIR/haproxy.pid" haproxy)"
   if [ -n "$pid" ]; then
@@ -160,5 +165,7 @@ case "${1:-}" in
   list) list_silos ;;
   proxy) start_proxy "${2:-}" ;;
   down) down ;;
-  *) die "usage: silo.sh start K | stop K | list | proxy N | down" ;;
+  # For tests that start their own silos: the same HAProxy configuration for BIND and the silos' HTTP addresses.
+  proxy-config) shift; [ "$#" -ge 2 ] || die "usage: silo.sh proxy-config BIND ADDRESS..."; write_proxy_config "$@" ;;
+  *) die "usage: silo.sh start K | stop K | list | proxy N | down | proxy-config BIND ADDRESS..." ;;
 esac

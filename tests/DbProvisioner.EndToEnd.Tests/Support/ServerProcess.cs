@@ -19,13 +19,15 @@ public sealed class ServerProcess : IAsyncDisposable
     private StreamWriter? _log;
     private int _generation;
 
-    public ServerProcess(IReadOnlyDictionary<string, string> settings, string logFile)
+    /// <param name="baseAddress">Where this server answers (its Server:Url); the suite's port unless given.</param>
+    public ServerProcess(IReadOnlyDictionary<string, string> settings, string logFile, Uri? baseAddress = null)
     {
         _arguments = [E2eLayout.ServerDll, .. settings.Select(s => $"--{s.Key}={s.Value}")];
         _logFile = logFile;
+        BaseAddress = baseAddress ?? new Uri($"http://127.0.0.1:{E2eLayout.HttpPort}/");
     }
 
-    public Uri BaseAddress { get; } = new($"http://127.0.0.1:{E2eLayout.HttpPort}/");
+    public Uri BaseAddress { get; }
 
     public bool IsRunning => _process is { HasExited: false };
 
