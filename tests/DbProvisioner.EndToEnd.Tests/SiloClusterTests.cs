@@ -40,6 +40,7 @@ public sealed class SiloClusterTests
     }
 
     [Test]
+    [Order(1)]
     public async Task A_silo_killed_mid_burst_every_request_settles_nothing_given_twice_and_its_reminder_fires_on_a_survivor()
     {
         // The victim is the silo running the recovery sweep: its reminder must go on firing once it is dead.
@@ -83,6 +84,86 @@ public sealed class SiloClusterTests
             Assert.That(settled.Select(v => v.State), Has.All.AnyOf("Ready", "Failed"));
         });
         await AssertNothingGivenTwiceAsync(settled);
+    }
+
+    [Test]
+    [Order(2)]
+    public async Task A_silo_paused_past_the_membership_timeout_is_declared_dead_and_stops_itself_when_resumed()
+    {
+        await _cluster.EnsureAllRunningAsync();
+        const int paused = 1;
+        var others = Enumerable.Range(0, SiloCount).Where(i => i != paused).ToList();
+        var watch = Stopwatch.StartNew();
+        await _cluster.Silos[paused].SignalAsync("STOP");
+        try
+        {
+            await Eventually.UntilAsync(
+                async () => await Task.WhenAll(others.Select(_cluster.HealthAsync)),
+                static views => views.All(v => v is { ActiveSilos: SiloCount - 1 }), TimeSpan.FromSeconds(60),
+                "the others to declare the paused silo dead", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+        }
+        finally
+        {
+            await _cluster.Silos[paused].SignalAsync("CONT");
+        }
+
+        var deadAfter = watch.Elapsed;
+        // Resumed, it reads that it was declared dead and ends itself rather than serve with a stale view.
+        var exited = await _cluster.Silos[paused].WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] SIGSTOP silo-{paused + 1}: declared dead after {deadAfter.TotalSeconds:F1} s; after SIGCONT it {(exited ? "exited" : "still runs")} ({watch.Elapsed.TotalSeconds:F1} s)");
+        Assert.That(exited, Is.True, "the resumed silo went on running after it was declared dead");
+        var views = await Task.WhenAll(others.Select(_cluster.HealthAsync));
+        Assert.That(views.Select(v => v?.ActiveSilos), Has.All.EqualTo(SiloCount - 1), "the others still see one silo fewer");
+    }
+
+    [Test]
+    [Order(3)]
+    public async Task A_rolling_restart_under_a_trickle_of_reads_through_HAProxy_fails_no_read()
+    {
+        await _cluster.EnsureAllRunningAsync();
+        var instances = await _cluster.Admin.ListInstancesAsync();
+        var paths = instances.Select(i => $"instances/{i.Id}").Concat(E2eLayout.Hosts.Select(h => $"hosts/{h.Id}")).ToList();
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var reads = 0;
+        var trickle = Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var path = paths[n % paths.Count];
+                try
+                {
+                    using var response = await _cluster.Admin.GetAsync(path);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        failures.Enqueue($"GET {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    failures.Enqueue($"GET {path}: {e.Message}");
+                }
+
+                Interlocked.Increment(ref reads);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+            }
+        });
+
+        var watch = Stopwatch.StartNew();
+        for (var k = 0; k < SiloCount; k++)
+        {
+            // A graceful stop (SIGTERM), as a deployment would do it, then the same silo again.
+            await _cluster.Silos[k].SignalAsync("TERM");
+            Assert.That(await _cluster.Silos[k].WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.True, $"silo-{k + 1} did not stop on SIGTERM");
+            await _cluster.EnsureAllRunningAsync();
+        }
+
+        await stop.CancelAsync();
+        await trickle;
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] rolling restart of {SiloCount} silos in {watch.Elapsed.TotalSeconds:F1} s: {reads} reads, {failures.Count} failed");
+        Assert.That(failures, Is.Empty, $"{failures.Count} of {reads} reads failed");
     }
 
     private async Task<int> FindSweeperAsync()

@@ -105,7 +105,8 @@ public static class ServerComposition
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Nor is a meta database that is away a fault of this process: /healthz and the 503 say so, without a stack per request.
-            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException || ProblemExceptionHandler.IsMetaDbUnavailable(c.Exception),
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException || ProblemExceptionHandler.IsMetaDbUnavailable(c.Exception)
+                || ProblemExceptionHandler.IsSiloUnavailable(c.HttpContext, c.Exception),
         });
         app.UseStatusCodePages();
         app.UseAuthentication();

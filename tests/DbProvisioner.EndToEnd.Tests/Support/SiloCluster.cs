@@ -110,6 +110,21 @@ public sealed class SiloCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts every silo that is not running (after a kill, or one that stopped itself), one at a time.</summary>
+    public async Task EnsureAllRunningAsync()
+    {
+        foreach (var silo in _silos.Where(s => !s.IsRunning))
+        {
+            await silo.KillAsync();
+            await silo.StartAsync(CancellationToken.None);
+        }
+
+        await Eventually.UntilAsync(
+            async () => await Task.WhenAll(Enumerable.Range(0, _silos.Count).Select(HealthAsync)),
+            views => views.All(v => v is { Healthy: true } && v.ActiveSilos == _silos.Count), TimeSpan.FromSeconds(60),
+            "every silo to see all of them Active", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+    }
+
     public string Tails(int lines) => string.Join("\n", _silos.Select((s, i) => $"---- silo-{i + 1} ({s.LogFile}):\n{s.Tail(lines)}"));
 
     private async Task StartProxyAsync()
