@@ -23,8 +23,8 @@ setup: ## install and start what the appliance needs: packages, dockerd, images,
 build: ## build the solution
 	dotnet build DbProvisioner.sln -c $(CONFIG) --nologo -v minimal
 
-run: setup build ## set up, then start the appliance on http://127.0.0.1:8080 with host `local` (FLEET=N: and node-1 … node-N)
-	@FLEET="$(FLEET)" bash hack/run.sh
+run: setup build ## set up, then start the appliance on http://127.0.0.1:8080 with host `local` (FLEET=N: and node-1 … node-N; SILOS=N: N silos behind HAProxy)
+	@FLEET="$(FLEET)" SILOS="$(SILOS)" bash hack/run.sh
 
 test: setup build ## set up, then run every test (real engine, real meta DB); ends with "tests: N passed, M failed"
 	@bash hack/test.sh

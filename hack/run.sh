@@ -3,6 +3,8 @@
 # then registers this machine as host `local` (loop-disk pool, pool `general`) unless it already is.
 # FLEET=N (make run FLEET=N) first brings up N fleet engines (hack/fleet.sh up N) and registers node-1 … node-N too:
 # one zone, each host its own rack, each node's run pool, over mutual TLS. Ctrl-C stops the server.
+# SILOS=N (make run SILOS=N, N > 1) starts N silos of one cluster instead (hack/silo.sh: membership in the meta database)
+# with HAProxy on the URL in front of their HTTP ports; Ctrl-C stops them all. SILOS=1 is the single process as before.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
@@ -15,15 +17,32 @@ HOST_ID="${DBPROV_HOST_ID:-local}"
 HOST_DISKS="${DBPROV_HOST_DISKS:-loop}"
 LOG_FILE="$LOG_DIR/server.out"
 FLEET="${FLEET:-0}"
+SILOS="${SILOS:-1}"
 DBPROV="$HACK_DIR/dbprov"
 
 [ -f "$SERVER_DLL" ] || die "the server is not built ($SERVER_DLL): run 'make build'"
 [[ "$FLEET" =~ ^[0-9]+$ ]] || die "FLEET must be a number of fleet engines (0 or more), not '$FLEET'"
+[[ "$SILOS" =~ ^[1-9][0-9]?$ ]] || die "SILOS must be a number of silos (1 to 99), not '$SILOS'"
 if [ "$FLEET" -gt 0 ]; then
   bash "$HACK_DIR/fleet.sh" up "$FLEET" || die "the fleet did not come up (hack/fleet.sh up $FLEET)"
 fi
 mkdir -p "$LOG_DIR"
 
+if [ "$SILOS" -gt 1 ]; then
+  stop() {
+    trap - INT TERM EXIT
+    bash "$HACK_DIR/silo.sh" down
+  }
+  trap stop INT TERM EXIT
+  for k in $(seq 1 "$SILOS"); do
+    DBPROV_URL="$URL" bash "$HACK_DIR/silo.sh" start "$k"
+  done
+  DBPROV_URL="$URL" bash "$HACK_DIR/silo.sh" proxy "$SILOS"
+  LOG_FILE="${DBPROV_SILOS_DIR:-$STATE_DIR/silos}/K/out"
+  # Nothing of ours to wait for (the silos run in their own sessions): the script waits here until Ctrl-C.
+  sleep infinity &
+  SERVER_PID=$!
+else
 # The server's content root is its folder: appsettings.json and the relative log folder live there.
 log "starting the server on $URL (output: $LOG_FILE, rolling logs: $LOG_DIR)"
 ( cd "$(dirname "$SERVER_DLL")" && exec dotnet "$SERVER_DLL" --Server:Url="$URL" --Log:Directory="$LOG_DIR" ) >>"$LOG_FILE" 2>&1 &
@@ -38,6 +57,7 @@ stop() {
   fi
 }
 trap stop INT TERM EXIT
+fi
 
 for _ in $(seq 1 240); do
   kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 40 "$LOG_FILE" >&2; die "the server exited during start-up (see $LOG_FILE)"; }
@@ -111,6 +131,7 @@ $("$DBPROV" --config "$CONFIG" --url "$URL" host list 2>&1 | sed 's/^/    /')
     $DBPROV host inspect $HOST_ID
     $DBPROV instance list
 
+  Silos: $SILOS$([ "$SILOS" -gt 1 ] && printf '  (bash hack/silo.sh list | stop K | start K)')
   Ctrl-C stops the server.
 INFO
 

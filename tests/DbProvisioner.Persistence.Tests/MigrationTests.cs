@@ -8,8 +8,8 @@ public sealed class MigrationTests
     {
         var versions = MetaDbMigrator.Migrations.Select(m => m.Version).ToArray();
 
-        Assert.That(versions, Is.EqualTo(new[] { 1, 2, 3, 4 }));
-        Assert.That(MetaDbMigrator.Migrations.Select(m => m.Name), Is.EqualTo(new[] { "grain_state", "audit", "api_keys", "audit_event_key" }));
+        Assert.That(versions, Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
+        Assert.That(MetaDbMigrator.Migrations.Select(m => m.Name), Is.EqualTo(new[] { "grain_state", "audit", "api_keys", "audit_event_key", "orleans_membership", "orleans_reminders" }));
     }
 
     [Test]
@@ -21,7 +21,7 @@ public sealed class MigrationTests
             await using (var connections = new MetaDbConnectionFactory(MetaDbTestDatabase.OptionsFor(database)))
             {
                 var first = await new MetaDbMigrator(connections).MigrateAsync(CancellationToken.None);
-                Assert.That(first, Is.EqualTo(new[] { 1, 2, 3, 4 }));
+                Assert.That(first, Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
                 Assert.That(await MetaDbTestDatabase.DatabaseExistsAsync(database), Is.True);
             }
 
@@ -32,8 +32,8 @@ public sealed class MigrationTests
                 var second = await migrator.MigrateAsync(CancellationToken.None);
 
                 Assert.That(second, Is.Empty);
-                Assert.That(await migrator.GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4 }));
-                Assert.That(await CountTablesAsync(connections), Is.EqualTo(4), "grain_state, audit, api_keys, schema_migrations");
+                Assert.That(await migrator.GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
+                Assert.That(await CountTablesAsync(connections), Is.EqualTo(8), "grain_state, audit, api_keys, schema_migrations, OrleansQuery, silo_membership_version, silo_membership, silo_reminders");
             }
         }
         finally
@@ -59,9 +59,9 @@ public sealed class MigrationTests
             var results = await Task.WhenAll(runs);
 
             var appliedEverywhere = results.SelectMany(r => r).ToArray();
-            Assert.That(appliedEverywhere, Is.EquivalentTo(new[] { 1, 2, 3, 4 }), "each script ran in exactly one process");
+            Assert.That(appliedEverywhere, Is.EquivalentTo(new[] { 1, 2, 3, 4, 5, 6 }), "each script ran in exactly one process");
             Assert.That(results.Count(r => r.Count > 0), Is.EqualTo(1), "the lock holder applied all of them");
-            Assert.That(await new MetaDbMigrator(pools[0]).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4 }));
+            Assert.That(await new MetaDbMigrator(pools[0]).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
         }
         finally
         {

@@ -26,6 +26,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 new ProblemDetails { Status = 499, Title = "Client closed request" },
             _ when IsMetaDbUnavailable(exception) => MetaDbUnavailable(httpContext),
+            _ when IsSiloUnavailable(httpContext, exception) => SiloUnavailable(httpContext),
             _ => null,
         };
 
@@ -73,6 +74,37 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     }
 
     private const int RetryAfterSeconds = 5;
+
+    /// <summary>
+    /// A grain call met a silo that is shutting down or dead (or this one is stopping): the call was refused, not run,
+    /// so it is a 503 the client (or HAProxy, for an idempotent request) retries on another silo; not a fault of ours.
+    /// </summary>
+    internal static bool IsSiloUnavailable(HttpContext httpContext, Exception? exception)
+    {
+        if (exception is OperationCanceledException
+            && httpContext.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping.IsCancellationRequested == true)
+        {
+            return true;
+        }
+
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SiloUnavailableException or OrleansMessageRejectionException) return true;
+        }
+
+        return false;
+    }
+
+    private static ProblemDetails SiloUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "1";
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "A silo is unavailable",
+            Detail = "The request met a silo that is stopping or was declared dead, and was not carried out there. Retry; another silo takes over within seconds.",
+        };
+    }
 
     /// <summary>
     /// Names the JSON field (as a path like <c>cpus</c> or <c>shards[0].role</c>) and the 1-based line and byte position. A value

@@ -93,7 +93,7 @@ internal sealed partial class ProvisioningRecoveryService(
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not resume instance {InstanceId}")]
     private static partial void LogResumeFailed(ILogger logger, string instanceId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Start-up recovery: {Resumed} unfinished instances resumed, disk work started on {Hosts} hosts")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Resumed} unfinished instances resumed, disk work started on {Hosts} hosts")]
     private static partial void LogRecovered(ILogger logger, int resumed, int hosts);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Start-up recovery failed; trying again in 5 s")]

@@ -37,6 +37,8 @@ public static class ServerComposition
         services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         services.AddSingleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>();
+        services.AddOptions<ClusteringOptions>().BindConfiguration(ClusteringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RecoverySweepLog>();
 
         var serverOptions = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         builder.WebHost.UseUrls(serverOptions.Url);
@@ -75,7 +77,13 @@ public static class ServerComposition
         {
             builder.UseOrleans(silo => SiloSetup.ConfigureSilo(silo, siloOptions, configuration));
             // After the silo's own start-up, so both find it (they also wait until it is Active).
-            services.AddHostedService<ProvisioningRecoveryService>();
+            services.AddSingleton<ProvisioningRecoveryService>();
+            services.AddHostedService(sp => sp.GetRequiredService<ProvisioningRecoveryService>());
+            if (configuration.GetSection(ClusteringOptions.Section).Get<ClusteringOptions>()?.Membership == ClusteringMode.AdoNet)
+            {
+                services.AddHostedService<RecoverySweepScheduler>();
+            }
+
             services.AddHostedService<FleetMetricsService>();
             services.AddHostedService<ScaleDownRecoveryService>();
             services.AddHostedService<EvacuationRecoveryService>();
@@ -97,7 +105,8 @@ public static class ServerComposition
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // Nor is a meta database that is away a fault of this process: /healthz and the 503 say so, without a stack per request.
-            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException || ProblemExceptionHandler.IsMetaDbUnavailable(c.Exception),
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException or JsonException || ProblemExceptionHandler.IsMetaDbUnavailable(c.Exception)
+                || ProblemExceptionHandler.IsSiloUnavailable(c.HttpContext, c.Exception),
         });
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -36,6 +36,11 @@ public sealed class SiloOptions
 
     [Range(1, 65535)]
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>This silo's name in the membership table, /healthz and the metrics' <c>silo</c> label; defaults to silo-{SiloPort}.</summary>
+    public string? Name { get; set; }
+
+    public string DisplayName => string.IsNullOrWhiteSpace(Name) ? $"silo-{SiloPort}" : Name;
 }
 
 /// <summary>Serilog sinks (section <c>Log</c>); finer overrides go in the standard <c>Serilog</c> section.</summary>

@@ -9,10 +9,11 @@ namespace DbProvisioner.Server.Hosting;
 
 internal static class SiloSetup
 {
-    /// <summary>One silo in this process; localhost clustering until a multi-node membership is configured.</summary>
+    /// <summary>One silo in this process; its membership (and reminders) by section <c>Cluster</c>, see <see cref="SiloClustering"/>.</summary>
     public static void ConfigureSilo(ISiloBuilder silo, SiloOptions options, IConfiguration configuration)
     {
-        silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+        var clustering = configuration.GetSection(ClusteringOptions.Section).Get<ClusteringOptions>() ?? new ClusteringOptions();
+        SiloClustering.Configure(silo, options, clustering, configuration);
         PersistenceSetup.ConfigureGrainStorage(silo, configuration);
         ConfigureGrains(silo.Services, configuration);
     }
@@ -39,7 +40,11 @@ internal static class SiloSetup
 }
 
 /// <summary>Liveness plus the local silo's membership status; Healthy only once the silo is Active.</summary>
-internal sealed class SiloHealthCheck(IServiceProvider services, Microsoft.Extensions.Options.IOptions<SiloOptions> options) : IHealthCheck
+internal sealed class SiloHealthCheck(
+    IServiceProvider services,
+    Microsoft.Extensions.Options.IOptions<SiloOptions> options,
+    Microsoft.Extensions.Options.IOptions<ClusteringOptions> clustering,
+    RecoverySweepLog sweeps) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -55,7 +60,27 @@ internal sealed class SiloHealthCheck(IServiceProvider services, Microsoft.Exten
         }
 
         var status = oracle.CurrentStatus;
-        var data = new Dictionary<string, object> { ["status"] = status.ToString(), ["silo"] = oracle.SiloAddress.ToString() };
+        var data = new Dictionary<string, object>
+        {
+            ["status"] = status.ToString(),
+            ["silo"] = oracle.SiloAddress.ToString(),
+            ["name"] = options.Value.DisplayName,
+            ["clustering"] = clustering.Value.Membership.ToString(),
+        };
+        // This silo's view of the membership table (kept current by Orleans; no database read per probe).
+        if (services.GetService<IClusterMembershipService>() is { } membership)
+        {
+            var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+            data["activeSilos"] = active.Count;
+            data["members"] = active.Select(m => m.Name).ToArray();
+        }
+
+        if (sweeps.LastAt is { } lastSweep)
+        {
+            data["recoverySweeps"] = sweeps.Count;
+            data["lastRecoverySweepAt"] = lastSweep;
+        }
+
         return Task.FromResult(status == SiloStatus.Active
             ? HealthCheckResult.Healthy("The silo is active.", data)
             : HealthCheckResult.Unhealthy($"The silo is {status}.", data: data));

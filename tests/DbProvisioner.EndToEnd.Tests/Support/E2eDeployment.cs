@@ -99,9 +99,11 @@ public sealed class E2eDeployment : IAsyncDisposable
         // Every disk formatted, one seeded: enough for the tests, and less work for two cores.
         Watermarks: [new WatermarkSpec("standard", host.Devices.Count, 1)]);
 
-    private async Task RegisterHostAsync(E2eHost host)
+    private Task RegisterHostAsync(E2eHost host) => RegisterHostAsync(Admin, host);
+
+    public static async Task RegisterHostAsync(ApiClient admin, E2eHost host)
     {
-        using var response = await Admin.PostAsync("hosts", RegistrationOf(host));
+        using var response = await admin.PostAsync("hosts", RegistrationOf(host));
         var body = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != HttpStatusCode.Created)
         {
@@ -109,21 +111,23 @@ public sealed class E2eDeployment : IAsyncDisposable
         }
     }
 
-    private async Task WaitForDisksReadyAsync()
+    private Task WaitForDisksReadyAsync() => WaitForDisksReadyAsync(Admin, Server.Tail);
+
+    public static async Task WaitForDisksReadyAsync(ApiClient admin, Func<int, string> tail)
     {
         var expected = E2eLayout.Hosts.Sum(h => h.Devices.Count);
         var polled = await Eventually.PollAsync(async () =>
             {
-                var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => Admin.GetHostAsync(h.Id)));
+                var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => admin.GetHostAsync(h.Id)));
                 var disks = hosts.SelectMany(h => h.Disks.Select(d => (Host: h.Id, Disk: d))).ToList();
                 var faulty = disks.Where(d => d.Disk.State == "Faulty").ToList();
                 return faulty.Count == 0 ? disks
-                    : throw new InvalidOperationException("faulty disks: " + string.Join(", ", faulty.Select(d => $"{d.Host}:{d.Disk.Device}")) + "\n" + Server.Tail());
+                    : throw new InvalidOperationException("faulty disks: " + string.Join(", ", faulty.Select(d => $"{d.Host}:{d.Disk.Device}")) + "\n" + tail(60));
             },
             disks => disks.Count == expected && disks.All(d => d.Disk.State == "Ready"), DisksReadyTimeout, TimeSpan.FromSeconds(1));
         if (!polled.Met)
         {
-            throw new TimeoutException("disks not Ready: " + string.Join(", ", polled.Last.Select(d => $"{d.Host}:{d.Disk.Device}={d.Disk.State}")) + "\n" + Server.Tail());
+            throw new TimeoutException("disks not Ready: " + string.Join(", ", polled.Last.Select(d => $"{d.Host}:{d.Disk.Device}={d.Disk.State}")) + "\n" + tail(60));
         }
 
         await TestContext.Progress.WriteLineAsync($"[e2e] {polled.Last.Count} disks Ready after {polled.Elapsed.TotalSeconds:F1} s");
@@ -146,14 +150,16 @@ public sealed class E2eDeployment : IAsyncDisposable
     /// instance that is not Failed, and every such instance holds exactly its own. <paramref name="moreHosts"/>: hosts a
     /// fixture registered besides the two logical ones (e.g. fleet nodes).
     /// </summary>
-    public async Task<IReadOnlyList<string>> FindLeaksAsync(params string[] moreHosts)
+    public Task<IReadOnlyList<string>> FindLeaksAsync(params string[] moreHosts) => FindLeaksAsync(Admin, moreHosts);
+
+    public static async Task<IReadOnlyList<string>> FindLeaksAsync(ApiClient admin, params string[] moreHosts)
     {
-        var instances = await Admin.ListInstancesAsync();
+        var instances = await admin.ListInstancesAsync();
         var live = instances.Where(i => i.State is not ("Failed" or "Removed")).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var host in E2eLayout.HostIds.Concat(moreHosts))
         {
-            var view = await Admin.GetHostAsync(host);
+            var view = await admin.GetHostAsync(host);
             foreach (var held in view.Instances.Where(i => !live.Contains(i.Id)))
             {
                 problems.Add($"{host}: instance {held.Id} (not live) still holds CPUs {held.Cpus}, port {held.Port}");

@@ -19,15 +19,53 @@ public sealed class ServerProcess : IAsyncDisposable
     private StreamWriter? _log;
     private int _generation;
 
-    public ServerProcess(IReadOnlyDictionary<string, string> settings, string logFile)
+    /// <param name="baseAddress">Where this server answers (its Server:Url); the suite's port unless given.</param>
+    public ServerProcess(IReadOnlyDictionary<string, string> settings, string logFile, Uri? baseAddress = null)
     {
         _arguments = [E2eLayout.ServerDll, .. settings.Select(s => $"--{s.Key}={s.Value}")];
         _logFile = logFile;
+        BaseAddress = baseAddress ?? new Uri($"http://127.0.0.1:{E2eLayout.HttpPort}/");
     }
 
-    public Uri BaseAddress { get; } = new($"http://127.0.0.1:{E2eLayout.HttpPort}/");
+    public Uri BaseAddress { get; }
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The pid of the process this object started, while it runs (for SIGSTOP/SIGCONT/SIGTERM in silo tests).</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
+    /// <summary>Sends the process this object started a signal (e.g. TERM, STOP, CONT) by its pid.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        if (ProcessId is not { } pid)
+        {
+            throw new InvalidOperationException("The server is not running.");
+        }
+
+        WriteLog($"==== SIG{signal} from the test");
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    /// <summary>Waits for the process to end by itself; false when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is not { } process)
+        {
+            return true;
+        }
+
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Starts the server and waits until /healthz says the silo is Active.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net;
+using DbProvisioner.Api;
+using DbProvisioner.EndToEnd.Tests.Support;
+using DbProvisioner.Testing;
+
+namespace DbProvisioner.EndToEnd.Tests;
+
+/// <summary>Issue 12: three silos in one cluster behind HAProxy; one is killed (SIGKILL) in the middle of a burst of requests.</summary>
+[TestFixture]
+[Category("EndToEnd")]
+[NonParallelizable]
+public sealed class SiloClusterTests
+{
+    private const int SiloCount = 3;
+    private const int Burst = 6;
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(4);
+
+    private SiloCluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => _cluster = await SiloCluster.StartAsync(SiloCount);
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    [TearDown]
+    public void ShowSilosOnFailure()
+    {
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+        {
+            TestContext.Out.WriteLine(_cluster.Tails(80));
+        }
+    }
+
+    [Test]
+    [Order(1)]
+    public async Task A_silo_killed_mid_burst_every_request_settles_nothing_given_twice_and_its_reminder_fires_on_a_survivor()
+    {
+        // The victim is the silo running the recovery sweep: its reminder must go on firing once it is dead.
+        var sweeper = await Eventually.UntilAsync(FindSweeperAsync, static s => s >= 0, SiloCluster.SweepPeriod * 4,
+            "a silo to report a recovery sweep", static s => s.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, Burst).Select(RequestAsync));
+        var killedAt = DateTimeOffset.UtcNow;
+        var watch = Stopwatch.StartNew();
+        await _cluster.Silos[sweeper].KillAsync();
+        var survivors = Enumerable.Range(0, SiloCount).Where(i => i != sweeper).ToList();
+        await TestContext.Progress.WriteLineAsync($"[silos] {Burst} requests accepted; killed silo-{sweeper + 1} (it ran the sweep)");
+
+        var declaredDead = await Eventually.UntilAsync(
+            async () => await Task.WhenAll(survivors.Select(_cluster.HealthAsync)),
+            static views => views.All(v => v is { ActiveSilos: SiloCount - 1 }), TimeSpan.FromSeconds(60),
+            "the survivors to see one silo fewer", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+        var deadAfter = watch.Elapsed;
+        var swept = await Eventually.UntilAsync(
+            async () => await Task.WhenAll(survivors.Select(_cluster.HealthAsync)),
+            views => views.Any(v => v?.LastRecoverySweepAt > killedAt), TimeSpan.FromSeconds(60),
+            "the sweep reminder to fire on a survivor", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+        var sweptAfter = watch.Elapsed;
+
+        // Every instance answers again through HAProxy (its grain on a survivor), then settles.
+        await Task.WhenAll(ids.Select(id => _cluster.Requester.WaitForInstanceAsync(id, static _ => true, TimeSpan.FromSeconds(60), "to answer")));
+        var servingAfter = watch.Elapsed;
+        var settled = await Task.WhenAll(ids.Select(id => ApiClient.WaitSettledAsync(_cluster.Requester, id, SettleTimeout)));
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] SIGKILL → declared dead on both survivors {deadAfter.TotalSeconds:F1} s, sweep reminder fired on "
+            + $"{swept.First(v => v?.LastRecoverySweepAt > killedAt)!.Name} {sweptAfter.TotalSeconds:F1} s, every instance answering {servingAfter.TotalSeconds:F1} s, "
+            + $"all settled {watch.Elapsed.TotalSeconds:F1} s; {settled.Count(v => v.State == "Ready")} Ready, {settled.Count(v => v.State == "Failed")} Failed");
+        foreach (var view in settled)
+        {
+            await TestContext.Progress.WriteLineAsync($"[silos]   {E2eRequests.Describe(view)}");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(declaredDead, Has.All.Not.Null);
+            Assert.That(settled.Select(v => v.State), Has.All.AnyOf("Ready", "Failed"));
+        });
+        await AssertNothingGivenTwiceAsync(settled);
+    }
+
+    [Test]
+    [Order(2)]
+    public async Task A_silo_paused_past_the_membership_timeout_is_declared_dead_and_stops_itself_when_resumed()
+    {
+        await _cluster.EnsureAllRunningAsync();
+        const int paused = 1;
+        var others = Enumerable.Range(0, SiloCount).Where(i => i != paused).ToList();
+        var watch = Stopwatch.StartNew();
+        await _cluster.Silos[paused].SignalAsync("STOP");
+        try
+        {
+            await Eventually.UntilAsync(
+                async () => await Task.WhenAll(others.Select(_cluster.HealthAsync)),
+                static views => views.All(v => v is { ActiveSilos: SiloCount - 1 }), TimeSpan.FromSeconds(60),
+                "the others to declare the paused silo dead", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+        }
+        finally
+        {
+            await _cluster.Silos[paused].SignalAsync("CONT");
+        }
+
+        var deadAfter = watch.Elapsed;
+        // Resumed, it reads that it was declared dead and ends itself rather than serve with a stale view.
+        var exited = await _cluster.Silos[paused].WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] SIGSTOP silo-{paused + 1}: declared dead after {deadAfter.TotalSeconds:F1} s; after SIGCONT it {(exited ? "exited" : "still runs")} ({watch.Elapsed.TotalSeconds:F1} s)");
+        Assert.That(exited, Is.True, "the resumed silo went on running after it was declared dead");
+        var views = await Task.WhenAll(others.Select(_cluster.HealthAsync));
+        Assert.That(views.Select(v => v?.ActiveSilos), Has.All.EqualTo(SiloCount - 1), "the others still see one silo fewer");
+    }
+
+    [Test]
+    [Order(3)]
+    public async Task A_rolling_restart_under_a_trickle_of_reads_through_HAProxy_fails_no_read()
+    {
+        await _cluster.EnsureAllRunningAsync();
+        var instances = await _cluster.Admin.ListInstancesAsync();
+        var paths = instances.Select(i => $"instances/{i.Id}").Concat(E2eLayout.Hosts.Select(h => $"hosts/{h.Id}")).ToList();
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var reads = 0;
+        var trickle = Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var path = paths[n % paths.Count];
+                try
+                {
+                    using var response = await _cluster.Admin.GetAsync(path);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        failures.Enqueue($"GET {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    failures.Enqueue($"GET {path}: {e.Message}");
+                }
+
+                Interlocked.Increment(ref reads);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+            }
+        });
+
+        var watch = Stopwatch.StartNew();
+        for (var k = 0; k < SiloCount; k++)
+        {
+            // A graceful stop (SIGTERM), as a deployment would do it, then the same silo again.
+            await _cluster.Silos[k].SignalAsync("TERM");
+            Assert.That(await _cluster.Silos[k].WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.True, $"silo-{k + 1} did not stop on SIGTERM");
+            await _cluster.EnsureAllRunningAsync();
+        }
+
+        await stop.CancelAsync();
+        await trickle;
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] rolling restart of {SiloCount} silos in {watch.Elapsed.TotalSeconds:F1} s: {reads} reads, {failures.Count} failed");
+        Assert.That(failures, Is.Empty, $"{failures.Count} of {reads} reads failed");
+    }
+
+    private async Task<int> FindSweeperAsync()
+    {
+        var views = await Task.WhenAll(Enumerable.Range(0, SiloCount).Select(_cluster.HealthAsync));
+        var latest = views.Select((v, i) => (At: v?.LastRecoverySweepAt, Index: i)).Where(x => x.At is not null).OrderByDescending(x => x.At).FirstOrDefault();
+        return latest.At is null ? -1 : latest.Index;
+    }
+
+    /// <summary>POST /instances through HAProxy with an Idempotency-Key (so HAProxy may resend it); answers the id.</summary>
+    private async Task<string> RequestAsync(int n)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "instances")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(E2eRequests.Instance(), options: ApiClient.Json),
+        };
+        message.Headers.Add("Idempotency-Key", $"silo-burst-{Guid.NewGuid():N}-{n}");
+        using var response = await _cluster.Requester.SendAsync(message);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body);
+        return (await ApiClient.ReadAsync<InstanceAccepted>(response)).Id;
+    }
+
+    /// <summary>Host views against instances: no CPU, disk or port in two live instances, nothing held by a Failed one, one container per Ready one.</summary>
+    private async Task AssertNothingGivenTwiceAsync(IReadOnlyList<InstanceView> settled)
+    {
+        var ready = settled.Where(v => v.State == "Ready").ToList();
+        var hosts = await Task.WhenAll(E2eLayout.Hosts.Select(h => _cluster.Admin.GetHostAsync(h.Id)));
+        var containers = await _cluster.Docker.OwnedContainersAsync();
+        var leaks = await E2eDeployment.FindLeaksAsync(_cluster.Admin);
+        Assert.Multiple(() =>
+        {
+            Assert.That(leaks, Is.Empty);
+            foreach (var group in ready.GroupBy(v => v.Host))
+            {
+                var cpus = group.SelectMany(v => E2eRequests.ParseCpuList(v.CpuSet)).ToList();
+                Assert.That(cpus, Is.Unique, $"a CPU given twice on {group.Key}");
+                Assert.That(group.Select(v => v.Device), Is.Unique, $"a disk given twice on {group.Key}");
+                Assert.That(group.Select(v => v.Endpoint?.Port), Is.Unique, $"a port given twice on {group.Key}");
+            }
+
+            foreach (var host in hosts)
+            {
+                var held = host.Instances.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+                Assert.That(held, Is.EquivalentTo(ready.Where(v => v.Host == host.Id).Select(v => v.Id)), $"what {host.Id} holds");
+            }
+
+            var instanceContainers = containers.Where(c => c.Labels.ContainsKey("dbprov.instance")).Select(c => c.Labels["dbprov.instance"]).ToList();
+            Assert.That(instanceContainers, Is.EquivalentTo(ready.Select(v => v.Id)), "exactly one container per Ready instance");
+        });
+    }
+}
