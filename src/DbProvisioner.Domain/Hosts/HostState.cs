@@ -52,6 +52,9 @@ public sealed record HostState(
 
     /// <summary>Why the host is unhealthy (the heartbeat's words), empty while it is healthy.</summary>
     public string HealthReason { get; init; } = "";
+
+    /// <summary>The runtime of the host's engine endpoint; a state stored before runtimes were told apart is Docker's.</summary>
+    public Placement.HostRuntimeKind Runtime { get; init; } = Placement.HostRuntimeKind.Docker;
 }
 
 /// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then swap, then disk, then port.</summary>
@@ -65,6 +68,8 @@ public static class HostReservations
         if (!host.Healthy && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, host.HealthReason.Length > 0 ? $"host {host.HostId} is unhealthy: {host.HealthReason}" : $"host {host.HostId} is unhealthy");
 
         var reservedBefore = host.Cpu.Assignments.ContainsKey(request.InstanceId);
+        var capabilities = Placement.RuntimeCapabilities.Of(host.Runtime);
+        if (!reservedBefore && !capabilities.Admits(request)) return new(host, null, $"host {host.HostId}: {capabilities.Refusal(host.Runtime, request)}");
         var cpu = CpuAllocator.Allocate(host.Cpu, new CpuRequest(request.InstanceId, request.Cpus, request.MemoryMiB, request.Numa));
         if (!cpu.Succeeded) return new(host, null, $"host {host.HostId}: {cpu.Reason}");
         var swap = host.Swap.Reserve(request.InstanceId, request.SwapMiB, reservedBefore);
