@@ -39,6 +39,9 @@ public static partial class KubernetesNames
     /// <summary>Whether <paramref name="name"/> may name a Pod, PV, PVC, ConfigMap, Secret or Job (a DNS-1123 label here: 63 characters).</summary>
     public static bool IsObjectName(string name) => DnsLabelPattern().IsMatch(name);
 
+    /// <summary>Whether <paramref name="name"/> may name a node (a DNS-1123 subdomain).</summary>
+    public static bool IsSubdomain(string name) => name.Length <= 253 && name.Split('.').All(DnsLabelPattern().IsMatch);
+
     private static string Checked(string name) =>
         IsObjectName(name) ? name : throw new ArgumentException($"'{name}' cannot name a Kubernetes object (lower-case letters, digits and '-', at most 63 characters)");
 
