@@ -37,11 +37,12 @@ public sealed class FakeCluster : IDisposable
 
     private Task AnswerAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken)
     {
-        var pod = Server.Objects<V1Pod>("pods").SingleOrDefault(p => p.Spec.Containers[0].Ports[0].HostPort == port);
-        var secret = pod is null ? null : Server.Objects<V1Secret>("secrets").SingleOrDefault(s => s.Metadata.Name == pod.Spec.Volumes.Single(v => v.Secret is not null).Secret.SecretName);
-        var ready = pod?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
-        if (!ready || secret is null) throw new IOException($"nothing answers on {address}:{port}");
-        if (Encoding.UTF8.GetString(secret.Data[KubernetesObjects.RootPasswordFile]) != credentials.RootPassword) throw new IOException("access denied for root");
+        var secrets = Server.Objects<V1Secret>("secrets").ToDictionary(s => s.Metadata.Name, s => Encoding.UTF8.GetString(s.Data[KubernetesObjects.RootPasswordFile]));
+        var answering = Server.Objects<V1Pod>("pods").Where(p => p.Spec.Containers[0].Ports[0].HostPort == port
+            && p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true).ToList();
+        if (answering.Count == 0) throw new IOException($"nothing answers on {address}:{port}");
+        if (!answering.Any(p => secrets.GetValueOrDefault(p.Spec.Volumes.Single(v => v.Secret is not null).Secret.SecretName) == credentials.RootPassword))
+            throw new IOException("access denied for root");
         return Task.CompletedTask;
     }
 
