@@ -115,7 +115,7 @@ public sealed partial class HostGrain(
 
         var ports = request.Ports!;
         var host = HostState.Create(Id, request.Pool!, request.Zone!, request.Rack!, topology, disks, new PortRange(ports.First, ports.Last), reserved)
-            with { Labels = Mapping.ToLabels(request.Labels), Swap = swap, Image = image };
+            with { Labels = Mapping.ToLabels(request.Labels), Swap = swap, Image = image, Runtime = RuntimeCapabilities.KindOf(request.EngineEndpoint) };
         var watermarks = request.Watermarks is { Count: > 0 } w
             ? w.Select(static x => new DiskWatermark(x.Class, x.MinReady, x.MinSeeded)).ToList()
             : disks.GroupBy(static d => d.DiskClass).Select(g => new DiskWatermark(g.Key, g.Count(), Math.Min(g.Count(), options.Value.DefaultSeededDisks))).ToList();

@@ -55,6 +55,9 @@ public sealed record HostState(
 
     /// <summary>Whether the engine holds the MySQL image; a state stored before pulls were tracked had it (fleet.sh pre-pulled).</summary>
     public HostImage Image { get; init; } = HostImage.Present;
+
+    /// <summary>The runtime of the host's engine endpoint; a state stored before runtimes were told apart is Docker's.</summary>
+    public Placement.HostRuntimeKind Runtime { get; init; } = Placement.HostRuntimeKind.Docker;
 }
 
 /// <summary>Reserve and release on one host, all-or-nothing: CPUs and memory, then swap, then disk, then port.</summary>
@@ -69,6 +72,8 @@ public static class HostReservations
         if (!host.Image.IsPresent && !host.Cpu.Assignments.ContainsKey(request.InstanceId)) return new(host, null, $"host {host.HostId}: {host.Image.Refusal}");
 
         var reservedBefore = host.Cpu.Assignments.ContainsKey(request.InstanceId);
+        var capabilities = Placement.RuntimeCapabilities.Of(host.Runtime);
+        if (!reservedBefore && !capabilities.Admits(request)) return new(host, null, $"host {host.HostId}: {capabilities.Refusal(host.Runtime, request)}");
         var cpu = CpuAllocator.Allocate(host.Cpu, new CpuRequest(request.InstanceId, request.Cpus, request.MemoryMiB, request.Numa));
         if (!cpu.Succeeded) return new(host, null, $"host {host.HostId}: {cpu.Reason}");
         var swap = host.Swap.Reserve(request.InstanceId, request.SwapMiB, reservedBefore);

@@ -22,6 +22,8 @@ public enum FilterCode
     Disk,
     Port,
     Spread,
+    /// <summary>The host's runtime cannot honour the request (e.g. a swap allowance on a Kubernetes node).</summary>
+    Runtime,
 }
 
 /// <summary>
@@ -44,6 +46,9 @@ public static class Filters
         host.Cordoned ? "host is cordoned"
         : !host.Healthy ? host.HealthReason.Length > 0 ? "host is unhealthy: " + host.HealthReason : "host is unhealthy"
         : host.ImageRefusal.Length > 0 ? "host is not ready: " + host.ImageRefusal : "";
+
+    public static string Runtime(HostCapacity host, PlacementRequest request) =>
+        RuntimeCapabilities.Of(host.Runtime).Refusal(host.Runtime, request.Instance);
 
     public static string Cpu(HostCapacity host, PlacementRequest request)
     {
@@ -84,7 +89,7 @@ public static class Filters
     public static IReadOnlyList<string> All(HostCapacity host, PlacementRequest request) =>
         [.. new[]
         {
-            Pool(host, request), Labels(host, request), Condition(host, request), Spread(host, request),
+            Pool(host, request), Labels(host, request), Condition(host, request), Runtime(host, request), Spread(host, request),
             Cpu(host, request), Memory(host, request), Swap(host, request), Disk(host, request), Port(host, request),
         }.Where(static r => r.Length > 0)];
 
@@ -94,6 +99,8 @@ public static class Filters
         if (!FitsPool(host, request)) return FilterCode.Pool;
         if (!FitsLabels(host, request)) return FilterCode.Labels;
         if (host.OutOfService) return FilterCode.Condition;
+        // The runtime before spread and capacity: no change of load will make the node honour it.
+        if (!RuntimeCapabilities.Of(host.Runtime).Admits(request.Instance)) return FilterCode.Runtime;
         // Spread before capacity: on a full host that also holds a member of the shard, spread is
         // the reason worth telling (capacity may come back; the rule will not change).
         if (!FitsSpread(host, request)) return FilterCode.Spread;
@@ -117,6 +124,7 @@ public static class Filters
         FilterCode.Disk => Disk(host, request),
         FilterCode.Port => Port(host, request),
         FilterCode.Spread => Spread(host, request),
+        FilterCode.Runtime => Runtime(host, request),
         _ => "",
     };
 

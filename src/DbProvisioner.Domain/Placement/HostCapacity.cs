@@ -42,7 +42,8 @@ public sealed record HostCapacity(
     ImmutableArray<DiskCapacity> ReadyDisks,
     long AllocatableSwapMiB = 0,
     long FreeSwapMiB = 0,
-    string HealthReason = "")
+    string HealthReason = "",
+    HostRuntimeKind Runtime = HostRuntimeKind.Docker)
 {
     // Totals are derived from Nodes once; the init accessor keeps them right after a `with`.
     private readonly ImmutableArray<NodeCapacity> _nodes = Nodes;
@@ -105,7 +106,7 @@ public sealed record HostCapacity(
         }
         return new HostCapacity(host.HostId, host.Pool, host.Zone, host.Rack, host.Labels, host.Cordoned, host.Healthy,
             nodes.MoveToImmutable(), host.Ports.Count - host.PortsByInstance.Count, host.Disks.Index.Claimable,
-            host.Swap.AllocatableMiB, host.Swap.FreeMiB, host.Healthy ? "" : host.HealthReason) { ImageRefusal = host.Image.Refusal };
+            host.Swap.AllocatableMiB, host.Swap.FreeMiB, host.Healthy ? "" : host.HealthReason, host.Runtime) { ImageRefusal = host.Image.Refusal };
     }
 
     /// <summary>
@@ -204,6 +205,7 @@ internal static class Fit
         if (!ReferenceEquals(host.Pool, request.Pool) && !string.Equals(host.Pool, request.Pool, StringComparison.Ordinal)) return FilterCode.Pool;
         if (request.RequiredLabels is not null && !Filters.FitsLabels(host, request)) return FilterCode.Labels;
         if (host.OutOfService) return FilterCode.Condition;
+        if (host.Runtime != HostRuntimeKind.Docker && !RuntimeCapabilities.Of(host.Runtime).Admits(i)) return FilterCode.Runtime;
         var shard = request.Shard;
         if (shard is not null && shard.Spread.Mode == SpreadMode.Hard && shard.MembersIn(host.HostId, host.Zone, host.Rack) >= shard.Spread.MaxPerDomain)
             return FilterCode.Spread;

@@ -130,7 +130,7 @@ public static class HostsApi
 
         if (!IsEngineEndpoint(request.EngineEndpoint))
         {
-            v.AddError("engineEndpoint", "must be a unix:///path, tcp://host:port or https://host:port URI of the container engine");
+            v.AddError("engineEndpoint", "must be a unix:///path, tcp://host:port or https://host:port URI of the container engine, or k8s://<cluster>/<node> of a Kubernetes node");
         }
         else if (endpointRefusal?.Invoke(new Uri(request.EngineEndpoint!)) is { } refusal)
         {
@@ -279,6 +279,8 @@ public static class HostsApi
         {
             "unix" => uri.AbsolutePath.Length > 1,
             "tcp" or "https" => uri.Host.Length > 0 && !uri.IsDefaultPort && uri.AbsolutePath is "" or "/",
+            // A Kubernetes node: the driver checks the cluster and node names (EndpointRefusal).
+            "k8s" => uri.Host.Length > 0,
             _ => false,
         };
     }

@@ -1,6 +1,7 @@
 using DbProvisioner.Grains;
 using DbProvisioner.Runtime;
 using DbProvisioner.Runtime.Docker;
+using DbProvisioner.Runtime.Kubernetes;
 using DbProvisioner.Server.Metrics;
 using DbProvisioner.Server.ScaleDown;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -28,7 +29,12 @@ internal static class SiloSetup
         services.AddDbProvisionerGrains(o => configuration.GetSection(ProvisioningSection).Bind(o));
         services.AddOptions<HostHealthOptions>().Bind(configuration.GetSection(HostHealthOptions.SectionName));
         var docker = configuration.GetSection(DockerSection).Get<DockerRuntimeOptions>() ?? new DockerRuntimeOptions();
-        services.AddSingleton<IHostRuntimeFactory>(sp => new DockerHostRuntimeFactory(docker, sp.GetRequiredService<ILoggerFactory>()));
+        var kubernetes = configuration.GetSection(KubernetesSection).Get<KubernetesRuntimeOptions>() ?? new KubernetesRuntimeOptions();
+        // k8s://cluster/node hosts go to the Kubernetes driver, every other endpoint to Docker: one pool may mix both.
+        services.AddSingleton(sp => new DockerHostRuntimeFactory(docker, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new KubernetesHostRuntimeFactory(kubernetes, loggerFactory: sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IHostRuntimeFactory>(sp => new RuntimeRouter(sp.GetRequiredService<DockerHostRuntimeFactory>(),
+            new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = sp.GetRequiredService<KubernetesHostRuntimeFactory>() }));
         // The meta database's audit table as the grains' audit sink, and MySqlConnector for drains and risk probes.
         services.AddScaleDownGate();
     }
@@ -37,6 +43,9 @@ internal static class SiloSetup
 
     /// <summary>The Docker driver's <see cref="DockerRuntimeOptions"/>, e.g. <c>DiskPoolFolder</c> and <c>AllowWholeDisks</c>.</summary>
     public const string DockerSection = "Docker";
+
+    /// <summary>The Kubernetes driver's <see cref="KubernetesRuntimeOptions"/>: <c>Clusters:&lt;name&gt;:Kubeconfig</c> per registered cluster.</summary>
+    public const string KubernetesSection = "Kubernetes";
 }
 
 /// <summary>Liveness plus the local silo's membership status; Healthy only once the silo is Active.</summary>

@@ -59,7 +59,7 @@ public sealed class DockerSectionTests
         var services = new ServiceCollection().AddLogging();
         SiloSetup.ConfigureGrains(services, configuration);
         using var provider = services.BuildServiceProvider();
-        var factory = (DockerHostRuntimeFactory)provider.GetRequiredService<IHostRuntimeFactory>();
+        var factory = provider.GetRequiredService<DockerHostRuntimeFactory>();
         return factory.Options;
     }
 }

@@ -1,0 +1,54 @@
+using System.Security.Cryptography;
+using DbProvisioner.Contracts;
+using DbProvisioner.Grains;
+using DbProvisioner.Runtime.Kubernetes.Tests.Runtime;
+using DbProvisioner.Testing.Simulation;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace DbProvisioner.Runtime.Kubernetes.Tests.Grains;
+
+/// <summary>
+/// The real grains in one in-process silo, with the runtime router of the server: k8s:// hosts go to the Kubernetes
+/// runtime against the fake API server, every other host to the simulated Docker engine. Storage in memory (grain tests only).
+/// </summary>
+[SetUpFixture]
+public sealed class KubernetesSilo
+{
+    private static InProcessTestCluster? _silo;
+    private static FakeCluster? _fake;
+
+    public static FakeCluster Fake => _fake ?? throw new InvalidOperationException("the silo has not started");
+    public static SimulatedHostRuntimeFactory Docker { get; } = new();
+    public static SimulatedMySqlAdmin MySql { get; } = new();
+    public static IClusterClient Client => _silo?.Client ?? throw new InvalidOperationException("the silo has not started");
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost");
+        var router = new RuntimeRouter(Docker, new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = _fake.Factory });
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage("Default", options => options.Configure<Serializer>(
+                (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
+            silo.Services.AddDbProvisionerGrains(o => o.ReadyDeadline = TimeSpan.FromSeconds(5), new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
+            silo.Services.AddSingleton<IHostRuntimeFactory>(router);
+            silo.Services.AddSingleton<IMySqlAdmin>(MySql);
+            silo.Services.AddSingleton<IAuditSink>(new RecordingAuditSink());
+        });
+        builder.ConfigureClient(client => client.Services.AddDomainSerialization());
+        _silo = builder.Build();
+        await _silo.DeployAsync();
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_silo is not null) await _silo.DisposeAsync();
+        _fake?.Dispose();
+    }
+}
