@@ -38,7 +38,10 @@ up() {
       "$IMAGE" "${ARGS[@]}" >/dev/null
   fi
   for _ in $(seq 1 120); do
-    if MYSQL_PWD="$(cat "$PW_FILE")" mariadb -h 127.0.0.1 -P "$PORT" -u root -e 'SELECT 1' dbprov >/dev/null 2>&1; then
+    if MYSQL_PWD="$(cat "$PW_FILE")" mariadb -h 127.0.0.1 -P "$PORT" -u root -e 'SELECT 1' >/dev/null 2>&1; then
+      # The server made `dbprov` at its first start only: a database dropped since (by hand) is made again.
+      MYSQL_PWD="$(cat "$PW_FILE")" mariadb -h 127.0.0.1 -P "$PORT" -u root -e 'CREATE DATABASE IF NOT EXISTS dbprov' \
+        || die "meta database answers but cannot create database dbprov"
       log "meta database answers"; return 0
     fi
     sleep 0.5
