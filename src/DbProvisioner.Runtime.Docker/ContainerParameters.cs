@@ -9,16 +9,6 @@ namespace DbProvisioner.Runtime.Docker;
 /// </summary>
 internal static class ContainerParameters
 {
-    public const string DataDir = "/var/lib/mysql";
-    public const string ConfDir = "/etc/mysql/conf.d";
-    public const string ConfFile = "dbprov.cnf";
-    public const string SecretsDir = "/etc/dbprov/secrets";
-    public const string RootPasswordFile = "root-password";
-    public const string UserPasswordFile = "user-password";
-
-    /// <summary>Where a helper sees the disk it works on.</summary>
-    public const string HelperDevice = "/dev/dbprov-disk";
-
     /// <summary>
     /// The container of one instance (DESIGN.md: exact cpuset, NUMA mems, memory + swap, host network on its port,
     /// unless-stopped, non-root, no capabilities, the data volume at the data directory). Passwords are not here:
@@ -57,7 +47,7 @@ internal static class ContainerParameters
                 // binding, reading its files and O_DIRECT I/O are all plain user rights.
                 CapDrop = ["ALL"],
                 SecurityOpt = ["no-new-privileges"],
-                Mounts = [new Mount { Type = "volume", Source = ResourceNames.DataVolume(spec.InstanceId), Target = DataDir }],
+                Mounts = [new Mount { Type = "volume", Source = ResourceNames.DataVolume(spec.InstanceId), Target = InstanceLayout.DataDir }],
                 LogConfig = new LogConfig
                 {
                     Type = "json-file",
@@ -71,12 +61,12 @@ internal static class ContainerParameters
     public static IList<string> Environment(InstanceCredentials credentials)
     {
         ArgumentNullException.ThrowIfNull(credentials);
-        var env = new List<string> { $"MYSQL_ROOT_PASSWORD_FILE={SecretsDir}/{RootPasswordFile}" };
+        var env = new List<string> { $"MYSQL_ROOT_PASSWORD_FILE={InstanceLayout.SecretsDir}/{InstanceLayout.RootPasswordFile}" };
         if (credentials.Database is { } db) env.Add($"MYSQL_DATABASE={db}");
         if (credentials.User is { } user)
         {
             env.Add($"MYSQL_USER={user}");
-            env.Add($"MYSQL_PASSWORD_FILE={SecretsDir}/{UserPasswordFile}");
+            env.Add($"MYSQL_PASSWORD_FILE={InstanceLayout.SecretsDir}/{InstanceLayout.UserPasswordFile}");
         }
         return env;
     }
@@ -96,7 +86,7 @@ internal static class ContainerParameters
     /// <summary>
     /// A helper runs from the instance image (its entrypoint runs any command other than mysqld/seed/prepare as it is)
     /// with nothing but what it needs: no network (unless asked), all capabilities dropped but the listed ones, a
-    /// read-only root, the disk (if any) at <see cref="HelperDevice"/>, the volume (if any) at the data directory.
+    /// read-only root, the disk (if any) at <see cref="InstanceLayout.HelperDevice"/>, the volume (if any) at the data directory.
     /// </summary>
     public static CreateContainerParameters ForHelper(HostConnection host, HelperSpec helper, string name)
     {
@@ -117,8 +107,8 @@ internal static class ContainerParameters
                 CapAdd = helper.CapAdd,
                 SecurityOpt = ["no-new-privileges"],
                 ReadonlyRootfs = helper.ReadOnlyRootfs,
-                Devices = helper.Device is null ? [] : [new DeviceMapping { PathOnHost = helper.Device, PathInContainer = HelperDevice, CgroupPermissions = "rwm" }],
-                Mounts = helper.Volume is null ? [] : [new Mount { Type = "volume", Source = helper.Volume, Target = DataDir, ReadOnly = helper.VolumeReadOnly }],
+                Devices = helper.Device is null ? [] : [new DeviceMapping { PathOnHost = helper.Device, PathInContainer = InstanceLayout.HelperDevice, CgroupPermissions = "rwm" }],
+                Mounts = helper.Volume is null ? [] : [new Mount { Type = "volume", Source = helper.Volume, Target = InstanceLayout.DataDir, ReadOnly = helper.VolumeReadOnly }],
             },
         };
     }

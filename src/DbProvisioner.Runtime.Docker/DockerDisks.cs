@@ -25,7 +25,7 @@ internal sealed class DockerDisks(DockerEngine engine, HelperContainers helpers,
         // mkfs.xfs needs the device and CAP_SYS_ADMIN, nothing else: no network, no other device. The guard
         // refuses a device that changed since it was judged (a loop device re-pointed in between).
         var mkfs = await helpers.RunAsync(new HelperSpec("format", ["/bin/sh", "-c",
-            $"{SysfsDeviceProbe.GuardScript(HelperDevice)}; exec mkfs.xfs -f -q {HelperDevice}"])
+            $"{SysfsDeviceProbe.GuardScript(InstanceLayout.HelperDevice)}; exec mkfs.xfs -f -q {InstanceLayout.HelperDevice}"])
         {
             Device = device,
             CapAdd = ["SYS_ADMIN"],
@@ -59,7 +59,7 @@ internal sealed class DockerDisks(DockerEngine engine, HelperContainers helpers,
     {
         ResourceNames.ValidateDevice(device);
         var probe = await helpers.RunAsync(new HelperSpec("check", ["/bin/sh", "-c",
-            $"test -b {HelperDevice} || exit {NotABlockDeviceExit}; blkid -p -o value -s TYPE {HelperDevice} || true"])
+            $"test -b {InstanceLayout.HelperDevice} || exit {NotABlockDeviceExit}; blkid -p -o value -s TYPE {InstanceLayout.HelperDevice} || true"])
         {
             Device = device,
         }, cancellationToken).ConfigureAwait(false);
@@ -71,7 +71,7 @@ internal sealed class DockerDisks(DockerEngine engine, HelperContainers helpers,
         var seeded = false;
         await WithVolumeAsync(device, "check", async volume =>
         {
-            var look = await helpers.RunAsync(new HelperSpec("check", ["/bin/sh", "-c", $"test -d {DataDir}/mysql && echo seeded || echo empty"])
+            var look = await helpers.RunAsync(new HelperSpec("check", ["/bin/sh", "-c", $"test -d {InstanceLayout.DataDir}/mysql && echo seeded || echo empty"])
             {
                 User = "mysql",
                 Volume = volume,
@@ -98,7 +98,7 @@ internal sealed class DockerDisks(DockerEngine engine, HelperContainers helpers,
     /// </summary>
     private async Task<(string Number, BlockDeviceFacts Facts)> EnsurePoolDeviceAsync(string device, CancellationToken cancellationToken)
     {
-        var probe = await helpers.RunAsync(new HelperSpec("device", ["/bin/sh", "-c", SysfsDeviceProbe.ProbeScript(HelperDevice)])
+        var probe = await helpers.RunAsync(new HelperSpec("device", ["/bin/sh", "-c", SysfsDeviceProbe.ProbeScript(InstanceLayout.HelperDevice)])
         {
             User = "mysql",
             Device = device,

@@ -52,36 +52,12 @@ internal sealed class DockerEngine : IDisposable
 
     private static ResiliencePipeline BuildPipeline(DockerRuntimeOptions options, string hostId, ILogger logger, CircuitBreakerStateProvider circuit)
     {
-        var transient = new PredicateBuilder().Handle<Exception>(DockerErrors.IsTransient);
         return new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = transient,
-                MaxRetryAttempts = options.MaxRetryAttempts,
-                Delay = options.RetryBaseDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                OnRetry = args =>
-                {
-                    logger.LogWarning("Engine call on host {HostId} failed ({Error}); retry {Attempt} in {Delay}",
-                        hostId, args.Outcome.Exception?.GetType().Name, args.AttemptNumber + 1, args.RetryDelay);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                ShouldHandle = transient,
-                FailureRatio = 0.5,
-                MinimumThroughput = options.CircuitMinimumThroughput,
-                SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = options.CircuitBreakDuration,
-                StateProvider = circuit,
-                OnOpened = args =>
-                {
-                    logger.LogError("Circuit of host {HostId} opened for {Duration}", hostId, args.BreakDuration);
-                    return ValueTask.CompletedTask;
-                },
-            })
+            .RetryThenBreak(DockerErrors.IsTransient,
+                new CallPolicy(options.MaxRetryAttempts, options.RetryBaseDelay, options.CircuitMinimumThroughput, options.CircuitBreakDuration),
+                circuit,
+                (error, attempt, delay) => logger.LogWarning("Engine call on host {HostId} failed ({Error}); retry {Attempt} in {Delay}", hostId, error, attempt, delay),
+                duration => logger.LogError("Circuit of host {HostId} opened for {Duration}", hostId, duration))
             .AddTimeout(new TimeoutStrategyOptions
             {
                 TimeoutGenerator = args => ValueTask.FromResult(args.Context.Properties.GetValue(AttemptTimeout, options.CallTimeout)),

@@ -1,3 +1,4 @@
+using DbProvisioner.Runtime;
 using DbProvisioner.Domain.Hosts;
 using Docker.DotNet.Models;
 
@@ -22,7 +23,7 @@ internal static class EngineInspector
             // The list does not carry HostConfig's limits; one inspect per instance container does (a host holds few).
             var c = await engine.TryInspectAsync(listedContainer.ID, cancellationToken).ConfigureAwait(false);
             if (c is null) continue; // removed between the list and the inspect
-            var data = c.Mounts?.FirstOrDefault(static m => m.Destination == ContainerParameters.DataDir);
+            var data = c.Mounts?.FirstOrDefault(static m => m.Destination == InstanceLayout.DataDir);
             var device = data?.Name is { } volume && deviceOf.TryGetValue(volume, out var onDevice) ? onDevice : null;
             var hc = c.HostConfig ?? new HostConfig();
             containers.Add(new InspectedContainer(c.Name.TrimStart('/'), instanceId, c.State?.Running ?? false,

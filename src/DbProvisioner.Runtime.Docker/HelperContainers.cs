@@ -1,3 +1,4 @@
+using DbProvisioner.Runtime;
 using Docker.DotNet;
 
 namespace DbProvisioner.Runtime.Docker;
@@ -8,7 +9,7 @@ internal sealed record HelperSpec(string Purpose, IList<string> Command)
 {
     public string User { get; init; } = "root";
 
-    /// <summary>The host's disk, seen inside as <see cref="ContainerParameters.HelperDevice"/>.</summary>
+    /// <summary>The host's disk, seen inside as <see cref="InstanceLayout.HelperDevice"/>.</summary>
     public string? Device { get; init; }
 
     /// <summary>A volume mounted at the data directory.</summary>

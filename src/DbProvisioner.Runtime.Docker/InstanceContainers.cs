@@ -134,13 +134,13 @@ internal sealed class InstanceContainers(
     /// <summary>my.cnf and the password files, uploaded between create and start; owned by mysql, mode 0400.</summary>
     private async Task PutFilesAsync(string containerId, InstanceContainerSpec spec, CancellationToken cancellationToken)
     {
-        using var conf = new FileArchive(options.MySqlUid, [(ConfFile, Encoding.UTF8.GetBytes(spec.MyCnf))]);
-        var secretFiles = new List<(string, byte[])> { (RootPasswordFile, Encoding.UTF8.GetBytes(spec.Credentials.RootPassword)) };
-        if (spec.Credentials.UserPassword is { } userPassword) secretFiles.Add((UserPasswordFile, Encoding.UTF8.GetBytes(userPassword)));
+        using var conf = new FileArchive(options.MySqlUid, [(InstanceLayout.ConfFile, Encoding.UTF8.GetBytes(spec.MyCnf))]);
+        var secretFiles = new List<(string, byte[])> { (InstanceLayout.RootPasswordFile, Encoding.UTF8.GetBytes(spec.Credentials.RootPassword)) };
+        if (spec.Credentials.UserPassword is { } userPassword) secretFiles.Add((InstanceLayout.UserPasswordFile, Encoding.UTF8.GetBytes(userPassword)));
         using var secrets = new FileArchive(options.MySqlUid, secretFiles);
         foreach (var (_, bytes) in secretFiles) CryptographicOperations.ZeroMemory(bytes);
 
-        foreach (var (archive, path) in new[] { (conf, ConfDir), (secrets, SecretsDir) })
+        foreach (var (archive, path) in new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) })
         {
             try
             {

@@ -24,31 +24,11 @@ internal sealed class KubernetesCluster : IDisposable
         Name = name;
         Namespace = cluster.Namespace;
         Client = client;
-        var transient = new PredicateBuilder().Handle<Exception>(IsTransient);
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = transient,
-                MaxRetryAttempts = options.MaxRetryAttempts,
-                Delay = options.RetryBaseDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                OnRetry = args =>
-                {
-                    logger.LogWarning("API call to cluster {Cluster} failed ({Error}); retry {Attempt} in {Delay}",
-                        name, args.Outcome.Exception?.GetType().Name, args.AttemptNumber + 1, args.RetryDelay);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                ShouldHandle = transient,
-                FailureRatio = 0.5,
-                MinimumThroughput = options.CircuitMinimumThroughput,
-                SamplingDuration = TimeSpan.FromSeconds(30),
-                BreakDuration = options.CircuitBreakDuration,
-                StateProvider = _circuit,
-            })
+            .RetryThenBreak(IsTransient,
+                new CallPolicy(options.MaxRetryAttempts, options.RetryBaseDelay, options.CircuitMinimumThroughput, options.CircuitBreakDuration),
+                _circuit,
+                (error, attempt, delay) => logger.LogWarning("API call to cluster {Cluster} failed ({Error}); retry {Attempt} in {Delay}", name, error, attempt, delay))
             .AddTimeout(options.CallTimeout)
             .Build();
     }

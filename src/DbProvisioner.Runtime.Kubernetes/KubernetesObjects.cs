@@ -11,13 +11,6 @@ namespace DbProvisioner.Runtime.Kubernetes;
 /// </summary>
 public static class KubernetesObjects
 {
-    public const string DataDir = "/var/lib/mysql";
-    public const string ConfDir = "/etc/mysql/conf.d";
-    public const string ConfFile = "dbprov.cnf";
-    public const string SecretsDir = "/etc/dbprov/secrets";
-    public const string RootPasswordFile = "root-password";
-    public const string UserPasswordFile = "user-password";
-    public const string HelperDevice = "/dev/dbprov-disk";
     public const string HostnameLabel = "kubernetes.io/hostname";
     /// <summary>Where every label of the spec is kept verbatim (a device path is no label value).</summary>
     public const string LabelsAnnotation = "dbprov.labels";
@@ -40,8 +33,8 @@ public static class KubernetesObjects
             ["cpu"] = new(spec.Cpus.Count.ToString(CultureInfo.InvariantCulture)),
             ["memory"] = new(string.Create(CultureInfo.InvariantCulture, $"{spec.MemoryMiB}Mi")),
         };
-        var secretItems = new List<V1KeyToPath> { new V1KeyToPath { Key = RootPasswordFile, Path = RootPasswordFile } };
-        if (spec.Credentials.UserPassword is not null) secretItems.Add(new V1KeyToPath { Key = UserPasswordFile, Path = UserPasswordFile });
+        var secretItems = new List<V1KeyToPath> { new V1KeyToPath { Key = InstanceLayout.RootPasswordFile, Path = InstanceLayout.RootPasswordFile } };
+        if (spec.Credentials.UserPassword is not null) secretItems.Add(new V1KeyToPath { Key = InstanceLayout.UserPasswordFile, Path = InstanceLayout.UserPasswordFile });
         return new V1Pod
         {
             ApiVersion = "v1",
@@ -84,16 +77,16 @@ public static class KubernetesObjects
                         ReadinessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = spec.Port }, PeriodSeconds = 2 },
                         VolumeMounts =
                         [
-                            new V1VolumeMount { MountPath = DataDir, Name = "data" },
-                            new V1VolumeMount { MountPath = ConfDir, Name = "config", ReadOnlyProperty = true },
-                            new V1VolumeMount { MountPath = SecretsDir, Name = "secrets", ReadOnlyProperty = true },
+                            new V1VolumeMount { MountPath = InstanceLayout.DataDir, Name = "data" },
+                            new V1VolumeMount { MountPath = InstanceLayout.ConfDir, Name = "config", ReadOnlyProperty = true },
+                            new V1VolumeMount { MountPath = InstanceLayout.SecretsDir, Name = "secrets", ReadOnlyProperty = true },
                         ],
                     },
                 ],
                 Volumes =
                 [
                     new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = KubernetesNames.Claim(spec.InstanceId) } },
-                    new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = KubernetesNames.Config(spec.InstanceId), Items = [new V1KeyToPath { Key = ConfFile, Path = ConfFile }] } },
+                    new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = KubernetesNames.Config(spec.InstanceId), Items = [new V1KeyToPath { Key = InstanceLayout.ConfFile, Path = InstanceLayout.ConfFile }] } },
                     // 0400: only mysqld (the fsGroup) reads the passwords.
                     new V1Volume { Name = "secrets", Secret = new V1SecretVolumeSource { SecretName = KubernetesNames.Secret(spec.InstanceId), DefaultMode = 256, Items = secretItems } },
                 ],
@@ -105,12 +98,12 @@ public static class KubernetesObjects
     public static IReadOnlyList<KeyValuePair<string, string>> Environment(InstanceCredentials credentials)
     {
         ArgumentNullException.ThrowIfNull(credentials);
-        var env = new List<KeyValuePair<string, string>> { new("MYSQL_ROOT_PASSWORD_FILE", $"{SecretsDir}/{RootPasswordFile}") };
+        var env = new List<KeyValuePair<string, string>> { new("MYSQL_ROOT_PASSWORD_FILE", $"{InstanceLayout.SecretsDir}/{InstanceLayout.RootPasswordFile}") };
         if (credentials.Database is { } db) env.Add(new("MYSQL_DATABASE", db));
         if (credentials.User is { } user)
         {
             env.Add(new("MYSQL_USER", user));
-            env.Add(new("MYSQL_PASSWORD_FILE", $"{SecretsDir}/{UserPasswordFile}"));
+            env.Add(new("MYSQL_PASSWORD_FILE", $"{InstanceLayout.SecretsDir}/{InstanceLayout.UserPasswordFile}"));
         }
         return env;
     }
@@ -124,7 +117,7 @@ public static class KubernetesObjects
             ApiVersion = "v1",
             Kind = "ConfigMap",
             Metadata = Meta(KubernetesNames.Config(spec.InstanceId), InstanceLabels(host.HostId, spec)),
-            Data = new Dictionary<string, string> { [ConfFile] = spec.MyCnf },
+            Data = new Dictionary<string, string> { [InstanceLayout.ConfFile] = spec.MyCnf },
         };
     }
 
@@ -133,8 +126,8 @@ public static class KubernetesObjects
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(spec);
-        var data = new Dictionary<string, byte[]> { [RootPasswordFile] = Encoding.UTF8.GetBytes(spec.Credentials.RootPassword) };
-        if (spec.Credentials.UserPassword is { } userPassword) data[UserPasswordFile] = Encoding.UTF8.GetBytes(userPassword);
+        var data = new Dictionary<string, byte[]> { [InstanceLayout.RootPasswordFile] = Encoding.UTF8.GetBytes(spec.Credentials.RootPassword) };
+        if (spec.Credentials.UserPassword is { } userPassword) data[InstanceLayout.UserPasswordFile] = Encoding.UTF8.GetBytes(userPassword);
         return new V1Secret
         {
             ApiVersion = "v1",
@@ -220,7 +213,7 @@ public static class KubernetesObjects
         ArgumentNullException.ThrowIfNull(host);
         var labels = DiskLabels(host.HostId, device);
         labels[OwnershipLabels.Helper] = seed ? "seed" : "format";
-        var script = $"mkfs.xfs -f -q {HelperDevice} && exec prepare-device {HelperDevice}";
+        var script = $"mkfs.xfs -f -q {InstanceLayout.HelperDevice} && exec prepare-device {InstanceLayout.HelperDevice}";
         return new V1Job
         {
             ApiVersion = "batch/v1",
@@ -258,7 +251,7 @@ public static class KubernetesObjects
                                     Privileged = false,
                                     Capabilities = new V1Capabilities { Drop = ["ALL"], Add = ["SYS_ADMIN", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"] },
                                 },
-                                VolumeMounts = [new V1VolumeMount { MountPath = HelperDevice, Name = "disk" }],
+                                VolumeMounts = [new V1VolumeMount { MountPath = InstanceLayout.HelperDevice, Name = "disk" }],
                             },
                         ],
                         Volumes = [new V1Volume { Name = "disk", HostPath = new V1HostPathVolumeSource { Path = device, Type = "BlockDevice" } }],

@@ -1,3 +1,4 @@
+using DbProvisioner.Runtime;
 using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime.Kubernetes;
 using k8s;
@@ -72,9 +73,9 @@ public sealed class InstancePodTests
             Assert.That(secrets.Secret.SecretName, Is.EqualTo(KubernetesNames.Secret("i-0a1b2c3d4e")));
             Assert.That(secrets.Secret.DefaultMode, Is.EqualTo(Convert.ToInt32("400", 8)), "0400: readable by mysqld only");
             Assert.That(mount.ReadOnlyProperty, Is.True);
-            Assert.That(env["MYSQL_ROOT_PASSWORD_FILE"], Is.EqualTo($"{mount.MountPath}/{KubernetesObjects.RootPasswordFile}"));
-            Assert.That(env["MYSQL_PASSWORD_FILE"], Is.EqualTo($"{mount.MountPath}/{KubernetesObjects.UserPasswordFile}"));
-            Assert.That(secrets.Secret.Items.Select(i => i.Key), Is.EquivalentTo(new[] { KubernetesObjects.RootPasswordFile, KubernetesObjects.UserPasswordFile }));
+            Assert.That(env["MYSQL_ROOT_PASSWORD_FILE"], Is.EqualTo($"{mount.MountPath}/{InstanceLayout.RootPasswordFile}"));
+            Assert.That(env["MYSQL_PASSWORD_FILE"], Is.EqualTo($"{mount.MountPath}/{InstanceLayout.UserPasswordFile}"));
+            Assert.That(secrets.Secret.Items.Select(i => i.Key), Is.EquivalentTo(new[] { InstanceLayout.RootPasswordFile, InstanceLayout.UserPasswordFile }));
         });
     }
 
@@ -86,8 +87,8 @@ public sealed class InstancePodTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(System.Text.Encoding.UTF8.GetString(secret.Data[KubernetesObjects.RootPasswordFile]), Is.EqualTo(credentials.RootPassword));
-            Assert.That(System.Text.Encoding.UTF8.GetString(secret.Data[KubernetesObjects.UserPasswordFile]), Is.EqualTo(credentials.UserPassword));
+            Assert.That(System.Text.Encoding.UTF8.GetString(secret.Data[InstanceLayout.RootPasswordFile]), Is.EqualTo(credentials.RootPassword));
+            Assert.That(System.Text.Encoding.UTF8.GetString(secret.Data[InstanceLayout.UserPasswordFile]), Is.EqualTo(credentials.UserPassword));
             Assert.That(secret.Immutable, Is.True);
         });
     }
@@ -144,8 +145,8 @@ public sealed class InstancePodTests
         Assert.Multiple(() =>
         {
             Assert.That(volume.ConfigMap.Name, Is.EqualTo(config.Metadata.Name));
-            Assert.That(config.Data[KubernetesObjects.ConfFile], Is.EqualTo(spec.MyCnf));
-            Assert.That(Mysqld(pod).VolumeMounts.Single(m => m.Name == volume.Name).MountPath, Is.EqualTo(KubernetesObjects.ConfDir));
+            Assert.That(config.Data[InstanceLayout.ConfFile], Is.EqualTo(spec.MyCnf));
+            Assert.That(Mysqld(pod).VolumeMounts.Single(m => m.Name == volume.Name).MountPath, Is.EqualTo(InstanceLayout.ConfDir));
         });
     }
 
@@ -159,7 +160,7 @@ public sealed class InstancePodTests
         Assert.Multiple(() =>
         {
             Assert.That(data.PersistentVolumeClaim.ClaimName, Is.EqualTo(KubernetesNames.Claim(spec.InstanceId)));
-            Assert.That(Mysqld(pod).VolumeMounts.Single(m => m.Name == data.Name).MountPath, Is.EqualTo(KubernetesObjects.DataDir));
+            Assert.That(Mysqld(pod).VolumeMounts.Single(m => m.Name == data.Name).MountPath, Is.EqualTo(InstanceLayout.DataDir));
         });
     }
 

@@ -1,3 +1,4 @@
+using DbProvisioner.Runtime;
 using System.Text;
 using DbProvisioner.Runtime.Docker;
 using DbProvisioner.Runtime.Kubernetes.Tests.Fake;
@@ -37,7 +38,7 @@ public sealed class FakeCluster : IDisposable
 
     private Task AnswerAsync(string address, int port, InstanceCredentials credentials, CancellationToken cancellationToken)
     {
-        var secrets = Server.Objects<V1Secret>("secrets").ToDictionary(s => s.Metadata.Name, s => Encoding.UTF8.GetString(s.Data[KubernetesObjects.RootPasswordFile]));
+        var secrets = Server.Objects<V1Secret>("secrets").ToDictionary(s => s.Metadata.Name, s => Encoding.UTF8.GetString(s.Data[InstanceLayout.RootPasswordFile]));
         var answering = Server.Objects<V1Pod>("pods").Where(p => p.Spec.Containers[0].Ports[0].HostPort == port
             && p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true).ToList();
         if (answering.Count == 0) throw new IOException($"nothing answers on {address}:{port}");
