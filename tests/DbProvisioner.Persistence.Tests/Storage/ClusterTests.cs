@@ -113,7 +113,7 @@ public sealed class ClusterTests
             }
 
             await using var connections = new MetaDbConnectionFactory(MetaDbTestDatabase.OptionsFor(database));
-            Assert.That(await new MetaDbMigrator(connections).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(new[] { 1, 2, 3, 4 }));
+            Assert.That(await new MetaDbMigrator(connections).GetAppliedVersionsAsync(CancellationToken.None), Is.EqualTo(MetaDbMigrator.Migrations.Select(static m => m.Version).ToArray()), "every migration the build carries");
         }
         finally
         {
