@@ -211,6 +211,8 @@ public static class ApplianceManifests
         Value("DBPROV_Cluster__Membership", "AdoNet"),
         Value("DBPROV_Cluster__AdvertisedAddress", "$(POD_IP)"),
         Value("DBPROV_Server__Url", $"http://0.0.0.0:{Text(HttpPort)}"),
+        // What bootstrap-keys writes into the CLI config: the Service, not the listen address.
+        Value("DBPROV_Server__PublicUrl", $"http://{AppName}.{options.Namespace}.svc:{Text(HttpPort)}"),
         Value("DBPROV_MetaDb__Host", options.MetaDbHost),
         Value("DBPROV_MetaDb__Port", "3306"),
         Value("DBPROV_MetaDb__Database", "dbprov"),

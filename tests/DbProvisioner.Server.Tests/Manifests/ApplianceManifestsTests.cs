@@ -3,6 +3,7 @@ using DbProvisioner.Runtime.Kubernetes;
 using DbProvisioner.Server.Manifests;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DbProvisioner.Server.Tests.Manifests;
 
@@ -130,6 +131,7 @@ public sealed class ApplianceManifestsTests
             Assert.That(env["DBPROV_Cluster__AdvertisedAddress"].Value, Is.EqualTo("$(POD_IP)"));
             Assert.That(env["DBPROV_Silo__Name"].Value, Is.EqualTo("$(POD_NAME)"));
             Assert.That(env["DBPROV_Server__Url"].Value, Does.StartWith("http://0.0.0.0:"), "the kubelet's probes come from outside the pod's loopback");
+            Assert.That(env["DBPROV_Server__PublicUrl"].Value, Is.EqualTo($"http://{Objects.OfType<V1Service>().Single().Metadata.Name}.dbprov-prod.svc:8080"), "the CLI config names the Service");
             Assert.That(env["DBPROV_Bootstrap__GenerateKeysOnStart"].Value, Is.EqualTo("false"), "N silos must not each make keys");
             Assert.That(env["DBPROV_Kubernetes__Clusters__incluster__Namespace"].Value, Is.EqualTo("dbprov-prod"));
             // $(VAR) is only expanded from variables defined earlier in the list.
@@ -153,6 +155,28 @@ public sealed class ApplianceManifestsTests
             Assert.That(service.Spec.Ports.Select(p => p.TargetPort.Value), Is.SubsetOf(Server.Ports.Select(p => p.Name)));
             Assert.That(Objects.Where(o => o is not V1Namespace and not V1ClusterRole and not V1ClusterRoleBinding).Select(o => ((IMetadata<V1ObjectMeta>)o).Metadata.NamespaceProperty),
                 Has.All.EqualTo("dbprov-prod"));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task The_server_starts_with_the_configuration_the_manifests_give_it()
+    {
+        // The kubelet's part: $(VAR) from the downward API. The secret files are the tests' own (their paths are checked above).
+        var downward = new Dictionary<string, string> { ["$(POD_NAME)"] = "dbprov-server-7d9f-x2", ["$(POD_IP)"] = "10.42.0.7", ["$(ORLEANS_SERVICE_ID)"] = "dbprov", ["$(ORLEANS_CLUSTER_ID)"] = "dbprov" };
+        var settings = Server.Env.Where(e => e.Name.StartsWith("DBPROV_", StringComparison.Ordinal) && !e.Name.EndsWith("File", StringComparison.Ordinal))
+            .ToDictionary(e => e.Name["DBPROV_".Length..].Replace("__", ":", StringComparison.Ordinal), e => downward.GetValueOrDefault(e.Value, e.Value));
+        settings["Silo:Enabled"] = "false"; // the HTTP shell: no meta DB here, only the options are under test
+
+        await using var app = await Support.ShellApp.StartAsync(settings: settings);
+
+        var server = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DbProvisioner.Server.Hosting.ServerOptions>>().Value;
+        var clustering = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DbProvisioner.Server.Hosting.ClusteringOptions>>().Value;
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.ClientUrl, Is.EqualTo("http://dbprov-server.dbprov-prod.svc:8080"));
+            Assert.That(clustering.Membership, Is.EqualTo(DbProvisioner.Server.Hosting.ClusteringMode.AdoNet));
+            Assert.That(clustering.AdvertisedAddress, Is.EqualTo("10.42.0.7"));
         });
     }
 
