@@ -1,10 +1,16 @@
 using DbProvisioner.Server.Api;
 using DbProvisioner.Server.Bootstrap;
 using DbProvisioner.Server.Hosting;
+using DbProvisioner.Server.Manifests;
 
 if (args is ["bootstrap-keys", .. var rest])
 {
     return await BootstrapCommand.RunAsync(rest);
+}
+
+if (args is ["manifests", .. var manifestArgs])
+{
+    return await ManifestsCommand.RunAsync(manifestArgs, Console.Out, Console.Error);
 }
 
 var builder = WebApplication.CreateBuilder(args);

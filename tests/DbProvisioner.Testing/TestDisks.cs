@@ -3,7 +3,7 @@ namespace DbProvisioner.Testing;
 /// <summary>
 /// The test pool's disks (hack/disks.sh: disk-01.img … disk-10.img under /var/lib/dbprov/disks), found by backing
 /// file, never by loop number: on a machine where another program holds /dev/loop0 a suite must not format it.
-/// Each suite owns a fixed set of pool files: Runtime.Docker disk-01–04, EndToEnd and the delivery benchmark disk-05–10.
+/// Each suite owns a fixed set of pool files: Runtime.Docker disk-01–04 (Runtime.Kubernetes' Engine test borrows disk-03 after it), EndToEnd and the delivery benchmark disk-05–10.
 /// </summary>
 public static class TestDisks
 {

@@ -47,6 +47,12 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
     /// <summary>Why a Job fails (by name), or null when it completes.</summary>
     public Func<string, string?> JobFailures { get; set; } = _ => null;
 
+    /// <summary>Jobs (by name) the fake job controller leaves running until the test calls <see cref="FinishHeldJob"/>.</summary>
+    public Func<string, bool> JobsHeld { get; set; } = _ => false;
+
+    /// <summary>The fake job controller finishes a held Job now (complete, or failed by <see cref="JobFailures"/>).</summary>
+    public Task FinishHeldJob(string ns, string name) => Task.Run(() => JobControllerAsync(ns, name, held: false));
+
     /// <summary>Every request as "METHOD path?query", in order.</summary>
     public IReadOnlyList<string> Requests { get { lock (_lock) return [.. _requests]; } }
 
@@ -134,8 +140,9 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
         }
     }
 
-    private async Task JobControllerAsync(string ns, string name)
+    private async Task JobControllerAsync(string ns, string name, bool? held = null)
     {
+        if (held ?? JobsHeld(name)) return;
         await Task.Yield();
         lock (_lock)
         {
