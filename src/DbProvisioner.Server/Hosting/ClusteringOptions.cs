@@ -34,4 +34,10 @@ public sealed class ClusteringOptions
 
     [Range(1, 10)]
     public int MissedProbesLimit { get; set; } = 3;
+
+    /// <summary>
+    /// The silo runs in a Kubernetes pod (the appliance's manifests set it): Orleans' Kubernetes hosting takes the silo's name,
+    /// address and ids from the pod and deletes the pods of silos the cluster declared dead.
+    /// </summary>
+    public bool KubernetesHosting { get; set; }
 }

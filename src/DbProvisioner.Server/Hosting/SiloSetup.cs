@@ -15,6 +15,7 @@ internal static class SiloSetup
     {
         var clustering = configuration.GetSection(ClusteringOptions.Section).Get<ClusteringOptions>() ?? new ClusteringOptions();
         SiloClustering.Configure(silo, options, clustering, configuration);
+        if (clustering.KubernetesHosting) silo.UseKubernetesHosting();
         PersistenceSetup.ConfigureGrainStorage(silo, configuration);
         ConfigureGrains(silo.Services, configuration);
     }

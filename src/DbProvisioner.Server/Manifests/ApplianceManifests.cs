@@ -209,6 +209,7 @@ public static class ApplianceManifests
         Value("DBPROV_Silo__SiloPort", Text(SiloPort)),
         Value("DBPROV_Silo__GatewayPort", Text(GatewayPort)),
         Value("DBPROV_Cluster__Membership", "AdoNet"),
+        Value("DBPROV_Cluster__KubernetesHosting", "true"),
         Value("DBPROV_Cluster__AdvertisedAddress", "$(POD_IP)"),
         Value("DBPROV_Server__Url", $"http://0.0.0.0:{Text(HttpPort)}"),
         // What bootstrap-keys writes into the CLI config: the Service, not the listen address.

@@ -177,6 +177,7 @@ public sealed class ApplianceManifestsTests
             Assert.That(server.ClientUrl, Is.EqualTo("http://dbprov-server.dbprov-prod.svc:8080"));
             Assert.That(clustering.Membership, Is.EqualTo(DbProvisioner.Server.Hosting.ClusteringMode.AdoNet));
             Assert.That(clustering.AdvertisedAddress, Is.EqualTo("10.42.0.7"));
+            Assert.That(clustering.KubernetesHosting, Is.True, "Orleans' Kubernetes hosting runs in the pod");
         });
     }
 
