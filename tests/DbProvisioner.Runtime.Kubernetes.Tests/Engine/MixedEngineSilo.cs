@@ -32,19 +32,7 @@ public sealed class MixedEngineSilo
         _fake = new FakeCluster(null, "node-a");
         _docker = new DockerHostRuntimeFactory(new DockerRuntimeOptions());
         var router = new RuntimeRouter(_docker, new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = _fake.Factory });
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage("Default", options => options.Configure<Serializer>(
-                (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
-            silo.Services.AddDbProvisionerGrains(o => o.DrainTimeout = TimeSpan.FromSeconds(10), new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
-            silo.Services.AddSingleton<IHostRuntimeFactory>(router);
-            silo.Services.AddSingleton<IMySqlAdmin>(new AdminByAddress(new MySqlConnectorAdmin(), new SimulatedMySqlAdmin()));
-            silo.Services.AddSingleton<IAuditSink>(new RecordingAuditSink());
-        });
-        builder.ConfigureClient(client => client.Services.AddDomainSerialization());
-        _silo = builder.Build();
-        await _silo.DeployAsync();
+        _silo = await DbProvisioner.Runtime.Kubernetes.Tests.Grains.GrainSilo.StartAsync(router, new AdminByAddress(new MySqlConnectorAdmin(), new SimulatedMySqlAdmin()), o => o.DrainTimeout = TimeSpan.FromSeconds(10));
     }
 
     [OneTimeTearDown]

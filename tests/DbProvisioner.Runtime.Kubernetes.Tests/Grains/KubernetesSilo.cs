@@ -30,19 +30,7 @@ public sealed class KubernetesSilo
     {
         _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost");
         var router = new RuntimeRouter(Docker, new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = _fake.Factory });
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage("Default", options => options.Configure<Serializer>(
-                (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
-            silo.Services.AddDbProvisionerGrains(o => o.ReadyDeadline = TimeSpan.FromSeconds(5), new AesGcmCredentialProtector(RandomNumberGenerator.GetBytes(32)));
-            silo.Services.AddSingleton<IHostRuntimeFactory>(router);
-            silo.Services.AddSingleton<IMySqlAdmin>(MySql);
-            silo.Services.AddSingleton<IAuditSink>(new RecordingAuditSink());
-        });
-        builder.ConfigureClient(client => client.Services.AddDomainSerialization());
-        _silo = builder.Build();
-        await _silo.DeployAsync();
+        _silo = await GrainSilo.StartAsync(router, MySql, o => o.ReadyDeadline = TimeSpan.FromSeconds(5));
     }
 
     [OneTimeTearDown]
