@@ -225,11 +225,30 @@ public sealed class ClusterGrain(
         foreach (var m in members) await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, m.Shard)).ReleaseMemberAsync(m.InstanceId, m.HostId);
     }
 
+    /// <summary>
+    /// The members placed at creation, then any member its shards took in since (an evacuation's replacement): after
+    /// the hand-over the shards, not this grain, record who joins.
+    /// </summary>
+    private async Task<IReadOnlyList<ClusterMember>> MembersNowAsync()
+    {
+        if (state.State.Stage != ClusterStage.Provisioning) return state.State.Members;
+        var known = state.State.Members.Select(static m => m.InstanceId).ToHashSet(StringComparer.Ordinal);
+        var members = new List<ClusterMember>(state.State.Members);
+        foreach (var shardName in state.State.Members.Select(static m => m.Shard).Distinct().Order(StringComparer.Ordinal))
+        {
+            var shard = await GrainFactory.GetGrain<IShardGrain>(Mapping.ShardKey(Name, shardName)).GetViewAsync();
+            members.AddRange(shard.Members.Where(m => !known.Contains(m.InstanceId))
+                .Select(m => new ClusterMember(shardName, m.InstanceId, m.Role, m.HostId, m.Zone, m.Rack)));
+        }
+        return members;
+    }
+
     private async Task<ClusterView> ViewAsync()
     {
         var r = state.State.Request!;
-        var views = await Task.WhenAll(state.State.Members.Select(m => GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).GetAsync()));
-        var members = state.State.Members.Zip(views).Select(p =>
+        var listed = await MembersNowAsync();
+        var views = await Task.WhenAll(listed.Select(m => GrainFactory.GetGrain<IInstanceGrain>(m.InstanceId).GetAsync()));
+        var members = listed.Zip(views).Select(p =>
             new ClusterMemberView(p.First.Shard, p.First.InstanceId, p.First.Role, p.Second?.Host ?? p.First.HostId, p.Second?.State ?? "Reserving")).ToList();
         var overall = ClusterStages.Status(state.State.Stage, views.Select(static v => v.LifecycleState())).ToString();
         return new ClusterView(Name, overall, state.State.Reason, state.State.Template!.Pool, r.Shards ?? 0, r.Replicas ?? 0,

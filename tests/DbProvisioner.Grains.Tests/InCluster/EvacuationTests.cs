@@ -174,6 +174,40 @@ public sealed class EvacuationTests : GrainTest
     }
 
     [Test]
+    public async Task AfterAnEvacuation_GetOfTheCluster_ListsTheReplacement()
+    {
+        var hosts = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            hosts.Add(TestFleet.NewId("host"));
+            await RegisterWithReadyDisksAsync(TestFleet.Host(hosts[^1], Pool, disks: 2, minSeeded: 0));
+        }
+        var name = TestFleet.NewId("c");
+        var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(1, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
+        var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, TestFleet.Instance(Pool, cluster: name), "tester");
+        Assert.That(created.Ok, Is.True, $"{created.Kind} {created.Error}");
+        foreach (var member in created.Value!.Members)
+            Assert.That((await InstanceGrain(member.InstanceId).WaitSettledAsync(SettleTimeout))?.State, Is.EqualTo("Ready"));
+        var evacuated = created.Value.Members[0];
+
+        var started = await Evacuation(evacuated.Host!).EvacuateAsync("admin-key");
+        Assert.That(started.Ok, Is.True, started.Error);
+        var replacementId = started.Value!.Instances.Single().ReplacementId;
+        await InstanceGrain(replacementId).WaitSettledAsync(SettleTimeout);
+
+        var cluster = (await Client.GetGrain<IClusterGrain>(name).GetAsync())!;
+        var replacement = cluster.Members.SingleOrDefault(m => m.InstanceId == replacementId);
+        Assert.That(replacement, Is.Not.Null, "the replacement is a member of the cluster: " + string.Join(", ", cluster.Members.Select(m => m.InstanceId)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(replacement!.Shard, Is.EqualTo(evacuated.Shard));
+            Assert.That(replacement.Host, Is.EqualTo(started.Value.Instances.Single().ReplacementHost));
+            Assert.That(replacement.State, Is.EqualTo("Ready"));
+            Assert.That(cluster.Members, Has.Count.EqualTo(3), "the old member stays until a second person approves its removal");
+        });
+    }
+
+    [Test]
     public async Task AnUnknownHost_IsNotFound()
     {
         var outcome = await Evacuation(TestFleet.NewId("host")).EvacuateAsync("admin-key");
