@@ -51,6 +51,8 @@ public sealed class MetaDbOutageTests : E2eFixture
                 var metaDb = json.RootElement.GetProperty("checks").GetProperty("metaDb");
                 Assert.That(metaDb.GetProperty("status").GetString(), Is.EqualTo("Unhealthy"));
                 Assert.That(metaDb.GetProperty("description").GetString(), Does.Contain("meta database"));
+                using var live = await E2e.Anonymous.GetAsync("/healthz/live");
+                Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK), "alive while the meta database is away: a liveness probe must not restart the silo");
                 await Task.Delay(Pace); // a steady trickle of requests, not a flood
             }
 

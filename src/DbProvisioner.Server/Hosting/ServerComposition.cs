@@ -69,7 +69,7 @@ public static class ServerComposition
         services.AddSingleton(sp => new KnownPools(sp.GetRequiredService<IGrainFactory>().PoolExistsAsync));
         services.AddHostedService<ApiKeyBootstrapService>();
 
-        services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo").AddCheck<MetaDbHealthCheck>("metaDb");
+        services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo", tags: [HealthEndpoint.Live]).AddCheck<MetaDbHealthCheck>("metaDb");
         services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
 
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
@@ -113,6 +113,7 @@ public static class ServerComposition
         app.UseAuthorization();
 
         app.MapHealthChecks("/healthz", HealthEndpoint.Options);
+        app.MapHealthChecks("/healthz/live", HealthEndpoint.LiveOptions);
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/api/reference", o => o

@@ -39,6 +39,9 @@ public static class ApplianceManifests
     public const string SecretsPath = "/etc/dbprov/secrets";
     public const string HealthPath = "/healthz";
 
+    /// <summary>The liveness probe's path: the silo only, so a meta database outage does not restart every silo.</summary>
+    public const string LivePath = "/healthz/live";
+
     /// <summary>The cluster the appliance runs in, as its Kubernetes runtime knows it: nodes register as k8s://incluster/&lt;node&gt;.</summary>
     public const string InClusterName = "incluster";
 
@@ -156,9 +159,10 @@ public static class ApplianceManifests
                                     Capabilities = new V1Capabilities { Drop = ["ALL"] },
                                 },
                                 // /healthz is 503 until the silo is Active: the startup probe gives the join (and the migration) time.
-                                StartupProbe = Probe(periodSeconds: 5, failureThreshold: 36),
-                                ReadinessProbe = Probe(periodSeconds: 5, failureThreshold: 2),
-                                LivenessProbe = Probe(periodSeconds: 10, failureThreshold: 6),
+                                StartupProbe = Probe(HealthPath, periodSeconds: 5, failureThreshold: 36),
+                                ReadinessProbe = Probe(HealthPath, periodSeconds: 5, failureThreshold: 2),
+                                // Not ready while the meta database is away (no traffic), but alive: a restart would not bring it back.
+                                LivenessProbe = Probe(LivePath, periodSeconds: 10, failureThreshold: 6),
                                 VolumeMounts =
                                 [
                                     new V1VolumeMount { Name = "secrets", MountPath = SecretsPath, ReadOnlyProperty = true },
@@ -185,9 +189,9 @@ public static class ApplianceManifests
         };
     }
 
-    private static V1Probe Probe(int periodSeconds, int failureThreshold) => new()
+    private static V1Probe Probe(string path, int periodSeconds, int failureThreshold) => new()
     {
-        HttpGet = new V1HTTPGetAction { Path = HealthPath, Port = "http" },
+        HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
         PeriodSeconds = periodSeconds,
         TimeoutSeconds = 3,
         FailureThreshold = failureThreshold,

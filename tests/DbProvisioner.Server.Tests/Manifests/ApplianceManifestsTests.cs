@@ -87,16 +87,18 @@ public sealed class ApplianceManifestsTests
     }
 
     [Test]
-    public void Probes_ask_healthz_on_the_http_port_and_the_container_runs_unprivileged_with_requests_equal_to_limits()
+    public void Probes_ask_healthz_and_liveness_only_the_silo_on_the_http_port_and_the_container_runs_unprivileged_with_requests_equal_to_limits()
     {
         var pod = Silos.Spec.Template.Spec;
         var http = Server.Ports.Single(p => p.Name == "http");
 
         Assert.Multiple(() =>
         {
+            Assert.That(Server.StartupProbe?.HttpGet?.Path, Is.EqualTo("/healthz"));
+            Assert.That(Server.ReadinessProbe?.HttpGet?.Path, Is.EqualTo("/healthz"));
+            Assert.That(Server.LivenessProbe?.HttpGet?.Path, Is.EqualTo("/healthz/live"), "a meta database outage must not restart the silos");
             foreach (var probe in new[] { Server.StartupProbe, Server.ReadinessProbe, Server.LivenessProbe })
             {
-                Assert.That(probe?.HttpGet?.Path, Is.EqualTo("/healthz"));
                 Assert.That(probe!.HttpGet.Port.Value, Is.EqualTo(http.Name).Or.EqualTo(http.ContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
             Assert.That(pod.SecurityContext.RunAsNonRoot, Is.True);
@@ -218,7 +220,7 @@ public sealed class ManifestsCommandTests
             var deployment = objects.OfType<V1Deployment>().Single();
             Assert.That(deployment.Spec.Replicas, Is.EqualTo(2));
             Assert.That(deployment.Spec.Template.Spec.Containers.Single().Image, Is.EqualTo("example/dbprov:9"));
-            Assert.That(deployment.Spec.Template.Spec.Containers.Single().LivenessProbe.HttpGet.Path, Is.EqualTo("/healthz"));
+            Assert.That(deployment.Spec.Template.Spec.Containers.Single().LivenessProbe.HttpGet.Path, Is.EqualTo("/healthz/live"));
             Assert.That(objects.OfType<V1Role>().Single().Rules.SelectMany(r => r.Verbs), Has.None.EqualTo("*"));
             Assert.That(output, Does.Not.Contain("kind: Secret"));
         });
