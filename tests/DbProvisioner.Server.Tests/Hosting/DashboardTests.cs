@@ -58,6 +58,15 @@ public sealed class DashboardTests
         }
     }
 
+    [Test]
+    public async Task The_dashboard_is_not_in_the_API_document()
+    {
+        var document = await app.CreateClient(key: null).GetStringAsync("/openapi/v1.json");
+
+        Assert.That(JsonDocument.Parse(document).RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name),
+            Has.None.StartsWith(ServerComposition.DashboardPath));
+    }
+
     private static int ActiveSilos(string counters) =>
         JsonDocument.Parse(counters).RootElement.EnumerateObject()
             .Single(p => p.Name.Equals("totalActiveHostCount", StringComparison.OrdinalIgnoreCase)).Value.GetInt32();
