@@ -119,9 +119,14 @@ public sealed class SiloClusterTests
 
     [Test]
     [Order(3)]
-    public async Task A_rolling_restart_under_a_trickle_of_reads_through_HAProxy_fails_no_read()
+    public async Task A_rolling_restart_under_a_trickle_of_reads_and_requests_through_HAProxy_fails_no_read_and_every_request_ends_Ready()
     {
         await _cluster.EnsureAllRunningAsync();
+        // Room for the requests: the fleet holds one single-CPU instance per host, so what earlier tests left goes first.
+        var left = (await _cluster.Admin.ListInstancesAsync()).Where(i => i.State == "Ready").Select(i => i.Id).ToList();
+        var removed = await ScaleDowns.RemoveAllAsync(_cluster.Requester, _cluster.Approver, _cluster.Admin, left, SettleTimeout);
+        Assert.That(removed.Select(r => r.State), Has.All.EqualTo("Removed"), "clearing the fleet before the restart");
+
         var instances = await _cluster.Admin.ListInstancesAsync();
         var paths = instances.Select(i => $"instances/{i.Id}").Concat(E2eLayout.Hosts.Select(h => $"hosts/{h.Id}")).ToList();
         using var stop = new CancellationTokenSource();
@@ -150,6 +155,39 @@ public sealed class SiloClusterTests
             }
         });
 
+        // One lane per host: request, wait until it settles, remove it through the gate, again, until the restart is over.
+        // The last instance of each lane stays, to check what the hosts hold at the end.
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<InstanceView>();
+        var laneErrors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var lanes = Enumerable.Range(0, E2eLayout.Hosts.Count).Select(lane => Task.Run(async () =>
+        {
+            for (var n = 0; ; n++)
+            {
+                try
+                {
+                    var id = await RequestAsync((lane * 1000) + n);
+                    var view = await ApiClient.WaitSettledAsync(_cluster.Requester, id, SettleTimeout);
+                    outcomes.Enqueue(view);
+                    if (stop.IsCancellationRequested || view.State != "Ready")
+                    {
+                        return;
+                    }
+
+                    var ended = await ScaleDowns.RemoveAllAsync(_cluster.Requester, _cluster.Approver, _cluster.Admin, [id], SettleTimeout);
+                    if (ended[0].State != "Removed")
+                    {
+                        laneErrors.Enqueue($"removal of {id} ended {ended[0].State}");
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    laneErrors.Enqueue($"lane {lane}, request {n}: {e.Message}");
+                    return;
+                }
+            }
+        })).ToList();
+
         var watch = Stopwatch.StartNew();
         for (var k = 0; k < SiloCount; k++)
         {
@@ -159,12 +197,89 @@ public sealed class SiloClusterTests
             await _cluster.EnsureAllRunningAsync();
         }
 
+        var restart = watch.Elapsed;
         await stop.CancelAsync();
+        await Task.WhenAll(lanes);
         await trickle;
+        var settled = outcomes.ToList();
         await TestContext.Progress.WriteLineAsync(
-            $"[silos] rolling restart of {SiloCount} silos in {watch.Elapsed.TotalSeconds:F1} s: {reads} reads, {failures.Count} failed");
-        Assert.That(failures, Is.Empty, $"{failures.Count} of {reads} reads failed");
+            $"[silos] rolling restart of {SiloCount} silos in {restart.TotalSeconds:F1} s: {reads} reads, {failures.Count} failed; "
+            + $"{settled.Count} requests accepted, {settled.Count(v => v.State == "Ready")} Ready, {settled.Count(v => v.State != "Ready")} not");
+        foreach (var view in settled)
+        {
+            await TestContext.Progress.WriteLineAsync($"[silos]   {E2eRequests.Describe(view)}");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(failures, Is.Empty, $"{failures.Count} of {reads} reads failed");
+            Assert.That(laneErrors, Is.Empty, "a request or removal failed");
+            Assert.That(settled, Has.Count.GreaterThanOrEqualTo(2 * E2eLayout.Hosts.Count), "too few requests went through the restart to prove anything");
+            Assert.That(settled.Select(v => v.State), Has.All.EqualTo("Ready"), "every accepted request ends Ready");
+        });
+        var ours = settled.Select(v => v.Id).ToHashSet(StringComparer.Ordinal);
+        var stillReady = (await _cluster.Admin.ListInstancesAsync()).Where(i => i.State == "Ready" && ours.Contains(i.Id)).ToList();
+        await AssertNothingGivenTwiceAsync(await Task.WhenAll(stillReady.Select(i => _cluster.Admin.GetInstanceAsync(i.Id))));
     }
+
+    [Test]
+    [Order(4)]
+    public async Task Each_host_is_beaten_by_one_silo_and_a_killed_silos_hosts_go_to_the_survivors()
+    {
+        await _cluster.EnsureAllRunningAsync();
+        var all = Enumerable.Range(0, SiloCount).ToList();
+        var before = await BeatersAsync(all);
+        await TestContext.Progress.WriteLineAsync($"[silos] heartbeats by silo, 3 silos: {Describe(before)}");
+        Assert.That(before.Keys, Is.EquivalentTo(E2eLayout.HostIds), "every host is beaten");
+        Assert.That(before.Values, Has.All.Count.EqualTo(1), "a host beaten by more than one silo");
+
+        var victim = before[E2eLayout.HostA.Id].Single();
+        await _cluster.Silos[victim].KillAsync();
+        var survivors = all.Where(i => i != victim).ToList();
+        await Eventually.UntilAsync(
+            async () => await Task.WhenAll(survivors.Select(_cluster.HealthAsync)),
+            static views => views.All(v => v is { ActiveSilos: SiloCount - 1 }), TimeSpan.FromSeconds(60),
+            "the survivors to see one silo fewer", static views => string.Join(", ", views.Select(v => v?.ToString() ?? "no answer")));
+        var after = await BeatersAsync(survivors);
+        await TestContext.Progress.WriteLineAsync($"[silos] heartbeats by silo after SIGKILL of silo-{victim + 1}: {Describe(after)}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Keys, Is.EquivalentTo(E2eLayout.HostIds), "a host of the killed silo is beaten by no survivor");
+            Assert.That(after.Values, Has.All.Count.EqualTo(1), "a host beaten by more than one survivor");
+        });
+    }
+
+    /// <summary>
+    /// Which silos beat which host over a window in which every host was beaten at least three times (the counters' growth,
+    /// so beats from before the window do not count). Waits for a window where each host has one beater: right after a
+    /// membership change the silos' views may differ for a round.
+    /// </summary>
+    private async Task<Dictionary<string, List<int>>> BeatersAsync(IReadOnlyList<int> silos)
+    {
+        var beaters = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        await Eventually.UntilAsync(async () =>
+            {
+                var start = await Task.WhenAll(silos.Select(_cluster.HeartbeatsAsync));
+                await Eventually.UntilAsync(
+                    async () => Grown(start, await Task.WhenAll(silos.Select(_cluster.HeartbeatsAsync))),
+                    grown => E2eLayout.HostIds.All(h => grown.GetValueOrDefault(h) >= 3), TimeSpan.FromSeconds(60),
+                    "every host to be beaten three times", static g => string.Join(", ", g.Select(x => $"{x.Key}={x.Value}")));
+                var end = await Task.WhenAll(silos.Select(_cluster.HeartbeatsAsync));
+                beaters = E2eLayout.HostIds.ToDictionary(h => h, h => silos.Where((_, i) => end[i]?.GetValueOrDefault(h) > start[i]?.GetValueOrDefault(h)).ToList(), StringComparer.Ordinal);
+                return beaters.Values.All(b => b.Count == 1);
+            },
+            TimeSpan.FromSeconds(120), "a window in which each host is beaten by one silo");
+        return beaters;
+    }
+
+    private static Dictionary<string, long> Grown(IReadOnlyDictionary<string, long>?[] start, IReadOnlyDictionary<string, long>?[] now) =>
+        E2eLayout.HostIds.ToDictionary(
+            h => h,
+            h => Enumerable.Range(0, now.Length).Sum(i => (now[i]?.GetValueOrDefault(h) ?? 0) - (start[i]?.GetValueOrDefault(h) ?? 0)),
+            StringComparer.Ordinal);
+
+    private static string Describe(Dictionary<string, List<int>> beaters) =>
+        string.Join(", ", beaters.Select(b => $"{b.Key} by {string.Join("+", b.Value.Select(i => $"silo-{i + 1}"))}"));
 
     private async Task<int> FindSweeperAsync()
     {

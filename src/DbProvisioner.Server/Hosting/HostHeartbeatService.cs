@@ -6,12 +6,15 @@ namespace DbProvisioner.Server.Hosting;
 
 /// <summary>
 /// The heartbeat of the fleet: every <see cref="HostHealthOptions.Interval"/>, each host grain probes its engine and
-/// decides its health (HostGrain.Health.cs); hosts are probed side by side, so one dead engine delays no other.
+/// decides its health (HostGrain.Health.cs); hosts are probed side by side, so one dead engine delays no other. With
+/// several silos each beats only its share of the hosts (<see cref="SiloShare"/>), read afresh every round, so a dead
+/// silo's hosts are taken by the survivors at their next round after the membership declares it dead.
 /// </summary>
 internal sealed partial class HostHeartbeatService(
     IServiceProvider services,
     IHostApplicationLifetime lifetime,
     IOptions<HostHealthOptions> options,
+    Metrics.DbProvisionerMetrics metrics,
     TimeProvider clock,
     ILogger<HostHeartbeatService> logger) : BackgroundService
 {
@@ -25,7 +28,8 @@ internal sealed partial class HostHeartbeatService(
             try
             {
                 var hosts = await grains.ListHostsAsync().WaitAsync(stoppingToken);
-                await Task.WhenAll(hosts.Select(h => BeatAsync(grains, h.Id, round % every == 0, stoppingToken)));
+                var mine = SiloShare.Mine(services, hosts.Select(static h => h.Id));
+                await Task.WhenAll(mine.Select(id => BeatAsync(grains, id, round % every == 0, stoppingToken)));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -39,6 +43,7 @@ internal sealed partial class HostHeartbeatService(
     {
         try
         {
+            metrics.RecordHeartbeat(hostId);
             await grains.GetGrain<IHostGrain>(hostId).HeartbeatAsync(checkDisks).WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -18,7 +18,7 @@ public sealed class ReconciliationOptions
 /// <summary>
 /// At start and then periodically, asks each host's reconciler to compare what the grains believe with what the
 /// engine reports. At start every helper container is stale (helpers are short-lived and this process made none yet);
-/// later only helpers older than ten minutes are.
+/// later only helpers older than ten minutes are. With several silos each reconciles only its share of the hosts (<see cref="SiloShare"/>).
 /// </summary>
 internal sealed partial class ReconciliationService(
     IServiceProvider services,
@@ -58,13 +58,14 @@ internal sealed partial class ReconciliationService(
 
     internal async Task ReconcileAllAsync(IGrainFactory grains, DateTimeOffset staleHelpersBefore, CancellationToken cancellationToken)
     {
-        foreach (var host in await grains.ListHostsAsync().WaitAsync(cancellationToken))
+        var hosts = await grains.ListHostsAsync().WaitAsync(cancellationToken);
+        foreach (var hostId in SiloShare.Mine(services, hosts.Select(static h => h.Id)))
         {
-            var view = await grains.GetGrain<IReconcilerGrain>(host.Id).ReconcileAsync(options.Value.RemoveOrphans, staleHelpersBefore).WaitAsync(cancellationToken);
-            if (view.Error is not null) LogHostUnreachable(logger, host.Id, view.Error);
+            var view = await grains.GetGrain<IReconcilerGrain>(hostId).ReconcileAsync(options.Value.RemoveOrphans, staleHelpersBefore).WaitAsync(cancellationToken);
+            if (view.Error is not null) LogHostUnreachable(logger, hostId, view.Error);
             else if (view.Orphans.Count + view.Vanished.Count + view.Returned.Count + view.StaleHelpersRemoved.Count > 0)
             {
-                LogFindings(logger, host.Id, string.Join(", ", view.Orphans), string.Join(", ", view.Vanished),
+                LogFindings(logger, hostId, string.Join(", ", view.Orphans), string.Join(", ", view.Vanished),
                     string.Join(", ", view.Returned), view.StaleHelpersRemoved.Count);
             }
         }

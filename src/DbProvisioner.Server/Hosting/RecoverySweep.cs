@@ -10,13 +10,14 @@ public interface IRecoverySweepGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// Resumes unfinished instances, clusters and disk work on each tick of its reminder. Start-up recovery covers a restart of
+/// Resumes unfinished instances, clusters, disk work and evacuations on each tick of its reminder. Start-up recovery covers a restart of
 /// the whole appliance; this covers a silo that dies while the others go on: nothing calls its in-flight instances again,
 /// and a grain timer would have died with it, while the reminder is fired by whichever silo owns it next.
 /// </summary>
 internal sealed partial class RecoverySweepGrain(
     ProvisioningRecoveryService recovery,
     RecoverySweepLog log,
+    IServiceProvider services,
     ILogger<RecoverySweepGrain> logger) : Grain, IRecoverySweepGrain, IRemindable
 {
     public const string Key = "cluster";
@@ -40,15 +41,19 @@ internal sealed partial class RecoverySweepGrain(
         }
 
         var (resumed, hosts) = await recovery.RecoverAsync(GrainFactory, CancellationToken.None);
+        // The grain state table is there only with the meta database (always, where reminders are).
+        var evacuations = services.GetService<Persistence.Storage.GrainStateKeys>() is { } keys
+            ? await EvacuationRecoveryService.ResumeAllAsync(keys, GrainFactory, CancellationToken.None)
+            : 0;
         log.Record(resumed);
-        LogSwept(logger, resumed, hosts);
+        LogSwept(logger, resumed, hosts, evacuations);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recovery sweep reminder registered (every {Period})")]
     private static partial void LogScheduled(ILogger logger, TimeSpan period);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery sweep: {Resumed} unfinished instances resumed, disk work kicked on {Hosts} hosts")]
-    private static partial void LogSwept(ILogger logger, int resumed, int hosts);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery sweep: {Resumed} unfinished instances resumed, disk work kicked on {Hosts} hosts, {Evacuations} evacuations resumed")]
+    private static partial void LogSwept(ILogger logger, int resumed, int hosts, int evacuations);
 }
 
 /// <summary>The sweeps this process ran, for /healthz.</summary>

@@ -12,6 +12,7 @@ using DbProvisioner.Server.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using OpenTelemetry.Resources;
 using Scalar.AspNetCore;
 using Serilog;
@@ -22,6 +23,9 @@ namespace DbProvisioner.Server.Hosting;
 public static class ServerComposition
 {
     public const string EnvironmentPrefix = "DBPROV_";
+
+    /// <summary>Where the Orleans Dashboard is served, to the admin role only.</summary>
+    public const string DashboardPath = "/admin/dashboard";
 
     /// <summary>Configuration, options, logging, metrics, auth, problem details, OpenAPI and the Orleans silo.</summary>
     public static WebApplicationBuilder AddDbProvisionerServer(this WebApplicationBuilder builder)
@@ -121,6 +125,12 @@ public static class ServerComposition
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")
             .AddPreferredSecuritySchemes(BearerSecuritySchemeTransformer.SchemeName)
             .DisableTelemetry());
+        if (app.Services.GetRequiredService<IOptions<SiloOptions>>().Value.Enabled)
+        {
+            // Not part of API v1: kept out of the OpenAPI document the CLI and outside tests rely on.
+            app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
+        }
+
         app.MapWebPage(); // the operator page at /, served without a key; its API calls need one
         return app;
     }

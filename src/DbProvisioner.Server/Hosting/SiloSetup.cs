@@ -1,4 +1,5 @@
 using DbProvisioner.Grains;
+using Orleans.Dashboard;
 using DbProvisioner.Runtime;
 using DbProvisioner.Runtime.Docker;
 using DbProvisioner.Runtime.Kubernetes;
@@ -17,6 +18,9 @@ internal static class SiloSetup
         SiloClustering.Configure(silo, options, clustering, configuration);
         if (clustering.KubernetesHosting) silo.UseKubernetesHosting();
         PersistenceSetup.ConfigureGrainStorage(silo, configuration);
+        // Served by this process's HTTP endpoint (ServerComposition maps it under /admin/dashboard, admin only); no trace
+        // streaming, so logs leave the process only through Serilog's configured sinks.
+        silo.AddDashboard(o => o.HideTrace = true);
         ConfigureGrains(silo.Services, configuration);
     }
 

@@ -19,7 +19,7 @@ public sealed record FleetMetricsSnapshot(
 /// <summary>
 /// The appliance's own instruments (meter <see cref="MeterName"/>), exported at <c>/metrics</c>.
 /// Prometheus names: <c>dbprov_provisioning_step_duration_seconds</c> (histogram, tags <c>step</c>, <c>outcome</c>),
-/// <c>dbprov_instances</c> (tag <c>state</c>), <c>dbprov_pool_free_cores</c> and <c>dbprov_pool_ready_disks</c> (tag <c>pool</c>).
+/// <c>dbprov_instances</c> (tag <c>state</c>), <c>dbprov_pool_free_cores</c> and <c>dbprov_pool_ready_disks</c> (tag <c>pool</c>), <c>dbprov_host_heartbeats_total</c> (tag <c>host</c>).
 /// </summary>
 public sealed class DbProvisionerMetrics : IDisposable
 {
@@ -28,11 +28,13 @@ public sealed class DbProvisionerMetrics : IDisposable
     public const string InstancesName = "dbprov.instances";
     public const string FreeCoresName = "dbprov.pool.free_cores";
     public const string ReadyDisksName = "dbprov.pool.ready_disks";
+    public const string HeartbeatsName = "dbprov.host.heartbeats";
 
     private static readonly double[] StepBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 
     private readonly Meter meter;
     private readonly Histogram<double> stepDuration;
+    private readonly Counter<long> heartbeats;
     private readonly ConcurrentDictionary<long, Func<FleetMetricsSnapshot>> sources = new();
     private long nextSourceId;
 
@@ -48,6 +50,8 @@ public sealed class DbProvisionerMetrics : IDisposable
             unit: "s",
             description: "Duration of each provisioning and scale-down step.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
+        heartbeats = meter.CreateCounter<long>(
+            HeartbeatsName, unit: "{heartbeat}", description: "Heartbeats this silo sent, per host (each host is beaten by one silo of the cluster).");
         meter.CreateObservableGauge(
             InstancesName, () => Observe(s => s.InstancesByState, "state"), unit: "{instance}", description: "Instances by state.");
         meter.CreateObservableGauge(
@@ -63,6 +67,9 @@ public sealed class DbProvisionerMetrics : IDisposable
             new KeyValuePair<string, object?>("step", step),
             new KeyValuePair<string, object?>("outcome", succeeded ? "ok" : "failed"),
             silo);
+
+    /// <summary>Counts one heartbeat of <paramref name="hostId"/> sent by this silo.</summary>
+    public void RecordHeartbeat(string hostId) => heartbeats.Add(1, new KeyValuePair<string, object?>("host", hostId), silo);
 
     /// <summary>
     /// Registers a fleet view for the gauges; values of several sources are added up per tag, so each source

@@ -6,7 +6,8 @@ namespace DbProvisioner.Server.Metrics;
 /// <summary>
 /// Feeds the fleet gauges (<c>dbprov_instances</c>, <c>dbprov_pool_free_cores</c>, <c>dbprov_pool_ready_disks</c>) from a
 /// snapshot refreshed on a timer from the catalog and the pools' placement indexes. The gauge callback only reads the
-/// cached snapshot: a scrape never waits on a grain.
+/// cached snapshot: a scrape never waits on a grain. With several silos only the one owning <see cref="SiloShare.FleetMetricsKey"/>
+/// reports the gauges (the others report none), so a sum over the silo label counts the fleet once.
 /// </summary>
 internal sealed partial class FleetMetricsService(
     IServiceProvider services,
@@ -32,7 +33,7 @@ internal sealed partial class FleetMetricsService(
         {
             try
             {
-                snapshot = await ReadAsync(grains, stoppingToken);
+                snapshot = SiloShare.IsMine(services, SiloShare.FleetMetricsKey) ? await ReadAsync(grains, stoppingToken) : FleetMetricsSnapshot.Empty;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -378,9 +378,12 @@ async function useKey(value) {
   try {
     const me = await api('GET', '/whoami');
     $('whoami').textContent = `${me.keyId} (${me.role})`;
+    // The server refuses the dashboard to every other role; the link only saves them a 403.
+    $('dashboard-link').hidden = me.role !== 'admin';
     showError(null);
   } catch (error) {
     $('whoami').textContent = 'key refused';
+    $('dashboard-link').hidden = true;
     showError(error);
     return;
   }
@@ -395,6 +398,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('forget-key').addEventListener('click', () => {
     sessionStorage.removeItem(KEY_STORAGE);
     $('whoami').textContent = 'no key';
+    $('dashboard-link').hidden = true;
     for (const id of ['scale-down-list', 'instance-list', 'host-list']) {
       $(id).replaceChildren(el('p', { class: 'muted' }, 'Enter a key to load.'));
     }

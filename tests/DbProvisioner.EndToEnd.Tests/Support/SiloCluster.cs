@@ -56,6 +56,7 @@ public sealed class SiloCluster : IAsyncDisposable
     public DockerEngine Docker { get; } = new();
     public ApiClient Admin { get; private set; } = null!;
     public ApiClient Requester { get; private set; } = null!;
+    public ApiClient Approver { get; private set; } = null!;
 
     /// <summary>Starts silo 1 (it writes the keys), the others together, HAProxy, and registers both hosts with their disks Ready.</summary>
     public static async Task<SiloCluster> StartAsync(int count)
@@ -71,6 +72,7 @@ public sealed class SiloCluster : IAsyncDisposable
                 var keys = config.RootElement.GetProperty("keys");
                 cluster.Admin = new ApiClient(cluster.ProxyAddress, keys.GetProperty("admin").GetString());
                 cluster.Requester = new ApiClient(cluster.ProxyAddress, keys.GetProperty("requester").GetString());
+                cluster.Approver = new ApiClient(cluster.ProxyAddress, keys.GetProperty("approver").GetString());
             }
 
             foreach (var host in E2eLayout.Hosts)
@@ -105,6 +107,22 @@ public sealed class SiloCluster : IAsyncDisposable
                 data.TryGetProperty("lastRecoverySweepAt", out var sweep) ? sweep.GetDateTimeOffset() : null);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The silo's own heartbeat counters from its /metrics (not through HAProxy): heartbeats sent per host; null when it does not answer.</summary>
+    public async Task<IReadOnlyDictionary<string, long>?> HeartbeatsAsync(int index)
+    {
+        using var http = new HttpClient { BaseAddress = _silos[index].BaseAddress, Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            var text = await http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+            return System.Text.RegularExpressions.Regex.Matches(text, @"^dbprov_host_heartbeats(?:_total)?\{[^}]*host=""([^""]+)""[^}]*\} (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+                .ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             return null;
         }
@@ -208,6 +226,7 @@ public sealed class SiloCluster : IAsyncDisposable
         Docker.Dispose();
         Admin?.Dispose();
         Requester?.Dispose();
+        Approver?.Dispose();
     }
 }
 
