@@ -51,7 +51,7 @@ internal sealed class ApiKeyAuthenticationHandler(
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
-            return AuthenticateResult.NoResult();
+            return DashboardTicket();
         }
 
         if (!header.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
@@ -73,6 +73,19 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         var ticket = new AuthenticationTicket(ApiKeyAuthentication.ToClaimsPrincipal(principal), Scheme.Name);
         return AuthenticateResult.Success(ticket);
+    }
+
+    /// <summary>Only under the dashboard's path does the session cookie stand in for the header; the API never reads it.</summary>
+    private AuthenticateResult DashboardTicket()
+    {
+        if (!Request.Path.StartsWithSegments(Hosting.ServerComposition.DashboardPath, StringComparison.Ordinal)
+            || Request.Cookies[DashboardSession.CookieName] is not { Length: > 0 } ticket)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        return Context.RequestServices.GetRequiredService<DashboardSession>().Read(ticket) is { } principal
+            ? AuthenticateResult.Success(new AuthenticationTicket(ApiKeyAuthentication.ToClaimsPrincipal(principal), Scheme.Name))
+            : AuthenticateResult.Fail($"The dashboard session is not valid or has expired: open the dashboard again from the web page (POST {DashboardSession.IssuePath} with an admin key).");
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -10,6 +10,7 @@ using DbProvisioner.Server.Metrics;
 using DbProvisioner.Server.ScaleDown;
 using DbProvisioner.Server.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
@@ -65,6 +66,7 @@ public static class ServerComposition
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
 
+        services.TryAddSingleton<DashboardSession>();
         services.AddAuthentication(ApiKeyAuthentication.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthentication.Scheme, configureOptions: null);
         services.AddAuthorization(o => o.AddApiPolicies());
@@ -129,10 +131,23 @@ public static class ServerComposition
         {
             // Not part of API v1: kept out of the OpenAPI document the CLI and outside tests rely on.
             app.MapOrleansDashboard(DashboardPath).RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
+            app.MapPost(DashboardSession.IssuePath, IssueDashboardSession).RequireAuthorization(ApiPolicies.Admin).ExcludeFromDescription();
         }
 
         app.MapWebPage(); // the operator page at /, served without a key; its API calls need one
         return app;
+    }
+
+    /// <summary>An admin's key traded for the dashboard's session cookie, so a browser can open the dashboard by a link.</summary>
+    private static IResult IssueDashboardSession(HttpContext context, DashboardSession sessions)
+    {
+        var ticket = sessions.Issue(context.User.GetApiPrincipal()!);
+        context.Response.Cookies.Append(DashboardSession.CookieName, ticket, new CookieOptions
+        {
+            Path = DashboardPath, HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps,
+            MaxAge = DashboardSession.Lifetime, IsEssential = true,
+        });
+        return Results.NoContent();
     }
 
     /// <summary>

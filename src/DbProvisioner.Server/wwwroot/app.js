@@ -395,6 +395,19 @@ document.addEventListener('DOMContentLoaded', () => {
     event.preventDefault();
     useKey($('api-key').value.trim());
   });
+  // A link cannot carry the key: the admin's key is traded for the dashboard's HttpOnly session cookie first.
+  $('dashboard-link').addEventListener('click', async (event) => {
+    event.preventDefault();
+    const tab = window.open('about:blank', '_blank');
+    try {
+      const response = await fetch('/admin/dashboard-session', { method: 'POST', headers: { Authorization: `Bearer ${key()}` } });
+      if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+      if (tab) { tab.opener = null; tab.location = $('dashboard-link').href; }
+    } catch (error) {
+      if (tab) tab.close();
+      showError(error);
+    }
+  });
   $('forget-key').addEventListener('click', () => {
     sessionStorage.removeItem(KEY_STORAGE);
     $('whoami').textContent = 'no key';

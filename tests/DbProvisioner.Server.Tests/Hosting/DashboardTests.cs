@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using DbProvisioner.Server.Auth;
 using DbProvisioner.Server.Hosting;
 using DbProvisioner.Server.Tests.Support;
 using DbProvisioner.Testing;
@@ -56,6 +57,51 @@ public sealed class DashboardTests
             using var response = await client.GetAsync(ServerComposition.DashboardPath + path);
             Assert.That(response.StatusCode, Is.EqualTo(expected), path);
         }
+    }
+
+    [Test]
+    public async Task A_browser_opens_it_with_the_session_cookie_an_admin_key_was_traded_for_and_only_there()
+    {
+        using var issued = await app.CreateClient(FakeApiKeyVerifier.Admin).PostAsync(DashboardSession.IssuePath, content: null);
+        Assert.That(issued.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await issued.Content.ReadAsStringAsync());
+        var setCookie = issued.Headers.GetValues("Set-Cookie").Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(setCookie, Does.StartWith(DashboardSession.CookieName + "="));
+            Assert.That(setCookie, Does.Contain("path=" + ServerComposition.DashboardPath).IgnoreCase, "scoped to the dashboard, never sent to the API");
+            Assert.That(setCookie, Does.Contain("httponly").IgnoreCase, "out of reach of scripts");
+            Assert.That(setCookie, Does.Contain("samesite=strict").IgnoreCase);
+            Assert.That(setCookie, Does.Not.Contain(FakeApiKeyVerifier.Admin), "the ticket does not carry the key");
+        });
+        var cookie = setCookie.Split(';')[0];
+
+        // What a browser sends when it follows the web page's link: the cookie, no Authorization header.
+        async Task<HttpStatusCode> GetWithCookieAsync(string path, string cookieHeader)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add("Cookie", cookieHeader);
+            using var response = await app.CreateClient(key: null).SendAsync(request);
+            return response.StatusCode;
+        }
+        var tampered = cookie[..^4] + (cookie[^4..] == "AAAA" ? "BBBB" : "AAAA");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await GetWithCookieAsync(ServerComposition.DashboardPath + "/index.html", cookie), Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await GetWithCookieAsync(ServerComposition.DashboardPath + "/DashboardCounters", cookie), Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await GetWithCookieAsync("/api/v1/whoami", cookie), Is.EqualTo(HttpStatusCode.Unauthorized), "the API takes keys only");
+            Assert.That(await GetWithCookieAsync(ServerComposition.DashboardPath + "/index.html", tampered), Is.EqualTo(HttpStatusCode.Unauthorized));
+        });
+    }
+
+    [TestCase(FakeApiKeyVerifier.Viewer, HttpStatusCode.Forbidden)]
+    [TestCase(FakeApiKeyVerifier.Approver, HttpStatusCode.Forbidden)]
+    [TestCase(null, HttpStatusCode.Unauthorized)]
+    public async Task Only_an_admin_key_gets_a_dashboard_session(string? key, HttpStatusCode expected)
+    {
+        using var response = await app.CreateClient(key).PostAsync(DashboardSession.IssuePath, content: null);
+
+        Assert.That(response.StatusCode, Is.EqualTo(expected));
+        Assert.That(response.Headers.Contains("Set-Cookie"), Is.False);
     }
 
     [Test]
