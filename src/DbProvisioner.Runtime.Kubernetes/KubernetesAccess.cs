@@ -19,8 +19,9 @@ public static class KubernetesAccess
         new("", "secrets", true, ["create", "get", "delete"]),
         // KubernetesDisks: the format/seed/wipe Job (create, read, watch to done, delete before a re-run); inspection lists.
         new("batch", "jobs", true, ["create", "get", "list", "watch", "delete"]),
-        // KubernetesHostRuntime: a node's topology and heartbeat.
+        // KubernetesHostRuntime: a node's topology (its NodeResourceTopology when there is one) and heartbeat.
         new("", "nodes", false, ["get"]),
+        new(NodeResourceTopology.Group, NodeResourceTopology.Plural, false, ["get"]),
         new("", "persistentvolumes", false, ["create", "get", "delete"]),
         new("storage.k8s.io", "storageclasses", false, ["create", "get"]),
     ];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DbProvisioner.Domain.Topology;
 using k8s;
 using k8s.Models;
@@ -32,14 +33,34 @@ public sealed class KubernetesHostRuntime : IHostRuntime
     // ---------------------------------------------------------------- topology
 
     /// <summary>
-    /// The node's allocatable CPUs and memory as one NUMA node of single-thread cores: the API shows no NUMA layout or
-    /// siblings, and the kubelet's CPU manager chooses the cores anyway (NodeResourceTopology is not read yet).
+    /// The node's NUMA zones from its NodeResourceTopology object when the cluster has one (<see cref="NodeResourceTopology"/>);
+    /// else (no CRD, no object, or no zone counting CPUs) its allocatable CPUs and memory as one NUMA node of single-thread
+    /// cores: the Node object shows no NUMA layout or siblings, and the kubelet's CPU manager chooses the cores anyway.
     /// </summary>
     public async Task<HostTopology> DiscoverTopologyAsync(CancellationToken cancellationToken)
     {
         var (cpus, memoryMiB) = Allocatable(await ReadNodeAsync(cancellationToken).ConfigureAwait(false));
+        if (await ReadZonesAsync(memoryMiB, cancellationToken).ConfigureAwait(false) is { } zones) return zones;
         if (cpus < 1) throw new EngineRejectedException(HostId, "read the node's CPUs", $"node {Endpoint.Node} has no whole allocatable CPU");
         return new HostTopology([new NumaNode(0, memoryMiB, [.. Enumerable.Range(0, cpus).Select(c => new PhysicalCore(c, 0, CpuSet.Of([c])))])]);
+    }
+
+    private static async Task<StrongBox<System.Text.Json.JsonElement>> Boxed(Task<System.Text.Json.JsonElement> read) => new(await read.ConfigureAwait(false));
+
+    private async Task<HostTopology?> ReadZonesAsync(long memoryMiB, CancellationToken cancellationToken)
+    {
+        // A 404 is "no CRD" as well as "no object for this node": both mean the node's capacity is all there is.
+        var nrt = await _cluster.TryReadAsync(HostId, (k, ct) => Boxed(k.CustomObjects.GetClusterCustomObjectAsync<System.Text.Json.JsonElement>(
+            NodeResourceTopology.Group, NodeResourceTopology.Version, NodeResourceTopology.Plural, Endpoint.Node, ct)), cancellationToken).ConfigureAwait(false);
+        if (nrt is null) return null;
+        try
+        {
+            return NodeResourceTopology.ToTopology(nrt.Value, memoryMiB);
+        }
+        catch (FormatException e)
+        {
+            throw new EngineRejectedException(HostId, "read the node's NUMA zones", e.Message, e);
+        }
     }
 
     /// <summary>No swap for instances: a Guaranteed pod gets none, and no pod can be held to an allowance of its own.</summary>

@@ -81,6 +81,31 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
         lock (_lock) Put("nodes", null, name, node, "ADDED");
     }
 
+    /// <summary>
+    /// The node's NodeResourceTopology object (as resource-topology-exporter writes it), served at
+    /// /apis/topology.node.k8s.io/v1alpha2/noderesourcetopologies/{node}; without one that GET is a 404 as with no CRD.
+    /// </summary>
+    public void SetNodeTopology(string node, JsonObject nodeResourceTopology)
+    {
+        nodeResourceTopology["apiVersion"] = "topology.node.k8s.io/v1alpha2";
+        nodeResourceTopology["kind"] = "NodeResourceTopology";
+        nodeResourceTopology["metadata"] = new JsonObject { ["name"] = node };
+        lock (_lock) Put("noderesourcetopologies", null, node, nodeResourceTopology, "ADDED");
+    }
+
+    /// <summary>An NRT object of Node zones "node-0", "node-1", … with these allocatable CPUs (capacity = allocatable + reserved).</summary>
+    public static JsonObject NumaZones(int reservedPerZone, params int[] allocatableCpus) => new()
+    {
+        ["zones"] = new JsonArray([.. allocatableCpus.Select((cpus, i) => (JsonNode)new JsonObject
+        {
+            ["name"] = $"node-{i}", ["type"] = "Node",
+            ["resources"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "cpu", ["capacity"] = $"{cpus + reservedPerZone}", ["allocatable"] = $"{cpus}", ["available"] = $"{cpus}",
+            }),
+        })]),
+    };
+
     /// <summary>The node's kubelet stops: the node goes NotReady, its pods lose Ready, nothing more runs there.</summary>
     public void LoseNode(string name)
     {

@@ -96,6 +96,31 @@ public sealed class KubernetesGrainTests
     }
 
     [Test]
+    public async Task A_node_with_two_numa_zones_is_registered_with_them_and_a_numa_bound_instance_lands_inside_one_zone()
+    {
+        var host = await RegisterNodeAsync("node-numa");
+        var first = NewId("i");
+        var second = NewId("i");
+
+        Assert.That((await ProvisionAsync(first, Instance(NewId("c")))).State, Is.EqualTo("Ready"));
+        // Zone 0 has one CPU left: a node-blind allocator would give CPUs 2-3, across both zones.
+        Assert.That((await ProvisionAsync(second, Instance(NewId("c")))).State, Is.EqualTo("Ready"));
+
+        var after = (await Client.GetGrain<IHostGrain>(host.Id).GetAsync())!;
+        var zones = after.NumaNodes.Select(n => n.Cores.Select(c => c.Cpus).ToHashSet()).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.NumaNodes.Select(n => n.Cores.Count), Is.EqualTo(new[] { 3, 3 }), "one NUMA node per zone of the node's NodeResourceTopology");
+            foreach (var id in new[] { first, second })
+            {
+                var cpus = after.Instances.Single(i => i.Id == id).Cpus;
+                Assert.That(zones.Count(z => Domain.Topology.CpuSet.Parse(cpus).Cpus().All(c => z.Contains(c.ToString(System.Globalization.CultureInfo.InvariantCulture)))), Is.EqualTo(1),
+                    $"{id}'s CPUs {cpus} inside one zone");
+            }
+        });
+    }
+
+    [Test]
     public async Task What_a_node_cannot_honour_is_refused_with_the_reason_and_nothing_is_reserved()
     {
         await RegisterNodeAsync("node-a");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using DbProvisioner.Contracts;
 using DbProvisioner.Grains;
+using DbProvisioner.Runtime.Kubernetes.Tests.Fake;
 using DbProvisioner.Runtime.Kubernetes.Tests.Runtime;
 using DbProvisioner.Testing.Simulation;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,7 +29,9 @@ public sealed class KubernetesSilo
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost");
+        _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost", "node-numa");
+        // Two NUMA zones of 3 allocatable CPUs (1 reserved each), as resource-topology-exporter reports them.
+        _fake.Server.SetNodeTopology("node-numa", FakeKubernetesApiServer.NumaZones(reservedPerZone: 1, 3, 3));
         var router = new RuntimeRouter(Docker, new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = _fake.Factory });
         _silo = await GrainSilo.StartAsync(router, MySql, o => o.ReadyDeadline = TimeSpan.FromSeconds(5));
     }
