@@ -14,6 +14,8 @@ public static class KubernetesAccess
     [
         // KubernetesInstances: the instance's pod (create, read, watch to Ready and to gone, delete); inspection lists.
         new("", "pods", true, ["create", "get", "list", "watch", "delete"]),
+        // The cpuset the kubelet chose, read in the container (a websocket GET: get before Kubernetes 1.35, create since).
+        new("", "pods/exec", true, ["create", "get"]),
         new("", "persistentvolumeclaims", true, ["create", "get", "list", "delete"]),
         new("", "configmaps", true, ["create", "get", "delete"]),
         new("", "secrets", true, ["create", "get", "delete"]),

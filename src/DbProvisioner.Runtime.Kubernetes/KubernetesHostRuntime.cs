@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
 using k8s;
 using k8s.Models;
@@ -93,6 +94,8 @@ public sealed class KubernetesHostRuntime : IHostRuntime
 
     public Task RemoveInstanceAsync(string instanceId, CancellationToken cancellationToken) => _instances.RemoveAsync(instanceId, cancellationToken);
 
+    public Task<CpuSet?> ReadCpusetAsync(string instanceId, CancellationToken cancellationToken) => _instances.ReadCpusetAsync(instanceId, cancellationToken);
+
     public Task<InstanceStatus?> InspectInstanceAsync(string instanceId, CancellationToken cancellationToken) => _instances.InspectAsync(instanceId, cancellationToken);
 
     // ---------------------------------------------------------------- ownership
@@ -140,6 +143,40 @@ public sealed class KubernetesHostRuntime : IHostRuntime
         // A claim whose pod still runs stays: deleting it would only park it behind the pvc-protection finalizer.
         if (owned.Containers.Any(c => c.Helper is null && c.InstanceId is { } id && KubernetesNames.Claim(id) == volumeName)) return;
         await _cluster.DeleteAsync(HostId, (k, ct) => k.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(volumeName, Ns, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The instance pods with the cpuset the kubelet gave each (read back by exec), their memory limits and restart
+    /// policy, and the instance claims with the device of their PV: the engine side of an inspection.
+    /// </summary>
+    public async Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken)
+    {
+        var pods = await _cluster.CallAsync(HostId, (k, ct) => k.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: Selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var claims = await _cluster.CallAsync(HostId, (k, ct) => k.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: Selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var volumes = new List<InspectedVolume>();
+        foreach (var claim in claims.Items)
+        {
+            if (claim.Metadata.Labels is null || !claim.Metadata.Labels.TryGetValue(OwnershipLabels.Instance, out var owner)) continue;
+            var pv = claim.Spec?.VolumeName is { } pvName
+                ? await _cluster.TryReadAsync(HostId, (k, ct) => k.CoreV1.ReadPersistentVolumeAsync(pvName, cancellationToken: ct), cancellationToken).ConfigureAwait(false)
+                : null;
+            volumes.Add(new InspectedVolume(claim.Metadata.Name, owner, pv?.Spec?.Local?.Path));
+        }
+        var containers = new List<InspectedContainer>();
+        foreach (var pod in pods.Items)
+        {
+            var labels = pod.Metadata.Labels ?? new Dictionary<string, string>();
+            if (labels.ContainsKey(OwnershipLabels.Helper) || !labels.TryGetValue(OwnershipLabels.Instance, out var instanceId)) continue;
+            var running = pod.Status?.Phase == "Running" && pod.Status.ContainerStatuses?.FirstOrDefault()?.State?.Running is not null;
+            var cpus = running ? (await _instances.ReadCpusetAsync(instanceId, cancellationToken).ConfigureAwait(false))?.ToString() ?? "" : "";
+            var limits = pod.Spec?.Containers?.FirstOrDefault()?.Resources?.Limits;
+            var memory = limits is not null && limits.TryGetValue("memory", out var m) ? (long)m.ToDecimal() : 0;
+            // restartPolicy Always is what unless-stopped is on Docker: the kubelet restarts mysqld on the same node and data.
+            var restart = pod.Spec?.RestartPolicy == "Always" ? Inspection.ExpectedRestartPolicy : pod.Spec?.RestartPolicy ?? "";
+            containers.Add(new InspectedContainer(pod.Metadata.Name, instanceId, running, cpus, "", memory, memory, restart,
+                volumes.FirstOrDefault(v => v.InstanceId == instanceId)?.Device));
+        }
+        return new EngineInspection(containers, volumes);
     }
 
     // ---------------------------------------------------------------- health

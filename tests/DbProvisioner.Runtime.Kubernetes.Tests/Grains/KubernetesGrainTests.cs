@@ -121,6 +121,46 @@ public sealed class KubernetesGrainTests
     }
 
     [Test]
+    public async Task The_cpuset_the_kubelet_chose_is_read_back_and_shown_next_to_the_decided_one()
+    {
+        await RegisterNodeAsync("node-cpus");
+        var id = NewId("i");
+
+        var view = await ProvisionAsync(id, Instance(NewId("c")));
+
+        var kubelet = Server.CpusetOf("dbprov", $"dbprov-{id}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(view.State, Is.EqualTo("Ready"), view.Reason);
+            Assert.That(kubelet, Is.Not.Null.And.Not.EqualTo(view.CpuSet), "the fake kubelet chose other CPUs than the appliance decided");
+            Assert.That(view.ObservedCpuSet, Is.EqualTo(kubelet), "the view shows what the kubelet gave");
+            Assert.That(view.CpuSet, Is.Not.Null, "and still what the appliance decided");
+            Assert.That(view.CpuSetNote, Is.EqualTo($"its node chose CPUs {kubelet}; the appliance counts {view.CpuSet} for it (this runtime cannot honour an exact cpuset)"));
+            Assert.That(view.Steps.Single(s => s.Step == "Ready").Outcome, Does.Contain($"its node chose CPUs {kubelet}"));
+        });
+    }
+
+    [Test]
+    public async Task A_node_without_the_static_cpu_manager_gives_all_its_cpus_and_the_inspection_reports_it()
+    {
+        var host = await RegisterNodeAsync("node-none");
+        var id = NewId("i");
+
+        var view = await ProvisionAsync(id, Instance(NewId("c")));
+        var inspection = await Client.GetGrain<IHostInspectorGrain>(host.Id).InspectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(view.State, Is.EqualTo("Ready"), "a count mismatch is recorded, not an error");
+            Assert.That(view.ObservedCpuSet, Is.EqualTo("0-3"));
+            Assert.That(view.CpuSetNote, Does.StartWith("runs on 4 CPUs (0-3) but 2 are reserved for it"));
+            Assert.That(inspection!.Error, Is.Null);
+            Assert.That(inspection.Drifts.Select(d => (d.Kind, d.Instance, d.Found, d.Expected)), Is.EqualTo(new[] { (DriftCode.CpuCount, id, "0-3", "2 exclusive CPUs") }),
+                string.Join(" | ", inspection.Drifts));
+        });
+    }
+
+    [Test]
     public async Task What_a_node_cannot_honour_is_refused_with_the_reason_and_nothing_is_reserved()
     {
         await RegisterNodeAsync("node-a");

@@ -29,7 +29,9 @@ public sealed class KubernetesSilo
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost", "node-numa");
+        _fake = new FakeCluster(null, "node-a", "node-b", "node-c", "node-lost", "node-numa", "node-cpus", "node-none");
+        // node-none's kubelet runs the CPU manager policy none: every pod may run on all its CPUs.
+        _fake.Server.CpuManagerPolicies = node => node == "node-none" ? "none" : "static";
         // Two NUMA zones of 3 allocatable CPUs (1 reserved each), as resource-topology-exporter reports them.
         _fake.Server.SetNodeTopology("node-numa", FakeKubernetesApiServer.NumaZones(reservedPerZone: 1, 3, 3));
         var router = new RuntimeRouter(Docker, new Dictionary<string, IHostRuntimeFactory> { [KubernetesEndpoint.Scheme] = _fake.Factory });

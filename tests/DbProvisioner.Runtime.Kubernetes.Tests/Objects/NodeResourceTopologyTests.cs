@@ -76,3 +76,16 @@ public sealed class NodeResourceTopologyTests
             Throws.InstanceOf<EngineRejectedException>().With.Message.Contains("NodeResourceTopology node-a has no zones list"));
     }
 }
+
+/// <summary>The Cpus_allowed_list line of /proc/1/status the runtime reads in the instance's container.</summary>
+public sealed class CpusAllowedTests
+{
+    [TestCase("Name:\tmariadbd\nCpus_allowed:\tc\nCpus_allowed_list:\t2-3\nMems_allowed_list:\t0\n", "2,3")]
+    [TestCase("Cpus_allowed_list:\t0-5,8\n", "0-5,8")]
+    [TestCase("Cpus_allowed_list:   7", "7")]
+    [TestCase("Cpus_allowed:\tff\n", null)]
+    [TestCase("", null)]
+    [TestCase("Cpus_allowed_list:\tmany\n", null)]
+    public void The_allowed_cpus_are_read_from_the_status_text(string status, string? cpus) =>
+        Assert.That(KubernetesInstances.CpusAllowed(status)?.ToString(), Is.EqualTo(cpus));
+}
