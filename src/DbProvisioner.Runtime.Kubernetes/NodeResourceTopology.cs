@@ -12,11 +12,11 @@ namespace DbProvisioner.Runtime.Kubernetes;
 /// kubelet's reserved CPUs are already out of it) and its allocatable memory when the zone reports it.
 /// </summary>
 /// <remarks>
-/// NRT gives counts, not CPU ids. The ids are assigned here, in zone order and contiguous (zone 0 gets 0..n0-1, zone 1
-/// the next n1, …), one single-thread core per CPU, one socket per zone. That is honest because a Kubernetes node declares "exact cpuset:
-/// no" (<see cref="Domain.Placement.RuntimeCapabilities.Kubernetes"/>): the ids are the appliance's accounting slots,
-/// which keep the count per NUMA node right so that an instance that must fit one node fits one zone; the CPUs the
-/// kubelet really gives are read back after the pod is Ready and recorded next to them.
+/// NRT gives counts, not CPU ids. The ids are assigned here, in zone order and contiguous (zone 0 gets 0..n0-1,
+/// zone 1 the next n1, …), one single-thread core per CPU, one socket per zone. That is honest because a Kubernetes
+/// node declares "exact cpuset: no" (<see cref="Domain.Placement.RuntimeCapabilities.Kubernetes"/>): the ids are the
+/// appliance's accounting slots, which keep the count per NUMA node right so that an instance that must fit one node
+/// fits one zone; the CPUs the kubelet really gives are read back after the pod is Ready and recorded next to them.
 /// </remarks>
 public static class NodeResourceTopology
 {
