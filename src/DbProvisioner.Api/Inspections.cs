@@ -31,6 +31,8 @@ public enum DriftCode
     MissingVolume,
     /// <summary>A data volume of an instance the host does not hold.</summary>
     UnknownVolume,
+    /// <summary>A node that chooses the cores gave the instance more or fewer CPUs than reserved (no exclusive CPUs).</summary>
+    CpuCount,
 }
 
 /// <summary>One difference: the container or volume, what the engine runs, what the appliance holds, and how to fix it.</summary>

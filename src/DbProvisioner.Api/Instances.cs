@@ -61,7 +61,9 @@ public sealed record InstanceView(
     string RequestedBy,
     DateTimeOffset CreatedAt,
     bool ContainerMissing = false,
-    string? RemovalRequestId = null);
+    string? RemovalRequestId = null,
+    string? ObservedCpuSet = null,
+    string? CpuSetNote = null);
 
 [Immutable, Alias("dbprov.InstanceSummary")]
 public sealed record InstanceSummary(

@@ -2,6 +2,7 @@ using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Instances;
+using DbProvisioner.Domain.Placement;
 using DbProvisioner.Runtime;
 using Microsoft.Extensions.Options;
 
@@ -34,7 +35,7 @@ public sealed class HostInspectorGrain(
 
         var views = await Task.WhenAll(bookings.Select(b => GrainFactory.GetGrain<IInstanceGrain>(b.InstanceId).GetAsync()));
         var held = bookings.Zip(views).Select(static p => p.First.Held(Expectation(p.Second))).ToList();
-        var drifts = Inspection.Compare(held, engine.Containers, engine.Volumes);
+        var drifts = Inspection.Compare(held, engine.Containers, engine.Volumes, RuntimeCapabilities.Of(RuntimeCapabilities.KindOf(location.EngineEndpoint)));
         return new HostInspectionView(Id, clock.GetUtcNow(), bookings.Count, engine.Containers.Count, engine.Volumes.Count,
             [.. drifts.Select(static d => new DriftView(Code(d.Kind), d.InstanceId, d.Subject, d.Found, d.Expected, d.Fix))]);
     }

@@ -101,8 +101,34 @@ public sealed partial class InstanceGrain
     private async Task WaitReadyAsync(long started)
     {
         await Runtime().WaitUntilReadyAsync(Id, S.Reservation!.Port, Credentials(), options.Value.ReadyDeadline, CancellationToken.None);
-        await AdvanceAsync(InstanceState.Ready, started, $"MySQL answers on {S.Host!.MySqlAddress}:{S.Reservation.Port}");
+        var cpuset = await ObserveCpusetAsync();
+        await AdvanceAsync(InstanceState.Ready, started, $"MySQL answers on {S.Host!.MySqlAddress}:{S.Reservation.Port}{cpuset}");
         logger.LogInformation("Instance {InstanceId} is Ready on host {HostId} port {Port}", Id, S.Host.HostId, S.Reservation.Port);
+    }
+
+    /// <summary>
+    /// Reads back the CPUs the host gave the container and records them with the Domain's judgement, stored with the Ready
+    /// step (one write). A host that cannot answer now leaves it unrecorded: the inspection reads it again.
+    /// </summary>
+    private async Task<string> ObserveCpusetAsync()
+    {
+        Domain.Topology.CpuSet? observed;
+        try
+        {
+            observed = await Runtime().ReadCpusetAsync(Id, CancellationToken.None);
+        }
+        catch (HostRuntimeException e)
+        {
+            logger.LogWarning("Instance {InstanceId}: its cpuset could not be read back: {Reason}", Id, e.Message);
+            return "";
+        }
+        if (observed is null) return "";
+        var exact = RuntimeCapabilities.Of(RuntimeCapabilities.KindOf(S.Host!.EngineEndpoint)).ExactCpuSet;
+        var seen = CpusetObservation.Judge(S.Reservation!.Cpu.Cpus, observed, exact);
+        S.ObservedCpus = seen.Cpus.ToString();
+        S.CpusetNote = seen.Note;
+        if (seen.IsDrift(exact)) logger.LogWarning("Instance {InstanceId} {Note}", Id, seen.Note);
+        return $"; {seen.Note}";
     }
 
     /// <summary>Gives every reservation back; false when the host's engine could not be reached (left for the next resume).</summary>

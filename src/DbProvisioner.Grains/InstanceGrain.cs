@@ -243,6 +243,6 @@ public sealed partial class InstanceGrain(
         return new InstanceView(Id, S.StateName, S.Reason, S.Spec!, S.Host?.HostId, r?.Cpu.Cpus.ToString(),
             r is null ? [] : [.. r.Cpu.CpuNodes], r?.Disk.Id, r?.Disk.DevicePath,
             r is null || S.Host is null ? null : new EndpointView(S.Host.MySqlAddress, r.Port),
-            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt, S.ContainerMissing, S.RemovalRequestId);
+            [.. S.Steps], S.Version, S.RequestedBy, S.CreatedAt, S.ContainerMissing, S.RemovalRequestId, S.ObservedCpus, S.CpusetNote);
     }
 }

@@ -31,6 +31,9 @@ public sealed class InstanceGrainState
     [Id(13)] public bool ContainerMissing { get; set; }
     /// <summary>Audit rows stored with the change they record and not yet in the audit trail.</summary>
     [Id(14)] public List<PendingAudit> Outbox { get; set; } = [];
+    /// <summary>The CPUs the instance runs on as read back when it became Ready (a Kubernetes node chooses them), and what that means.</summary>
+    [Id(15)] public string? ObservedCpus { get; set; }
+    [Id(16)] public string? CpusetNote { get; set; }
 
     /// <summary>The lifecycle state; null for an instance never requested.</summary>
     public InstanceState? State

@@ -14,13 +14,16 @@ public static class KubernetesAccess
     [
         // KubernetesInstances: the instance's pod (create, read, watch to Ready and to gone, delete); inspection lists.
         new("", "pods", true, ["create", "get", "list", "watch", "delete"]),
+        // The cpuset the kubelet chose, read in the container (a websocket GET: get before Kubernetes 1.35, create since).
+        new("", "pods/exec", true, ["create", "get"]),
         new("", "persistentvolumeclaims", true, ["create", "get", "list", "delete"]),
         new("", "configmaps", true, ["create", "get", "delete"]),
         new("", "secrets", true, ["create", "get", "delete"]),
         // KubernetesDisks: the format/seed/wipe Job (create, read, watch to done, delete before a re-run); inspection lists.
         new("batch", "jobs", true, ["create", "get", "list", "watch", "delete"]),
-        // KubernetesHostRuntime: a node's topology and heartbeat.
+        // KubernetesHostRuntime: a node's topology (its NodeResourceTopology when there is one) and heartbeat.
         new("", "nodes", false, ["get"]),
+        new(NodeResourceTopology.Group, NodeResourceTopology.Plural, false, ["get"]),
         new("", "persistentvolumes", false, ["create", "get", "delete"]),
         new("storage.k8s.io", "storageclasses", false, ["create", "get"]),
     ];

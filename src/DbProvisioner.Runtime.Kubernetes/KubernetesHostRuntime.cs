@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using DbProvisioner.Domain.Hosts;
 using DbProvisioner.Domain.Topology;
 using k8s;
 using k8s.Models;
@@ -32,14 +34,34 @@ public sealed class KubernetesHostRuntime : IHostRuntime
     // ---------------------------------------------------------------- topology
 
     /// <summary>
-    /// The node's allocatable CPUs and memory as one NUMA node of single-thread cores: the API shows no NUMA layout or
-    /// siblings, and the kubelet's CPU manager chooses the cores anyway (NodeResourceTopology is not read yet).
+    /// The node's NUMA zones from its NodeResourceTopology object when the cluster has one (<see cref="NodeResourceTopology"/>);
+    /// else (no CRD, no object, or no zone counting CPUs) its allocatable CPUs and memory as one NUMA node of single-thread
+    /// cores: the Node object shows no NUMA layout or siblings, and the kubelet's CPU manager chooses the cores anyway.
     /// </summary>
     public async Task<HostTopology> DiscoverTopologyAsync(CancellationToken cancellationToken)
     {
         var (cpus, memoryMiB) = Allocatable(await ReadNodeAsync(cancellationToken).ConfigureAwait(false));
+        if (await ReadZonesAsync(memoryMiB, cancellationToken).ConfigureAwait(false) is { } zones) return zones;
         if (cpus < 1) throw new EngineRejectedException(HostId, "read the node's CPUs", $"node {Endpoint.Node} has no whole allocatable CPU");
         return new HostTopology([new NumaNode(0, memoryMiB, [.. Enumerable.Range(0, cpus).Select(c => new PhysicalCore(c, 0, CpuSet.Of([c])))])]);
+    }
+
+    private static async Task<StrongBox<System.Text.Json.JsonElement>> Boxed(Task<System.Text.Json.JsonElement> read) => new(await read.ConfigureAwait(false));
+
+    private async Task<HostTopology?> ReadZonesAsync(long memoryMiB, CancellationToken cancellationToken)
+    {
+        // A 404 is "no CRD" as well as "no object for this node": both mean the node's capacity is all there is.
+        var nrt = await _cluster.TryReadAsync(HostId, (k, ct) => Boxed(k.CustomObjects.GetClusterCustomObjectAsync<System.Text.Json.JsonElement>(
+            NodeResourceTopology.Group, NodeResourceTopology.Version, NodeResourceTopology.Plural, Endpoint.Node, ct)), cancellationToken).ConfigureAwait(false);
+        if (nrt is null) return null;
+        try
+        {
+            return NodeResourceTopology.ToTopology(nrt.Value, memoryMiB);
+        }
+        catch (FormatException e)
+        {
+            throw new EngineRejectedException(HostId, "read the node's NUMA zones", e.Message, e);
+        }
     }
 
     /// <summary>No swap for instances: a Guaranteed pod gets none, and no pod can be held to an allowance of its own.</summary>
@@ -71,6 +93,8 @@ public sealed class KubernetesHostRuntime : IHostRuntime
         _instances.WaitUntilReadyAsync(instanceId, port, credentials, deadline, cancellationToken);
 
     public Task RemoveInstanceAsync(string instanceId, CancellationToken cancellationToken) => _instances.RemoveAsync(instanceId, cancellationToken);
+
+    public Task<CpuSet?> ReadCpusetAsync(string instanceId, CancellationToken cancellationToken) => _instances.ReadCpusetAsync(instanceId, cancellationToken);
 
     public Task<InstanceStatus?> InspectInstanceAsync(string instanceId, CancellationToken cancellationToken) => _instances.InspectAsync(instanceId, cancellationToken);
 
@@ -119,6 +143,40 @@ public sealed class KubernetesHostRuntime : IHostRuntime
         // A claim whose pod still runs stays: deleting it would only park it behind the pvc-protection finalizer.
         if (owned.Containers.Any(c => c.Helper is null && c.InstanceId is { } id && KubernetesNames.Claim(id) == volumeName)) return;
         await _cluster.DeleteAsync(HostId, (k, ct) => k.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(volumeName, Ns, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The instance pods with the cpuset the kubelet gave each (read back by exec), their memory limits and restart
+    /// policy, and the instance claims with the device of their PV: the engine side of an inspection.
+    /// </summary>
+    public async Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken)
+    {
+        var pods = await _cluster.CallAsync(HostId, (k, ct) => k.CoreV1.ListNamespacedPodAsync(Ns, labelSelector: Selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var claims = await _cluster.CallAsync(HostId, (k, ct) => k.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, labelSelector: Selector, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var volumes = new List<InspectedVolume>();
+        foreach (var claim in claims.Items)
+        {
+            if (claim.Metadata.Labels is null || !claim.Metadata.Labels.TryGetValue(OwnershipLabels.Instance, out var owner)) continue;
+            var pv = claim.Spec?.VolumeName is { } pvName
+                ? await _cluster.TryReadAsync(HostId, (k, ct) => k.CoreV1.ReadPersistentVolumeAsync(pvName, cancellationToken: ct), cancellationToken).ConfigureAwait(false)
+                : null;
+            volumes.Add(new InspectedVolume(claim.Metadata.Name, owner, pv?.Spec?.Local?.Path));
+        }
+        var containers = new List<InspectedContainer>();
+        foreach (var pod in pods.Items)
+        {
+            var labels = pod.Metadata.Labels ?? new Dictionary<string, string>();
+            if (labels.ContainsKey(OwnershipLabels.Helper) || !labels.TryGetValue(OwnershipLabels.Instance, out var instanceId)) continue;
+            var running = pod.Status?.Phase == "Running" && pod.Status.ContainerStatuses?.FirstOrDefault()?.State?.Running is not null;
+            var cpus = running ? (await _instances.ReadCpusetAsync(instanceId, cancellationToken).ConfigureAwait(false))?.ToString() ?? "" : "";
+            var limits = pod.Spec?.Containers?.FirstOrDefault()?.Resources?.Limits;
+            var memory = limits is not null && limits.TryGetValue("memory", out var m) ? (long)m.ToDecimal() : 0;
+            // restartPolicy Always is what unless-stopped is on Docker: the kubelet restarts mysqld on the same node and data.
+            var restart = pod.Spec?.RestartPolicy == "Always" ? Inspection.ExpectedRestartPolicy : pod.Spec?.RestartPolicy ?? "";
+            containers.Add(new InspectedContainer(pod.Metadata.Name, instanceId, running, cpus, "", memory, memory, restart,
+                volumes.FirstOrDefault(v => v.InstanceId == instanceId)?.Device));
+        }
+        return new EngineInspection(containers, volumes);
     }
 
     // ---------------------------------------------------------------- health

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using DbProvisioner.Domain.Topology;
 using DbProvisioner.Runtime.Docker;
 using k8s;
 using k8s.Autorest;
@@ -169,6 +170,39 @@ internal sealed class KubernetesInstances(
             mysqld?.State?.Waiting?.Reason == "CrashLoopBackOff", mysqld?.RestartCount ?? 0, mysqld?.State?.Terminated?.ExitCode ?? mysqld?.LastState?.Terminated?.ExitCode ?? 0,
             mysqld?.State?.Running?.StartedAt is { } s ? new DateTimeOffset(DateTime.SpecifyKind(s, DateTimeKind.Utc)) : null,
             new Dictionary<string, string>(pod.Metadata.Labels ?? new Dictionary<string, string>()));
+    }
+
+    /// <summary>
+    /// The CPUs the kubelet let mysqld run on: <c>Cpus_allowed_list</c> of its PID 1, read by an exec in the container
+    /// (the API shows no cpuset: with the static CPU manager the kubelet chooses the cores), or null when it has no pod.
+    /// </summary>
+    public async Task<CpuSet?> ReadCpusetAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var name = KubernetesNames.Pod(instanceId);
+        if (await ReadPodAsync(name, cancellationToken).ConfigureAwait(false) is null) return null;
+        var output = "";
+        try
+        {
+            await cluster.CallAsync(HostId, (k, ct) => k.NamespacedPodExecAsync(name, Ns, KubernetesObjects.InstanceContainer, ["grep", "Cpus_allowed_list", "/proc/1/status"], false,
+                async (_, stdout, _) =>
+                {
+                    using var reader = new StreamReader(stdout);
+                    output = await reader.ReadToEndAsync(ct).ConfigureAwait(false);
+                }, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (HostRuntimeException or OperationCanceledException))
+        {
+            throw new EngineRejectedException(HostId, $"read the cpuset of instance {instanceId}", e.Message, e);
+        }
+        return CpusAllowed(output) ?? throw new EngineRejectedException(HostId, $"read the cpuset of instance {instanceId}", $"its pod's /proc/1/status has no Cpus_allowed_list ({output.Trim()})");
+    }
+
+    /// <summary>The set of a <c>Cpus_allowed_list:\t0-3,8</c> line of /proc/&lt;pid&gt;/status, or null when there is none.</summary>
+    public static CpuSet? CpusAllowed(string status)
+    {
+        const string Key = "Cpus_allowed_list:";
+        var line = (status ?? "").Split('\n').Select(static l => l.Trim()).FirstOrDefault(static l => l.StartsWith(Key, StringComparison.Ordinal));
+        return line is not null && CpuSet.TryParse(line[Key.Length..].Trim(), out var set, out _) && !set.IsEmpty ? set : null;
     }
 
     public static bool IsNotFound(HttpOperationException e) => KubernetesCluster.StatusOf(e) == HttpStatusCode.NotFound;

@@ -12,6 +12,8 @@ namespace DbProvisioner.Runtime.Kubernetes;
 public static class KubernetesObjects
 {
     public const string HostnameLabel = "kubernetes.io/hostname";
+    /// <summary>The instance pod's one container, where mysqld is PID 1.</summary>
+    public const string InstanceContainer = "mysqld";
     /// <summary>Where every label of the spec is kept verbatim (a device path is no label value).</summary>
     public const string LabelsAnnotation = "dbprov.labels";
     public const long MySqlUid = 999;
@@ -61,7 +63,7 @@ public static class KubernetesObjects
                 [
                     new V1Container
                     {
-                        Name = "mysqld",
+                        Name = InstanceContainer,
                         Image = host.Image,
                         Args = ["mysqld", $"--port={spec.Port}"],
                         Env = [.. Environment(spec.Credentials).Select(e => new V1EnvVar { Name = e.Key, Value = e.Value })],

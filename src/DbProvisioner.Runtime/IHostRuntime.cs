@@ -94,6 +94,12 @@ public interface IHostRuntime
     /// </summary>
     Task EnsureImageAsync(IProgress<ImagePull> progress, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// The CPUs the instance's container may run on as its host reports them (<c>Cpus_allowed_list</c>), or null when the
+    /// runtime applies the decided cpuset itself and there is nothing to read back (Docker).
+    /// </summary>
+    Task<CpuSet?> ReadCpusetAsync(string instanceId, CancellationToken cancellationToken) => Task.FromResult<CpuSet?>(null);
+
     /// <summary>Every instance container the appliance owns here with its cpusets, memory and swap limits and restart policy, and every data volume with its device.</summary>
     Task<EngineInspection> InspectEngineAsync(CancellationToken cancellationToken) =>
         throw new NotSupportedException($"host {Host.HostId}: this runtime cannot be inspected");

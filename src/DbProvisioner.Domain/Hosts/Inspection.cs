@@ -60,6 +60,8 @@ public enum DriftKind
     DataDisk,
     MissingVolume,
     UnknownVolume,
+    /// <summary>A runtime that chooses the cores itself gave the instance more or fewer CPUs than reserved (last: new kinds append).</summary>
+    CpuCount,
 }
 
 /// <param name="Subject">The container or volume (or instance when it has neither) the drift is about.</param>
@@ -77,8 +79,11 @@ public static class Inspection
     private const string Nothing = "-";
 
     /// <summary>Every drift, ordered by instance, then kind; an instance in flight is not judged (its container is being made or removed).</summary>
-    public static IReadOnlyList<Drift> Compare(IEnumerable<HeldInstance> held, IEnumerable<InspectedContainer> containers, IEnumerable<InspectedVolume> volumes)
+    /// <param name="runtime">What the host's runtime honours (Docker when null): where it chooses the cores or the memory nodes itself, only what it promised is judged.</param>
+    public static IReadOnlyList<Drift> Compare(IEnumerable<HeldInstance> held, IEnumerable<InspectedContainer> containers, IEnumerable<InspectedVolume> volumes,
+        Placement.RuntimeCapabilities? runtime = null)
     {
+        runtime ??= Placement.RuntimeCapabilities.Docker;
         ArgumentNullException.ThrowIfNull(held);
         ArgumentNullException.ThrowIfNull(containers);
         ArgumentNullException.ThrowIfNull(volumes);
@@ -93,7 +98,7 @@ public static class Inspection
             volumeOf.TryGetValue(instance.InstanceId, out var volume);
             drifts.AddRange(instance.Container switch
             {
-                ContainerExpectation.Expected => Judge(instance, container, volume),
+                ContainerExpectation.Expected => Judge(instance, container, volume, runtime),
                 ContainerExpectation.Absent => Leftovers(instance.InstanceId, container, volume, "the appliance holds no container for it"),
                 _ => [],
             });
@@ -107,7 +112,7 @@ public static class Inspection
         return [.. drifts.OrderBy(static d => d.InstanceId, StringComparer.Ordinal).ThenBy(static d => d.Kind).ThenBy(static d => d.Subject, StringComparer.Ordinal)];
     }
 
-    private static IEnumerable<Drift> Judge(HeldInstance instance, InspectedContainer? container, InspectedVolume? volume)
+    private static IEnumerable<Drift> Judge(HeldInstance instance, InspectedContainer? container, InspectedVolume? volume, Placement.RuntimeCapabilities runtime)
     {
         var id = instance.InstanceId;
         if (volume is null)
@@ -125,12 +130,19 @@ public static class Inspection
             yield return new Drift(DriftKind.Stopped, id, name, "stopped", "running", $"docker start {name}");
 
         var expectedCpus = instance.Cpus.ToString();
-        if (!SameSet(container.CpusetCpus, instance.Cpus))
+        if (!runtime.ExactCpuSet)
+        {
+            // The node chose the cores: other ids are its right, another count means the instance has no exclusive CPUs.
+            if (CpuSet.TryParse(container.CpusetCpus, out var observed, out _) && CpusetObservation.Judge(instance.Cpus, observed, exactCpuSet: false) is { Finding: CpusetFinding.CountMismatch } seen)
+                yield return new Drift(DriftKind.CpuCount, id, name, Show(container.CpusetCpus), $"{instance.Cpus.Count} exclusive CPUs",
+                    $"{seen.Note}: set the node's kubelet to --cpu-manager-policy=static, then recreate the instance");
+        }
+        else if (!SameSet(container.CpusetCpus, instance.Cpus))
             yield return new Drift(DriftKind.CpusetCpus, id, name, Show(container.CpusetCpus), expectedCpus,
                 $"cpuset {Show(container.CpusetCpus)} expected {expectedCpus}: docker update --cpuset-cpus {expectedCpus} {name}, or recreate");
 
         var expectedMems = instance.MemoryNodes.Count == 0 ? CpuSet.Empty : CpuSet.Of(instance.MemoryNodes);
-        if (!SameSet(container.CpusetMems, expectedMems))
+        if (runtime.NumaBinding && !SameSet(container.CpusetMems, expectedMems))
         {
             var wanted = expectedMems.IsEmpty ? "" : expectedMems.ToString();
             yield return new Drift(DriftKind.CpusetMems, id, name, Show(container.CpusetMems), Show(wanted),

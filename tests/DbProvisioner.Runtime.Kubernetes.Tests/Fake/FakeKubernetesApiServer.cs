@@ -61,7 +61,56 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
     private int _failNext;
 
     /// <summary>A client of this fake for one cluster, as the runtime factory would make from a kubeconfig.</summary>
-    public IKubernetes Client() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://fake-apiserver.invalid" }, this);
+    public IKubernetes Client() => new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://fake-apiserver.invalid" }, this)
+    {
+        CreateWebSocketBuilder = () => new FakeExecBuilder(Exec),
+    };
+
+    /// <summary>
+    /// The fake kubelet's CPU manager policy of each node (by name): "static" gives a Guaranteed pod as many exclusive
+    /// CPUs as it asks, chosen by the kubelet (the highest free ones, so never the appliance's lowest-first choice);
+    /// "none" lets every pod run on all the node's CPUs.
+    /// </summary>
+    public Func<string, string> CpuManagerPolicies { get; set; } = _ => "static";
+
+    private readonly Dictionary<string, CpuSetText> _cpusets = new(StringComparer.Ordinal);
+    private sealed record CpuSetText(string Node, int[] Cpus)
+    {
+        public override string ToString() => Domain.Topology.CpuSet.Of(Cpus).ToString();
+    }
+
+    /// <summary>The CPUs the fake kubelet gave the pod, as Cpus_allowed_list shows them; null before it runs.</summary>
+    public string? CpusetOf(string ns, string pod) { lock (_lock) return _cpusets.GetValueOrDefault(Key("pods", ns, pod))?.ToString(); }
+
+    private void AssignCpus(string ns, string name, JsonObject pod)
+    {
+        var key = Key("pods", ns, name);
+        if (_cpusets.ContainsKey(key)) return;
+        var node = pod["spec"]!["nodeName"]!.GetValue<string>();
+        var nodeCpus = (int)new k8s.Models.ResourceQuantity(_objects[Key("nodes", null, node)]["status"]!["allocatable"]!["cpu"]!.GetValue<string>()).ToDecimal();
+        var asked = (int)new k8s.Models.ResourceQuantity(pod["spec"]!["containers"]![0]!["resources"]?["limits"]?["cpu"]?.GetValue<string>() ?? "0").ToDecimal();
+        if (CpuManagerPolicies(node) != "static" || asked < 1)
+        {
+            _cpusets[key] = new CpuSetText(node, [.. Enumerable.Range(0, nodeCpus)]);
+            return;
+        }
+        var taken = _cpusets.Values.Where(c => c.Node == node && c.Cpus.Length < nodeCpus).SelectMany(c => c.Cpus).ToHashSet();
+        _cpusets[key] = new CpuSetText(node, [.. Enumerable.Range(0, nodeCpus).Reverse().Where(c => !taken.Contains(c)).Take(asked).Order()]);
+    }
+
+    /// <summary>An exec in a pod: only what the runtime runs (grep Cpus_allowed_list /proc/1/status) is answered.</summary>
+    private (string Stdout, int ExitCode) Exec(Uri uri)
+    {
+        var (_, ns, name) = Route(uri.AbsolutePath);
+        lock (_lock)
+        {
+            _requests.Add($"GET {uri.PathAndQuery}");
+            var pod = name?.Split('/')[0];
+            var command = System.Web.HttpUtility.ParseQueryString(uri.Query).GetValues("command") ?? [];
+            if (!command.SequenceEqual(["grep", "Cpus_allowed_list", "/proc/1/status"])) return ("", 127);
+            return pod is not null && _cpusets.TryGetValue(Key("pods", ns, pod), out var cpus) ? ($"Cpus_allowed_list:\t{cpus}\n", 0) : ("", 1);
+        }
+    }
 
     // ---------------------------------------------------------------- nodes and the fake kubelet
 
@@ -80,6 +129,31 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
         };
         lock (_lock) Put("nodes", null, name, node, "ADDED");
     }
+
+    /// <summary>
+    /// The node's NodeResourceTopology object (as resource-topology-exporter writes it), served at
+    /// /apis/topology.node.k8s.io/v1alpha2/noderesourcetopologies/{node}; without one that GET is a 404 as with no CRD.
+    /// </summary>
+    public void SetNodeTopology(string node, JsonObject nodeResourceTopology)
+    {
+        nodeResourceTopology["apiVersion"] = "topology.node.k8s.io/v1alpha2";
+        nodeResourceTopology["kind"] = "NodeResourceTopology";
+        nodeResourceTopology["metadata"] = new JsonObject { ["name"] = node };
+        lock (_lock) Put("noderesourcetopologies", null, node, nodeResourceTopology, "ADDED");
+    }
+
+    /// <summary>An NRT object of Node zones "node-0", "node-1", … with these allocatable CPUs (capacity = allocatable + reserved).</summary>
+    public static JsonObject NumaZones(int reservedPerZone, params int[] allocatableCpus) => new()
+    {
+        ["zones"] = new JsonArray([.. allocatableCpus.Select((cpus, i) => (JsonNode)new JsonObject
+        {
+            ["name"] = $"node-{i}", ["type"] = "Node",
+            ["resources"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "cpu", ["capacity"] = $"{cpus + reservedPerZone}", ["allocatable"] = $"{cpus}", ["available"] = $"{cpus}",
+            }),
+        })]),
+    };
 
     /// <summary>The node's kubelet stops: the node goes NotReady, its pods lose Ready, nothing more runs there.</summary>
     public void LoseNode(string name)
@@ -126,6 +200,7 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
             lock (_lock)
             {
                 if (!_objects.TryGetValue(Key("pods", ns, name), out var pod) || !NodeReady(pod["spec"]?["nodeName"]?.GetValue<string>())) return;
+                AssignCpus(ns, name, pod);
                 var status = pod["status"]!.AsObject();
                 status["phase"] = "Running";
                 status["conditions"] = new JsonArray(Condition("Ready", step == "ready" ? "True" : "False", step == "ready" ? "" : "ContainersNotReady"));
@@ -240,6 +315,7 @@ public sealed class FakeKubernetesApiServer : DelegatingHandler
     private HttpResponseMessage Delete(string plural, string? ns, string name)
     {
         if (!_objects.Remove(Key(plural, ns, name), out var gone)) return NotFound(plural, name);
+        _cpusets.Remove(Key(plural, ns, name));
         Record(plural, ns, "DELETED", gone, ++_rv);
         return Ok(gone);
     }

@@ -3,15 +3,14 @@ using DbProvisioner.Domain.Topology;
 namespace DbProvisioner.Runtime.Kubernetes.Tests.RealCluster;
 
 /// <summary>
-/// The runtime's life of an instance against a real cluster: run only when DBPROV_KUBECONFIG names a kubeconfig (no
-/// control plane can run on the build machines). DBPROV_KUBE_NODE is the node, DBPROV_KUBE_DEVICE a spare whole disk
-/// on it that this suite formats, DBPROV_KUBE_MYSQL_ADDRESS where the node's host-network ports are reached.
+/// The runtime's life of an instance against a real cluster (<see cref="RealClusterEnvironment"/>): run only when
+/// DBPROV_KUBECONFIG names a kubeconfig; its first node and first device. The grains' suite runs there too
+/// (KubernetesGrainTests' "real" target).
 /// </summary>
 [Category("RealCluster")]
 public sealed class RealClusterTests
 {
-    private const string Cluster = "real";
-    private const string NotRun = "real-cluster suite not run: DBPROV_KUBECONFIG is not set (no Kubernetes control plane on this machine; see README)";
+    private const string Cluster = RealClusterEnvironment.Cluster;
     private KubernetesHostRuntimeFactory? _factory;
     private IHostRuntime _runtime = null!;
     private string _device = "";
@@ -19,23 +18,13 @@ public sealed class RealClusterTests
     [OneTimeSetUp]
     public void UseTheRealCluster()
     {
-        var kubeconfig = Environment.GetEnvironmentVariable("DBPROV_KUBECONFIG");
-        if (string.IsNullOrEmpty(kubeconfig))
-        {
-            // One line in the run's output, not only in the result file.
-            TestContext.Progress.WriteLine(NotRun);
-            Assert.Ignore(NotRun);
-        }
-        string Required(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} must be set with DBPROV_KUBECONFIG");
-        var node = Required("DBPROV_KUBE_NODE");
-        _device = Required("DBPROV_KUBE_DEVICE");
-        _factory = new KubernetesHostRuntimeFactory(new KubernetesRuntimeOptions
-        {
-            Clusters = new() { [Cluster] = new KubernetesClusterOptions { Kubeconfig = kubeconfig, Namespace = Environment.GetEnvironmentVariable("DBPROV_KUBE_NAMESPACE") ?? "dbprov" } },
-        });
+        var kubeconfig = RealClusterEnvironment.RequireKubeconfig();
+        var node = RealClusterEnvironment.Nodes[0];
+        _device = RealClusterEnvironment.Devices[0];
+        _factory = new KubernetesHostRuntimeFactory(RealClusterEnvironment.Options(kubeconfig));
         Assert.That(_factory.EndpointRefusal(new Uri($"k8s://{Cluster}/{node}")), Is.Null);
-        _runtime = _factory.For(new HostConnection("real-" + node, new Uri($"k8s://{Cluster}/{node}"), Required("DBPROV_KUBE_MYSQL_ADDRESS"),
-            Environment.GetEnvironmentVariable("DBPROV_KUBE_IMAGE") ?? HostConnection.DefaultImage));
+        _runtime = _factory.For(new HostConnection("real-" + node, new Uri($"k8s://{Cluster}/{node}"),
+            RealClusterEnvironment.MySqlAddress ?? RealClusterEnvironment.Required("DBPROV_KUBE_MYSQL_ADDRESS"), RealClusterEnvironment.Image));
     }
 
     [OneTimeTearDown]
