@@ -26,24 +26,30 @@ internal sealed class InstanceContainers(
         var parameters = ForInstance(host, spec, options.StopTimeout);
         var name = ResourceNames.Container(spec.InstanceId);
         var started = Stopwatch.GetTimestamp();
+        var phases = new PhaseClock();
 
         var existing = await engine.TryInspectAsync(name, cancellationToken).ConfigureAwait(false);
+        phases.Done("inspect");
         if (existing is not null)
         {
             EnsureSameInstance(existing, spec);
-            if (existing.State?.Running == true) return Handle(spec, existing.ID);
+            if (existing.State?.Running == true) return Handle(spec, existing.ID, phases);
         }
         else
         {
             // Refuse before creating anything: a mysqld that cannot bind would only crash-loop.
             await EnsurePortFreeAsync(spec.Port, cancellationToken).ConfigureAwait(false);
+            phases.Done("port probe");
         }
 
         try
         {
             await EnsureDataVolumeAsync(spec, cancellationToken).ConfigureAwait(false);
+            phases.Done("volume");
             var id = existing?.ID ?? await CreateAsync(spec, name, parameters, cancellationToken).ConfigureAwait(false);
+            phases.Done("create");
             await PutFilesAsync(id, spec, cancellationToken).ConfigureAwait(false);
+            phases.Done("files");
             try
             {
                 await engine.CallAsync((d, ct) => d.Containers.StartContainerAsync(id, new ContainerStartParameters(), ct), cancellationToken).ConfigureAwait(false);
@@ -52,9 +58,10 @@ internal sealed class InstanceContainers(
             {
                 throw DockerErrors.Translate(HostId, $"start instance {spec.InstanceId}", e, spec.Device, host.Image, spec.Cpus, spec.MemoryNodes);
             }
+            phases.Done("start");
             logger.LogInformation("Started instance {InstanceId} on host {HostId} (disk {Device}, CPUs {Cpus}, port {Port}) in {Elapsed}",
                 spec.InstanceId, HostId, spec.Device, spec.Cpus, spec.Port, Stopwatch.GetElapsedTime(started));
-            return Handle(spec, id);
+            return Handle(spec, id, phases);
         }
         catch (HostRuntimeException e) when (e is not EngineUnavailableException)
         {
@@ -64,8 +71,24 @@ internal sealed class InstanceContainers(
         }
     }
 
-    private InstanceHandle Handle(InstanceContainerSpec spec, string containerId) =>
-        new(spec.InstanceId, containerId, ResourceNames.Container(spec.InstanceId), ResourceNames.DataVolume(spec.InstanceId), host.MySqlAddress, spec.Port);
+    private InstanceHandle Handle(InstanceContainerSpec spec, string containerId, PhaseClock phases) =>
+        new(spec.InstanceId, containerId, ResourceNames.Container(spec.InstanceId), ResourceNames.DataVolume(spec.InstanceId), host.MySqlAddress, spec.Port, phases.Phases);
+
+    /// <summary>Times the parts of a start one after another, so that delivery can say where its time goes.</summary>
+    private sealed class PhaseClock
+    {
+        private long _last = Stopwatch.GetTimestamp();
+        private readonly List<StartPhase> _phases = [];
+
+        public IReadOnlyList<StartPhase> Phases => _phases;
+
+        public void Done(string phase)
+        {
+            var now = Stopwatch.GetTimestamp();
+            _phases.Add(new StartPhase(phase, Stopwatch.GetElapsedTime(_last, now).TotalMilliseconds));
+            _last = now;
+        }
+    }
 
     private void EnsureSameInstance(ContainerInspectResponse existing, InstanceContainerSpec spec)
     {
