@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using DbProvisioner.Domain.Instances;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -14,10 +15,8 @@ namespace DbProvisioner.Runtime.Docker;
 /// until MySQL answers, inspect, stop and remove.
 /// </summary>
 internal sealed class InstanceContainers(
-    DockerEngine engine, HelperContainers helpers, HostConnection host, DockerRuntimeOptions options, MySqlReadiness readiness, ILogger logger)
+    DockerEngine engine, HostConnection host, DockerRuntimeOptions options, MySqlReadiness readiness, ILogger logger)
 {
-    private const int PortTakenExit = 3;
-
     private string HostId => host.HostId;
 
     public async Task<InstanceHandle> StartAsync(InstanceContainerSpec spec, CancellationToken cancellationToken)
@@ -35,13 +34,8 @@ internal sealed class InstanceContainers(
             EnsureSameInstance(existing, spec);
             if (existing.State?.Running == true) return Handle(spec, existing.ID, phases);
         }
-        else
-        {
-            // Refuse before creating anything: a mysqld that cannot bind would only crash-loop.
-            await EnsurePortFreeAsync(spec.Port, cancellationToken).ConfigureAwait(false);
-            phases.Done("port probe");
-        }
-
+        // The port is not checked first (that cost a helper container per request): a mysqld that cannot bind it
+        // stops, and the wait for Ready reports the port taken (StartFailure), after which the instance gives it back.
         try
         {
             await EnsureDataVolumeAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -100,20 +94,6 @@ internal sealed class InstanceContainers(
             throw InstanceException.Conflict(HostId, spec.InstanceId, $"it already runs on disk {Label(OwnershipLabels.Disk)}, not {spec.Device}");
         if (Label(OwnershipLabels.Port) != spec.Port.ToString(CultureInfo.InvariantCulture))
             throw InstanceException.Conflict(HostId, spec.InstanceId, $"it already listens on port {Label(OwnershipLabels.Port)}, not {spec.Port}");
-    }
-
-    private async Task EnsurePortFreeAsync(int port, CancellationToken cancellationToken)
-    {
-        // Binds the port on the host's network the way mysqld will (all addresses, SO_REUSEADDR).
-        var probe = await helpers.RunAsync(new HelperSpec("port", ["perl", "-MIO::Socket::INET", "-e",
-            $"IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $ARGV[0], Proto => 'tcp', Listen => 1, ReuseAddr => 1) or exit {PortTakenExit}",
-            port.ToString(CultureInfo.InvariantCulture)])
-        {
-            User = "mysql",
-            HostNetwork = true,
-        }, cancellationToken).ConfigureAwait(false);
-        if (probe.ExitCode == PortTakenExit) throw new PortInUseException(HostId, port);
-        if (probe.ExitCode != 0) throw new EngineRejectedException(HostId, $"check port {port}", probe.LastErrorLine);
     }
 
     private async Task EnsureDataVolumeAsync(InstanceContainerSpec spec, CancellationToken cancellationToken)
@@ -207,11 +187,10 @@ internal sealed class InstanceContainers(
     private async Task<HostRuntimeException> DiagnoseAsync(string instanceId, int port, ContainerInspectResponse container, CancellationToken cancellationToken)
     {
         var (stdout, stderr) = await engine.ReadLogsAsync(container.ID, "200", cancellationToken).ConfigureAwait(false);
-        var lines = (stdout + "\n" + stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (lines.Any(l => l.Contains("Address already in use", StringComparison.OrdinalIgnoreCase) || l.Contains("Bind on TCP/IP port", StringComparison.OrdinalIgnoreCase)))
-            return new PortInUseException(HostId, port);
-        var reason = lines.LastOrDefault(l => l.Contains("ERROR", StringComparison.Ordinal)) ?? lines.LastOrDefault() ?? "no log";
-        return InstanceException.Failed(HostId, instanceId, $"mysqld exited with code {container.State?.ExitCode}: {reason}");
+        var failure = StartFailure.FromLog((stdout + "\n" + stderr).Split('\n'), container.State?.ExitCode);
+        return failure.Kind == StartFailureKind.PortTaken
+            ? new PortInUseException(HostId, port)
+            : InstanceException.Failed(HostId, instanceId, failure.Reason);
     }
 
     public async Task RemoveAsync(string instanceId, CancellationToken cancellationToken)
