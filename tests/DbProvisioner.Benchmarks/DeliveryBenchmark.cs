@@ -38,6 +38,9 @@ internal static class DeliveryBenchmark
     /// <summary>Instances per mode.</summary>
     private static int PerMode => Math.Max(1, EnvInt("BENCH_DELIVERY_INSTANCES", 5));
 
+    /// <summary>2×2 clusters on the fleet (ClusterDelivery); BENCH_DELIVERY_CLUSTER_RUNS=0 skips them.</summary>
+    private static int ClusterRuns => Environment.GetEnvironmentVariable("BENCH_DELIVERY_CLUSTER_RUNS") == "0" ? 0 : EnvInt("BENCH_DELIVERY_CLUSTER_RUNS", 3);
+
     /// <summary>On-demand instances (one deployment each); BENCH_DELIVERY_ON_DEMAND=0 measures seeded disks only.</summary>
     private static int OnDemandCount => Environment.GetEnvironmentVariable("BENCH_DELIVERY_ON_DEMAND") == "0" ? 0 : PerMode;
 
@@ -59,10 +62,26 @@ internal static class DeliveryBenchmark
         var seeded = new List<Measurement>();
         var onDemand = new List<Measurement>();
         var deployments = new List<(string Mode, Deployment D)>();
+        IReadOnlyList<ClusterDelivery.Run> clusters = [];
+        string? clusterError = null;
         try
         {
             Console.Error.WriteLine("delivery: seeded disks");
             deployments.Add(("seeded", await SeededAsync(seeded)));
+            if (ClusterRuns > 0)
+            {
+                Console.Error.WriteLine("delivery: 2×2 clusters on the fleet");
+                try
+                {
+                    clusters = await ClusterDelivery.MeasureAsync(ClusterRuns, RemoveAsync, WaitFleetDisksAsync);
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException or HttpRequestException)
+                {
+                    // The fleet is another machine's worth of engines: its failure is reported, and the seeded figures are kept.
+                    clusterError = e.Message;
+                    Console.Error.WriteLine($"delivery: the cluster figure failed: {e}");
+                }
+            }
             // A removed disk comes back Ready (wiped, re-formatted) and a claim prefers Ready disks, so an on-demand
             // measurement needs a pool without a Ready disk: one fresh deployment (server + meta DB) per instance.
             while (onDemand.Count < OnDemandCount)
@@ -116,6 +135,12 @@ internal static class DeliveryBenchmark
             stepRuns[step] = new JsonArray([.. runs.Select(static v => (JsonNode?)JsonValue.Create(Math.Round(v, 1)))]);
             metrics.Add(new($"step_{step}_median_ms", median, "ms", "seeded, runs: " + string.Join(" ", runs.Select(v => v.ToString("0", ci))), null));
         }
+        if (clusters.Count > 0)
+        {
+            var clusterReady = clusters.Select(static c => c.ReadySeconds).Order().ToArray();
+            metrics.Add(new("cluster_2x2_ready_s", Math.Round(Median(clusterReady), 2), "s",
+                "median, request → every member of a 2×2 cluster Ready on node-1/node-2; runs: " + string.Join(" ", clusters.Select(c => c.ReadySeconds.ToString("0.00", ci))), null));
+        }
         metrics.Add(new("mode_mismatches", mismatches, "count", "must be 0: a seeded measurement whose DiskAttached step did not report a seeded disk, or an on-demand one that did not format", mismatches == 0));
 
         var seededDeployment = deployments[0].D;
@@ -134,6 +159,12 @@ internal static class DeliveryBenchmark
             ["suite_s"] = suite.Elapsed.TotalSeconds.ToString("0", ci),
             ["machine_load"] = "load average " + LoadAverage() + " at the end",
         };
+        if (clusters.Count > 0)
+        {
+            settings["cluster_2x2"] = "POST /clusters (2 shards × 2 replicas, hard host spread, cpus 1, memoryMiB 1024, diskGiB 1) → every member Ready (long polls), hosts bench-node-1/2 = hack/fleet.sh node-1/2 over mutual TLS, disks disk-01 and disk-02 of each node Ready and seeded, ports 3620–3629; members removed through the gate between runs";
+            settings["cluster_2x2_s"] = string.Join(" | ", clusters.Select(static c => c.Members));
+        }
+        if (clusterError is not null) settings["cluster_2x2_error"] = clusterError;
         settings["steps"] = "request → Ready on seeded disks, step by step (DeliverySteps): accepted = POST answered; *_stored = the store after a step; container_* = the parts of the start; ready_stored_seen = Ready stored and answered to the long poll";
         var extra = new JsonObject { ["step_median_ms"] = stepMedians, ["step_runs_ms"] = stepRuns };
         return new BenchSection("delivery — request → Ready through the API on the real Docker engine, seeded vs on demand", metrics, settings, extra);
@@ -259,6 +290,17 @@ internal static class DeliveryBenchmark
             },
             host => host.Disks.Count == Devices.Count && host.Disks.All(done), DisksTimeout, $"disks to be {what}",
             static host => string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
+    }
+
+    /// <summary>Until every disk of the given hosts is Ready and seeded.</summary>
+    private static async Task WaitFleetDisksAsync(BenchServer server, IReadOnlyList<string> hosts)
+    {
+        foreach (var hostId in hosts)
+        {
+            await Eventually.UntilAsync(() => server.Admin.GetAsync<HostView>($"hosts/{hostId}"),
+                static host => host.Disks.Count > 0 && host.Disks.All(static d => d.State == "Ready" && d.Seeded), DisksTimeout, $"disks of {hostId} to be Ready and seeded",
+                static host => string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
+        }
     }
 
     private static async Task PreflightAsync()
