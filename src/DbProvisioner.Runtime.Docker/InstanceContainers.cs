@@ -143,8 +143,10 @@ internal sealed class InstanceContainers(
         using var secrets = new FileArchive(options.MySqlUid, secretFiles);
         foreach (var (_, bytes) in secretFiles) CryptographicOperations.ZeroMemory(bytes);
 
-        foreach (var (archive, path) in new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) })
+        // Two directories, two uploads: sent together, since each is a round trip the start waits for.
+        await Task.WhenAll(new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) }.Select(async upload =>
         {
+            var (archive, path) = upload;
             try
             {
                 await engine.CallAsync(async (d, ct) =>
@@ -157,7 +159,7 @@ internal sealed class InstanceContainers(
             {
                 throw DockerErrors.Translate(HostId, $"put files into {path} of instance {spec.InstanceId}", e);
             }
-        }
+        })).ConfigureAwait(false);
     }
 
     public async Task WaitUntilReadyAsync(string instanceId, int port, InstanceCredentials credentials, TimeSpan deadline, CancellationToken cancellationToken)
