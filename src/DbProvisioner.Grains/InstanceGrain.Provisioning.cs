@@ -95,7 +95,7 @@ public sealed partial class InstanceGrain
     {
         var container = InstanceContainers.For(Id, S.Spec!, S.Reservation!, Credentials());
         var handle = await Runtime().StartInstanceAsync(container, CancellationToken.None);
-        await AdvanceAsync(InstanceState.ContainerStarted, started, $"container {handle.ContainerName}");
+        await AdvanceAsync(InstanceState.ContainerStarted, started, $"container {handle.ContainerName}{Phases(handle.PhaseMs)}");
     }
 
     private async Task WaitReadyAsync(long started)
@@ -154,6 +154,10 @@ public sealed partial class InstanceGrain
         await PersistAsync(new StepNote("Released", "ok", "every reservation given back", 0));
         return true;
     }
+
+    /// <summary>Where a start's time went, e.g. " (create 40 ms, files 12 ms, start 180 ms)": what delivery is tuned by.</summary>
+    private static string Phases(IReadOnlyList<StartPhase>? phases) =>
+        phases is not { Count: > 0 } ? "" : " (" + string.Join(", ", phases.Select(static p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Name} {p.Ms:0} ms"))) + ")";
 
     private void OnGiveBackRetry(Exception e, int attempt) =>
         logger.LogWarning("Instance {InstanceId}: giving back its resources failed (attempt {Attempt}: {Reason}); retrying", Id, attempt, e.Message);

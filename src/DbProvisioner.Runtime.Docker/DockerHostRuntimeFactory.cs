@@ -42,7 +42,7 @@ public sealed class DockerHostRuntimeFactory(DockerRuntimeOptions? options = nul
         var helpers = new HelperContainers(engine, host);
         return new DockerHostRuntime(host, engine, helpers,
             new DockerDisks(engine, helpers, _options, logger),
-            new InstanceContainers(engine, helpers, host, _options, _readiness, logger),
+            new InstanceContainers(engine, host, _options, _readiness, logger),
             new DockerImages(engine, host, _options, logger));
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using DbProvisioner.Domain.Instances;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -14,10 +15,8 @@ namespace DbProvisioner.Runtime.Docker;
 /// until MySQL answers, inspect, stop and remove.
 /// </summary>
 internal sealed class InstanceContainers(
-    DockerEngine engine, HelperContainers helpers, HostConnection host, DockerRuntimeOptions options, MySqlReadiness readiness, ILogger logger)
+    DockerEngine engine, HostConnection host, DockerRuntimeOptions options, MySqlReadiness readiness, ILogger logger)
 {
-    private const int PortTakenExit = 3;
-
     private string HostId => host.HostId;
 
     public async Task<InstanceHandle> StartAsync(InstanceContainerSpec spec, CancellationToken cancellationToken)
@@ -26,24 +25,25 @@ internal sealed class InstanceContainers(
         var parameters = ForInstance(host, spec, options.StopTimeout);
         var name = ResourceNames.Container(spec.InstanceId);
         var started = Stopwatch.GetTimestamp();
+        var phases = new PhaseClock();
 
         var existing = await engine.TryInspectAsync(name, cancellationToken).ConfigureAwait(false);
+        phases.Done("inspect");
         if (existing is not null)
         {
             EnsureSameInstance(existing, spec);
-            if (existing.State?.Running == true) return Handle(spec, existing.ID);
+            if (existing.State?.Running == true) return Handle(spec, existing.ID, phases);
         }
-        else
-        {
-            // Refuse before creating anything: a mysqld that cannot bind would only crash-loop.
-            await EnsurePortFreeAsync(spec.Port, cancellationToken).ConfigureAwait(false);
-        }
-
+        // The port is not checked first (that cost a helper container per request): a mysqld that cannot bind it
+        // stops, and the wait for Ready reports the port taken (StartFailure), after which the instance gives it back.
         try
         {
             await EnsureDataVolumeAsync(spec, cancellationToken).ConfigureAwait(false);
+            phases.Done("volume");
             var id = existing?.ID ?? await CreateAsync(spec, name, parameters, cancellationToken).ConfigureAwait(false);
+            phases.Done("create");
             await PutFilesAsync(id, spec, cancellationToken).ConfigureAwait(false);
+            phases.Done("files");
             try
             {
                 await engine.CallAsync((d, ct) => d.Containers.StartContainerAsync(id, new ContainerStartParameters(), ct), cancellationToken).ConfigureAwait(false);
@@ -52,9 +52,10 @@ internal sealed class InstanceContainers(
             {
                 throw DockerErrors.Translate(HostId, $"start instance {spec.InstanceId}", e, spec.Device, host.Image, spec.Cpus, spec.MemoryNodes);
             }
+            phases.Done("start");
             logger.LogInformation("Started instance {InstanceId} on host {HostId} (disk {Device}, CPUs {Cpus}, port {Port}) in {Elapsed}",
                 spec.InstanceId, HostId, spec.Device, spec.Cpus, spec.Port, Stopwatch.GetElapsedTime(started));
-            return Handle(spec, id);
+            return Handle(spec, id, phases);
         }
         catch (HostRuntimeException e) when (e is not EngineUnavailableException)
         {
@@ -64,8 +65,24 @@ internal sealed class InstanceContainers(
         }
     }
 
-    private InstanceHandle Handle(InstanceContainerSpec spec, string containerId) =>
-        new(spec.InstanceId, containerId, ResourceNames.Container(spec.InstanceId), ResourceNames.DataVolume(spec.InstanceId), host.MySqlAddress, spec.Port);
+    private InstanceHandle Handle(InstanceContainerSpec spec, string containerId, PhaseClock phases) =>
+        new(spec.InstanceId, containerId, ResourceNames.Container(spec.InstanceId), ResourceNames.DataVolume(spec.InstanceId), host.MySqlAddress, spec.Port, phases.Phases);
+
+    /// <summary>Times the parts of a start one after another, so that delivery can say where its time goes.</summary>
+    private sealed class PhaseClock
+    {
+        private long _last = Stopwatch.GetTimestamp();
+        private readonly List<StartPhase> _phases = [];
+
+        public IReadOnlyList<StartPhase> Phases => _phases;
+
+        public void Done(string phase)
+        {
+            var now = Stopwatch.GetTimestamp();
+            _phases.Add(new StartPhase(phase, Stopwatch.GetElapsedTime(_last, now).TotalMilliseconds));
+            _last = now;
+        }
+    }
 
     private void EnsureSameInstance(ContainerInspectResponse existing, InstanceContainerSpec spec)
     {
@@ -77,20 +94,6 @@ internal sealed class InstanceContainers(
             throw InstanceException.Conflict(HostId, spec.InstanceId, $"it already runs on disk {Label(OwnershipLabels.Disk)}, not {spec.Device}");
         if (Label(OwnershipLabels.Port) != spec.Port.ToString(CultureInfo.InvariantCulture))
             throw InstanceException.Conflict(HostId, spec.InstanceId, $"it already listens on port {Label(OwnershipLabels.Port)}, not {spec.Port}");
-    }
-
-    private async Task EnsurePortFreeAsync(int port, CancellationToken cancellationToken)
-    {
-        // Binds the port on the host's network the way mysqld will (all addresses, SO_REUSEADDR).
-        var probe = await helpers.RunAsync(new HelperSpec("port", ["perl", "-MIO::Socket::INET", "-e",
-            $"IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $ARGV[0], Proto => 'tcp', Listen => 1, ReuseAddr => 1) or exit {PortTakenExit}",
-            port.ToString(CultureInfo.InvariantCulture)])
-        {
-            User = "mysql",
-            HostNetwork = true,
-        }, cancellationToken).ConfigureAwait(false);
-        if (probe.ExitCode == PortTakenExit) throw new PortInUseException(HostId, port);
-        if (probe.ExitCode != 0) throw new EngineRejectedException(HostId, $"check port {port}", probe.LastErrorLine);
     }
 
     private async Task EnsureDataVolumeAsync(InstanceContainerSpec spec, CancellationToken cancellationToken)
@@ -140,8 +143,10 @@ internal sealed class InstanceContainers(
         using var secrets = new FileArchive(options.MySqlUid, secretFiles);
         foreach (var (_, bytes) in secretFiles) CryptographicOperations.ZeroMemory(bytes);
 
-        foreach (var (archive, path) in new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) })
+        // Two directories, two uploads: sent together, since each is a round trip the start waits for.
+        await Task.WhenAll(new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) }.Select(async upload =>
         {
+            var (archive, path) = upload;
             try
             {
                 await engine.CallAsync(async (d, ct) =>
@@ -154,7 +159,7 @@ internal sealed class InstanceContainers(
             {
                 throw DockerErrors.Translate(HostId, $"put files into {path} of instance {spec.InstanceId}", e);
             }
-        }
+        })).ConfigureAwait(false);
     }
 
     public async Task WaitUntilReadyAsync(string instanceId, int port, InstanceCredentials credentials, TimeSpan deadline, CancellationToken cancellationToken)
@@ -184,11 +189,10 @@ internal sealed class InstanceContainers(
     private async Task<HostRuntimeException> DiagnoseAsync(string instanceId, int port, ContainerInspectResponse container, CancellationToken cancellationToken)
     {
         var (stdout, stderr) = await engine.ReadLogsAsync(container.ID, "200", cancellationToken).ConfigureAwait(false);
-        var lines = (stdout + "\n" + stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (lines.Any(l => l.Contains("Address already in use", StringComparison.OrdinalIgnoreCase) || l.Contains("Bind on TCP/IP port", StringComparison.OrdinalIgnoreCase)))
-            return new PortInUseException(HostId, port);
-        var reason = lines.LastOrDefault(l => l.Contains("ERROR", StringComparison.Ordinal)) ?? lines.LastOrDefault() ?? "no log";
-        return InstanceException.Failed(HostId, instanceId, $"mysqld exited with code {container.State?.ExitCode}: {reason}");
+        var failure = StartFailure.FromLog((stdout + "\n" + stderr).Split('\n'), container.State?.ExitCode);
+        return failure.Kind == StartFailureKind.PortTaken
+            ? new PortInUseException(HostId, port)
+            : InstanceException.Failed(HostId, instanceId, failure.Reason);
     }
 
     public async Task RemoveAsync(string instanceId, CancellationToken cancellationToken)

@@ -15,7 +15,12 @@ public sealed record DiskCheck(string Device, string? FileSystem, bool IsSeeded)
 public sealed record HostSwapInfo(long TotalMiB, bool EngineLimitsSwap);
 
 /// <summary>A started instance: its container, its data volume and where MySQL answers.</summary>
-public sealed record InstanceHandle(string InstanceId, string ContainerId, string ContainerName, string VolumeName, string Address, int Port);
+/// <param name="PhaseMs">How long each part of the start took (e.g. <c>create</c>, <c>start</c>), in the order done; empty when the runtime does not say.</param>
+public sealed record InstanceHandle(string InstanceId, string ContainerId, string ContainerName, string VolumeName, string Address, int Port,
+    IReadOnlyList<StartPhase>? PhaseMs = null);
+
+/// <summary>One measured part of an instance's start, in milliseconds.</summary>
+public sealed record StartPhase(string Name, double Ms);
 
 /// <summary>The container state of an instance as the engine reports it.</summary>
 public sealed record InstanceStatus(

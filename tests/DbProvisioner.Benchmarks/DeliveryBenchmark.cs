@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text.Json.Nodes;
 using DbProvisioner.Api;
 using DbProvisioner.Contracts;
 using DbProvisioner.Testing;
@@ -32,11 +33,19 @@ internal static class DeliveryBenchmark
     private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan DisksTimeout = TimeSpan.FromSeconds(180);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    private const int LongPollSeconds = 30;
 
     /// <summary>Instances per mode.</summary>
     private static int PerMode => Math.Max(1, EnvInt("BENCH_DELIVERY_INSTANCES", 5));
 
-    private sealed record Measurement(string Mode, string InstanceId, double WallSeconds, double ServerSeconds, IReadOnlyDictionary<string, double> StepMs, string DiskOutcome, string Device);
+    /// <summary>2×2 clusters on the fleet (ClusterDelivery); BENCH_DELIVERY_CLUSTER_RUNS=0 skips them.</summary>
+    private static int ClusterRuns => Environment.GetEnvironmentVariable("BENCH_DELIVERY_CLUSTER_RUNS") == "0" ? 0 : EnvInt("BENCH_DELIVERY_CLUSTER_RUNS", 3);
+
+    /// <summary>On-demand instances (one deployment each); BENCH_DELIVERY_ON_DEMAND=0 measures seeded disks only.</summary>
+    private static int OnDemandCount => Environment.GetEnvironmentVariable("BENCH_DELIVERY_ON_DEMAND") == "0" ? 0 : PerMode;
+
+    private sealed record Measurement(string Mode, string InstanceId, double WallSeconds, double ServerSeconds, IReadOnlyDictionary<string, double> StepMs, string DiskOutcome, string Device,
+        IReadOnlyDictionary<string, double> Steps);
 
     private sealed record Deployment(double StartSeconds, double PrepareSeconds, List<double> RemovalSeconds, List<double> ReseedSeconds);
 
@@ -53,13 +62,29 @@ internal static class DeliveryBenchmark
         var seeded = new List<Measurement>();
         var onDemand = new List<Measurement>();
         var deployments = new List<(string Mode, Deployment D)>();
+        IReadOnlyList<ClusterDelivery.Run> clusters = [];
+        string? clusterError = null;
         try
         {
             Console.Error.WriteLine("delivery: seeded disks");
             deployments.Add(("seeded", await SeededAsync(seeded)));
+            if (ClusterRuns > 0)
+            {
+                Console.Error.WriteLine("delivery: 2×2 clusters on the fleet");
+                try
+                {
+                    clusters = await ClusterDelivery.MeasureAsync(ClusterRuns, RemoveAsync, WaitFleetDisksAsync);
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException or HttpRequestException)
+                {
+                    // The fleet is another machine's worth of engines: its failure is reported, and the seeded figures are kept.
+                    clusterError = e.Message;
+                    Console.Error.WriteLine($"delivery: the cluster figure failed: {e}");
+                }
+            }
             // A removed disk comes back Ready (wiped, re-formatted) and a claim prefers Ready disks, so an on-demand
             // measurement needs a pool without a Ready disk: one fresh deployment (server + meta DB) per instance.
-            while (onDemand.Count < PerMode)
+            while (onDemand.Count < OnDemandCount)
             {
                 Console.Error.WriteLine(string.Create(ci, $"delivery: on demand, deployment {deployments.Count}"));
                 deployments.Add(("on demand", await OnDemandAsync(onDemand)));
@@ -74,25 +99,47 @@ internal static class DeliveryBenchmark
         var seededWall = seeded.Select(static m => m.WallSeconds).Order().ToArray();
         var onDemandWall = onDemand.Select(static m => m.WallSeconds).Order().ToArray();
         var seededMedian = Median(seededWall);
-        var onDemandMedian = Median(onDemandWall);
+        var onDemandMedian = onDemandWall.Length == 0 ? double.NaN : Median(onDemandWall);
         var ratio = onDemandMedian / seededMedian;
         var mismatches = seeded.Count(static m => !m.DiskOutcome.Contains("seeded", StringComparison.Ordinal) || m.DiskOutcome.Contains("on demand", StringComparison.Ordinal))
             + onDemand.Count(static m => !m.DiskOutcome.Contains("on demand", StringComparison.Ordinal));
 
         var metrics = new List<BenchMetric>
         {
-            new("seeded_median_s", Math.Round(seededMedian, 2), "s", string.Create(ci, $"≤ 3 s target; RDS MySQL create ≈ 4 min (×{240 / seededMedian:N0} faster), Percona XtraDB operator 3 nodes ≈ 6 min"), seededMedian <= 3.0),
-            new("seeded_p95_s", Math.Round(Percentile(seededWall, 0.95), 2), "s", string.Create(ci, $"{seeded.Count} instances, request → Ready seen by the client (polled at most {Poll.TotalMilliseconds:0} ms apart)"), null),
-            new("on_demand_median_s", Math.Round(onDemandMedian, 2), "s", string.Create(ci, $"{onDemand.Count} instances: format during the request, MySQL initialises at first start; p95 {Percentile(onDemandWall, 0.95):0.00} s"), null),
-            new("ratio", Math.Round(ratio, 2), "×", "on_demand_median / seeded_median; loop devices over sparse files format far faster than real disks, so this understates the gain", null),
+            new("seeded_median_s", Math.Round(seededMedian, 2), "s", string.Create(ci, $"≤ 0.5 s target (issue 13); RDS MySQL create ≈ 4 min (×{240 / seededMedian:N0} faster), Percona XtraDB operator 3 nodes ≈ 6 min"), seededMedian <= 0.5),
+            new("seeded_p95_s", Math.Round(Percentile(seededWall, 0.95), 2), "s", string.Create(ci, $"{seeded.Count} instances, request → Ready seen by the client (long polls: answered once provisioning is over)"), null),
         };
-        foreach (var (mode, list) in new[] { ("seeded", seeded), ("on_demand", onDemand) })
+        if (onDemand.Count > 0)
+        {
+            metrics.AddRange([
+                new("on_demand_median_s", Math.Round(onDemandMedian, 2), "s", string.Create(ci, $"{onDemand.Count} instances: format during the request, MySQL initialises at first start; p95 {Percentile(onDemandWall, 0.95):0.00} s"), null),
+                new("ratio", Math.Round(ratio, 2), "×", "on_demand_median / seeded_median; loop devices over sparse files format far faster than real disks, so this understates the gain", null)
+            ]);
+        }
+        foreach (var (mode, list) in new[] { ("seeded", seeded), ("on_demand", onDemand) }.Where(static m => m.Item2.Count > 0))
         {
             foreach (var step in StepNames)
             {
                 var values = list.Where(m => m.StepMs.ContainsKey(step)).Select(m => m.StepMs[step]).Order().ToArray();
                 metrics.Add(new($"{mode}_{Snake(step)}_median_ms", Math.Round(Median(values)), "ms", $"median of the {step} step's own duration (server side)", null));
             }
+        }
+        var stepMedians = new JsonObject();
+        var stepRuns = new JsonObject();
+        foreach (var step in DeliverySteps.Order)
+        {
+            var runs = seeded.Where(m => m.Steps.ContainsKey(step)).Select(m => m.Steps[step]).ToArray();
+            if (runs.Length == 0) continue;
+            var median = Math.Round(Median([.. runs.Order()]), 1);
+            stepMedians[step] = median;
+            stepRuns[step] = new JsonArray([.. runs.Select(static v => (JsonNode?)JsonValue.Create(Math.Round(v, 1)))]);
+            metrics.Add(new($"step_{step}_median_ms", median, "ms", "seeded, runs: " + string.Join(" ", runs.Select(v => v.ToString("0", ci))), null));
+        }
+        if (clusters.Count > 0)
+        {
+            var clusterReady = clusters.Select(static c => c.ReadySeconds).Order().ToArray();
+            metrics.Add(new("cluster_2x2_ready_s", Math.Round(Median(clusterReady), 2), "s",
+                "median, request → every member of a 2×2 cluster Ready on node-1/node-2; runs: " + string.Join(" ", clusters.Select(c => c.ReadySeconds.ToString("0.00", ci))), null));
         }
         metrics.Add(new("mode_mismatches", mismatches, "count", "must be 0: a seeded measurement whose DiskAttached step did not report a seeded disk, or an on-demand one that did not format", mismatches == 0));
 
@@ -112,7 +159,15 @@ internal static class DeliveryBenchmark
             ["suite_s"] = suite.Elapsed.TotalSeconds.ToString("0", ci),
             ["machine_load"] = "load average " + LoadAverage() + " at the end",
         };
-        return new BenchSection("delivery — request → Ready through the API on the real Docker engine, seeded vs on demand", metrics, settings);
+        if (clusters.Count > 0)
+        {
+            settings["cluster_2x2"] = "POST /clusters (2 shards × 2 replicas, hard host spread, cpus 1, memoryMiB 1024, diskGiB 1) → every member Ready (long polls), hosts bench-node-1/2 = hack/fleet.sh node-1/2 over mutual TLS, disks disk-01 and disk-02 of each node Ready and seeded, ports 3620–3629; members removed through the gate between runs";
+            settings["cluster_2x2_s"] = string.Join(" | ", clusters.Select(static c => c.Members));
+        }
+        if (clusterError is not null) settings["cluster_2x2_error"] = clusterError;
+        settings["steps"] = "request → Ready on seeded disks, step by step (DeliverySteps): accepted = POST answered; *_stored = the store after a step; container_* = the parts of the start; ready_stored_seen = Ready stored and answered to the long poll";
+        var extra = new JsonObject { ["step_median_ms"] = stepMedians, ["step_runs_ms"] = stepRuns };
+        return new BenchSection("delivery — request → Ready through the API on the real Docker engine, seeded vs on demand", metrics, settings, extra);
     }
 
     private static async Task<Deployment> SeededAsync(List<Measurement> results)
@@ -193,14 +248,19 @@ internal static class DeliveryBenchmark
         var request = new CreateInstanceRequest(cluster, string.Create(ci, $"s{n}"), null, 1, 1024, null, 1, DiskClass, NumaPolicy.Preferred, Pool);
         var start = Stopwatch.GetTimestamp();
         var accepted = await server.Requester.PostAsync<Accepted>("instances", request, HttpStatusCode.Accepted);
-        var view = await Eventually.UntilAsync(() => server.Requester.GetAsync<InstanceView>($"instances/{accepted.Id}"),
+        var acceptedMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        // Long polls answer as soon as provisioning is over, so the figure carries no polling interval.
+        var view = await Eventually.UntilAsync(() => server.Requester.GetAsync<InstanceView>(string.Create(ci, $"instances/{accepted.Id}?waitSeconds={LongPollSeconds}")),
             static v => v.State is "Ready" or "Failed", ReadyTimeout, $"instance {accepted.Id} to be Ready or Failed", Describe, Poll);
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var seenAt = DateTimeOffset.UtcNow;
         if (view.State != "Ready") throw new InvalidOperationException($"instance {accepted.Id} failed: {Describe(view)}");
         var steps = view.Steps.Where(static s => StepNames.Contains(s.Step)).GroupBy(static s => s.Step).ToDictionary(static g => g.Key, static g => g.Last().DurationMs, StringComparer.Ordinal);
         var disk = view.Steps.LastOrDefault(static s => s.Step == "DiskAttached")?.Outcome ?? "(no DiskAttached step)";
         Console.Error.WriteLine(string.Create(ci, $"  {mode} #{n}: {wall:0.00} s  {Describe(view)}"));
-        return new Measurement(mode, accepted.Id, wall, steps.Values.Sum() / 1000, steps, disk, view.Device ?? "?");
+        var parts = DeliverySteps.Of(view, acceptedMs, seenAt);
+        Console.Error.WriteLine("    steps: " + string.Join(", ", parts.Select(p => string.Create(ci, $"{p.Key} {p.Value:0}"))));
+        return new Measurement(mode, accepted.Id, wall, steps.Values.Sum() / 1000, steps, disk, view.Device ?? "?", parts);
     }
 
     /// <summary>DELETE → approve with the approver key, acknowledging every blocking risk → GET until Removed.</summary>
@@ -230,6 +290,17 @@ internal static class DeliveryBenchmark
             },
             host => host.Disks.Count == Devices.Count && host.Disks.All(done), DisksTimeout, $"disks to be {what}",
             static host => string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
+    }
+
+    /// <summary>Until every disk of the given hosts is Ready and seeded.</summary>
+    private static async Task WaitFleetDisksAsync(BenchServer server, IReadOnlyList<string> hosts)
+    {
+        foreach (var hostId in hosts)
+        {
+            await Eventually.UntilAsync(() => server.Admin.GetAsync<HostView>($"hosts/{hostId}"),
+                static host => host.Disks.Count > 0 && host.Disks.All(static d => d.State == "Ready" && d.Seeded), DisksTimeout, $"disks of {hostId} to be Ready and seeded",
+                static host => string.Join(", ", host.Disks.Select(static d => $"{d.Device}={d.State}{(d.Seeded ? "+seeded" : "")}")));
+        }
     }
 
     private static async Task PreflightAsync()
