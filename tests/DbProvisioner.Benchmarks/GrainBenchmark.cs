@@ -40,7 +40,42 @@ internal static class GrainBenchmark
     private static int PoolSize => EnvInt("BENCH_META_POOL", 100);
 
     private sealed record Outcome(
-        string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement, double CallsPerPlacement);
+        string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement, double CallsPerPlacement, StorageProfile Profile);
+
+    /// <summary>What the storage's group commit reported during the timed stream, and the process's allocations.</summary>
+    private sealed record StorageProfile(double BatchMedian, double RowsPerPlacement, double CommitsPerPlacement, double BytesPerPlacement, double CommitMsMedian, double AllocatedBytesPerPlacement);
+
+    /// <summary>Listens to the grain storage's group-commit instruments (DbProvisioner.GrainStorage) while the stream is timed.</summary>
+    private sealed class StorageListener : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly ConcurrentQueue<int> _batches = new();
+        private readonly ConcurrentQueue<double> _commitMs = new();
+        private long _bytes;
+
+        public StorageListener()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "DbProvisioner.GrainStorage") l.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<int>((_, v, _, _) => _batches.Enqueue(v));
+            _listener.SetMeasurementEventCallback<double>((_, v, _, _) => _commitMs.Enqueue(v));
+            _listener.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Add(ref _bytes, v));
+            _listener.Start();
+        }
+
+        public StorageProfile Profile(int placements, long allocated)
+        {
+            var batches = _batches.Order().ToArray();
+            var commits = _commitMs.Order().ToArray();
+            var n = Math.Max(1, placements);
+            return new StorageProfile(batches.Length == 0 ? 0 : batches[batches.Length / 2], (double)batches.Sum() / n, (double)batches.Length / n,
+                (double)Interlocked.Read(ref _bytes) / n, commits.Length == 0 ? 0 : commits[commits.Length / 2], (double)allocated / n);
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
 
     /// <summary>Calls to the project's grains (one-way included), counted by a silo filter: the hops a placement costs.</summary>
     private static long s_grainCalls;
@@ -71,6 +106,8 @@ internal static class GrainBenchmark
                 new("grain_placement_p99_ms", Math.Round(Percentile(dSorted, 0.99), 2), "ms", string.Create(ci, $"one member, durable (in-memory: {Percentile(mSorted, 0.99):0.00} ms)"), null),
                 new("grain_cpu_ms_per_placement", Math.Round(durable.CpuMsPerPlacement, 3), "ms", string.Create(ci, $"this process's CPU per placement, durable (in-memory: {memory.CpuMsPerPlacement:0.000} ms; MariaDB's own CPU not included): at most {Environment.ProcessorCount * 1000 / durable.CpuMsPerPlacement:N0}/s on {Environment.ProcessorCount} idle cores"), null),
                 new("grain_calls_per_placement", Math.Round(durable.CallsPerPlacement, 2), "calls", string.Create(ci, $"calls to the project's grains per placement, one-way ones included (in-memory: {memory.CallsPerPlacement:0.00})"), null),
+                new("batch_size_median", durable.Profile.BatchMedian, "rows", string.Create(ci, $"rows per group commit of the meta DB storage (median of {durable.Profile.CommitsPerPlacement * durable.Placed:N0} commits; {durable.Profile.RowsPerPlacement:0.00} rows, {durable.Profile.BytesPerPlacement:N0} B per placement; commit median {durable.Profile.CommitMsMedian:0.00} ms)"), null),
+                new("grain_allocated_bytes_per_placement", Math.Round(durable.Profile.AllocatedBytesPerPlacement), "B", string.Create(ci, $"managed allocations of this process per placement, durable (in-memory: {memory.Profile.AllocatedBytesPerPlacement:N0} B)"), null),
                 new("grain_violations", violations, "count", "must be 0: recomputed from host and shard views (CPU/core/disk/port double use, memory over-commit, required spanning nodes, hard rack spread), both runs", violations == 0),
             ],
             new Dictionary<string, string>
@@ -81,7 +118,7 @@ internal static class GrainBenchmark
                 ["memory"] = string.Create(ci, $"registered in {memory.RegisterSeconds:0.0} s; placed {memory.Placed:N0}, refused {memory.Refused:N0} in {memory.Seconds:0.00} s{memory.Notes}"),
                 ["warm_up"] = "the first 10% of the shards are placed before timing starts (JIT, activations, connection pool); violations cover them too",
                 ["machine_load"] = "load average " + LoadAverage() + " at the end (other work on the same cores stretches every hop between grains)",
-                ["writes_per_placement"] = "2 durable writes in sequence: the host's reservation (HostGrain), then the shard's member list (ShardGrain)",
+                ["writes_per_placement"] = "2 durable writes in sequence: the host's reservation (HostGrain), then the shard's member list (ShardGrain); each joins the group commit in flight (one transaction per batch of rows from many grains)",
             });
     }
 
@@ -137,6 +174,8 @@ internal static class GrainBenchmark
             var warm = shards.Count / 10;
             await StreamAsync(shards.Take(warm), new ConcurrentBag<double>(), placedOn, reasons);
             var latencies = new ConcurrentBag<double>();
+            using var storageListener = new StorageListener();
+            var allocated1 = GC.GetTotalAllocatedBytes(precise: false);
             var cpu1 = Environment.CpuUsage.TotalTime;
             var calls1 = Interlocked.Read(ref s_grainCalls);
             var t1 = Stopwatch.GetTimestamp();
@@ -144,13 +183,16 @@ internal static class GrainBenchmark
             var seconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
             var cpuMs = (Environment.CpuUsage.TotalTime - cpu1).TotalMilliseconds / Math.Max(1, placed + refused);
             var callsPer = (double)(Interlocked.Read(ref s_grainCalls) - calls1) / Math.Max(1, placed + refused);
+            var profile = storageListener.Profile(placed + refused, GC.GetTotalAllocatedBytes(precise: false) - allocated1);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  profile: {callsPer:0.00} grain calls, {profile.RowsPerPlacement:0.00} rows in {profile.CommitsPerPlacement:0.000} commits ({profile.BytesPerPlacement:N0} B) per placement; batch median {profile.BatchMedian}, commit median {profile.CommitMsMedian:0.00} ms; {profile.AllocatedBytesPerPlacement:N0} B allocated per placement"));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed, {refused:N0} refused in {seconds:0.00} s ({placed / seconds:N0}/s) after {warm * 3:N0} warm-up placements"));
             foreach (var r in reasons.Distinct().Take(3)) Console.Error.WriteLine("  refused: " + r);
 
             var (violations, samples) = await CountViolationsAsync(grains, shards, placedOn);
             var notes = database is null ? "" : await MetaDbNotesAsync(database);
             if (!reasons.IsEmpty) notes += $"; refused for example: {reasons.First()}";
-            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs, callsPer);
+            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs, callsPer, profile);
         }
         finally
         {

@@ -19,6 +19,9 @@ public sealed class MetaDbGrainStorageOptions : IStorageProviderSerializerOption
     /// <summary>The silo lifecycle stage at which migrations run.</summary>
     public int InitStage { get; set; } = ServiceLifecycleStage.ApplicationServices;
 
+    /// <summary>At most this many rows go into one group commit (what queues meanwhile waits for the next one).</summary>
+    public int MaxRowsPerCommit { get; set; } = 256;
+
     /// <summary>Fault injection for drills and tests (section <c>GrainStorage:Chaos</c>); off unless a rate is set.</summary>
     public ChaosOptions Chaos { get; set; } = new();
 }

@@ -15,6 +15,8 @@ namespace DbProvisioner.Persistence.Storage;
 /// <see cref="InconsistentStateException"/>, which makes Orleans drop the activation so the next call re-reads.
 /// A clear keeps a tombstone (payload NULL, version + 1) rather than deleting the row, so versions only
 /// grow and an ETag from before the clear can never match a later row.
+/// Writes and clears from many grains are group-committed (<see cref="GroupCommit"/>): each caller hears of its own row
+/// only after the transaction holding it has committed.
 /// </summary>
 public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
@@ -25,6 +27,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     private readonly IActivatorProvider _activators;
     private readonly ILogger<MySqlGrainStorage> _logger;
     private readonly StoragePipeline _pipeline;
+    private readonly GroupCommit _groupCommit;
 
     public MySqlGrainStorage(
         string name,
@@ -48,9 +51,13 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         }
 
         _pipeline = new StoragePipeline(name, options.Chaos);
+        _groupCommit = new GroupCommit(connections, name, options.MaxRowsPerCommit);
     }
 
     public string Name => _name;
+
+    /// <summary>The group commit behind writes and clears (its counts are what tests and benchmarks read).</summary>
+    internal GroupCommit GroupCommit => _groupCommit;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
         => ReadStateAsync(stateName, grainId, grainState, CancellationToken.None);
@@ -78,7 +85,7 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         await using var command = connection.CreateCommand();
         command.CommandText =
             "SELECT payload, version FROM grain_state WHERE grain_type = @type AND grain_id = @id AND state_name = @state";
-        key.AddParameters(command);
+        key.AddParameters(command.Parameters);
         await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -125,53 +132,14 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = StateKey.Of(stateName, grainId);
+        var expected = grainState.ETag is null ? (long?)null : ParseETag(grainState.ETag, key, grainId);
         var payload = _options.GrainStorageSerializer.Serialize(grainState.State).ToArray();
-        await using var connection = await _connections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        long written;
-        if (grainState.ETag is null)
+        if (!await _groupCommit.WriteAsync(key, payload, expected).WaitAsync(cancellationToken).ConfigureAwait(false))
         {
-            await using var insert = connection.CreateCommand();
-            insert.CommandText = """
-                INSERT INTO grain_state (grain_type, grain_id, state_name, payload, version, updated_at)
-                VALUES (@type, @id, @state, @payload, 1, UTC_TIMESTAMP(6))
-                """;
-            key.AddParameters(insert);
-            insert.Parameters.AddWithValue("@payload", payload);
-            await insert.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
-            {
-                throw await ConflictAsync(connection, key, grainId, expected: null, "write", e, cancellationToken).ConfigureAwait(false);
-            }
-
-            written = 1;
-        }
-        else
-        {
-            var expected = ParseETag(grainState.ETag, key, grainId);
-            await using var update = connection.CreateCommand();
-            update.CommandText = """
-                UPDATE grain_state SET payload = @payload, version = version + 1, updated_at = UTC_TIMESTAMP(6)
-                WHERE grain_type = @type AND grain_id = @id AND state_name = @state AND version = @expected
-                """;
-            key.AddParameters(update);
-            update.Parameters.AddWithValue("@payload", payload);
-            update.Parameters.AddWithValue("@expected", expected);
-            // Prepared once per pooled session (MySqlConnector caches it): the payload travels as raw bytes in the
-            // binary protocol instead of an escaped literal, and the server does not parse the statement again.
-            await update.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
-            {
-                throw await ConflictAsync(connection, key, grainId, grainState.ETag, "write", null, cancellationToken).ConfigureAwait(false);
-            }
-
-            written = expected + 1;
+            throw await ConflictAsync(key, grainId, grainState.ETag, "write", cancellationToken).ConfigureAwait(false);
         }
 
-        grainState.ETag = FormatETag(written);
+        grainState.ETag = FormatETag((expected ?? 0) + 1);
         grainState.RecordExists = true;
     }
 
@@ -179,9 +147,9 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = StateKey.Of(stateName, grainId);
-        await using var connection = await _connections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         if (grainState.ETag is null)
         {
+            await using var connection = await _connections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             // Nothing was ever read or written: there is nothing to clear unless someone else wrote meanwhile.
             var stored = await ReadVersionAsync(connection, key, cancellationToken).ConfigureAwait(false);
             if (stored is not null)
@@ -194,16 +162,9 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         }
 
         var expected = ParseETag(grainState.ETag, key, grainId);
-        await using var tombstone = connection.CreateCommand();
-        tombstone.CommandText = """
-            UPDATE grain_state SET payload = NULL, version = version + 1, updated_at = UTC_TIMESTAMP(6)
-            WHERE grain_type = @type AND grain_id = @id AND state_name = @state AND version = @expected
-            """;
-        key.AddParameters(tombstone);
-        tombstone.Parameters.AddWithValue("@expected", expected);
-        if (await tombstone.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+        if (!await _groupCommit.WriteAsync(key, payload: null, expected).WaitAsync(cancellationToken).ConfigureAwait(false))
         {
-            throw await ConflictAsync(connection, key, grainId, grainState.ETag, "clear", null, cancellationToken).ConfigureAwait(false);
+            throw await ConflictAsync(key, grainId, grainState.ETag, "clear", cancellationToken).ConfigureAwait(false);
         }
 
         grainState.ETag = FormatETag(expected + 1);
@@ -244,16 +205,15 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
     }
 
     private async Task<InconsistentStateException> ConflictAsync(
-        MySqlConnection connection,
         StateKey key,
         GrainId grainId,
         string? expected,
         string operation,
-        Exception? inner,
         CancellationToken cancellationToken)
     {
+        await using var connection = await _connections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var stored = await ReadVersionAsync(connection, key, cancellationToken).ConfigureAwait(false);
-        return Conflict(key, grainId, stored is null ? null : FormatETag(stored.Value), expected, operation, inner);
+        return Conflict(key, grainId, stored is null ? null : FormatETag(stored.Value), expected, operation, null);
     }
 
     private InconsistentStateException Conflict(StateKey key, GrainId grainId, string? stored, string? expected, string operation, Exception? inner)
@@ -274,36 +234,8 @@ public sealed class MySqlGrainStorage : IGrainStorage, ILifecycleParticipant<ISi
         await using var command = connection.CreateCommand();
         command.CommandText =
             "SELECT version FROM grain_state WHERE grain_type = @type AND grain_id = @id AND state_name = @state";
-        key.AddParameters(command);
+        key.AddParameters(command.Parameters);
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return result is null or DBNull ? null : Convert.ToInt64(result, CultureInfo.InvariantCulture);
-    }
-
-    private readonly record struct StateKey(string GrainType, string GrainKey, string StateName)
-    {
-        public static StateKey Of(string stateName, GrainId grainId)
-        {
-            ArgumentException.ThrowIfNullOrEmpty(stateName);
-            if (grainId.IsDefault)
-            {
-                throw new ArgumentException("The grain id is empty.", nameof(grainId));
-            }
-
-            var key = new StateKey(grainId.Type.ToString()!, grainId.Key.ToString()!, stateName);
-            if (key.GrainType.Length > 128 || key.GrainKey.Length > 512 || key.StateName.Length > 64)
-            {
-                throw new ArgumentException(
-                    $"Grain {grainId} state '{stateName}' is too long for grain_state (type 128, key 512, state name 64 characters).");
-            }
-
-            return key;
-        }
-
-        public void AddParameters(MySqlCommand command)
-        {
-            command.Parameters.AddWithValue("@type", GrainType);
-            command.Parameters.AddWithValue("@id", GrainKey);
-            command.Parameters.AddWithValue("@state", StateName);
-        }
     }
 }
