@@ -43,7 +43,7 @@ internal static class GrainBenchmark
         string Storage, double RegisterSeconds, int Placed, int Refused, double Seconds, double[] LatencyMs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes, double CpuMsPerPlacement, double CallsPerPlacement, StorageProfile Profile);
 
     /// <summary>What the storage's group commit reported during the timed stream, and the process's allocations.</summary>
-    private sealed record StorageProfile(double BatchMedian, double RowsPerPlacement, double CommitsPerPlacement, double BytesPerPlacement, double CommitMsMedian, double AllocatedBytesPerPlacement);
+    internal sealed record StorageProfile(double BatchMedian, double RowsPerPlacement, double CommitsPerPlacement, double BytesPerPlacement, double CommitMsMedian, double AllocatedBytesPerPlacement);
 
     /// <summary>Listens to the grain storage's group-commit instruments (DbProvisioner.GrainStorage) while the stream is timed.</summary>
     private sealed class StorageListener : IDisposable
@@ -124,8 +124,25 @@ internal static class GrainBenchmark
 
     private static async Task<Outcome> MeasureAsync(bool durable)
     {
+        var m = await MeasureAsync(durable, silos: 1, runs: 1);
+        var r = m.Runs[0];
+        return new Outcome(durable ? "meta DB" : "memory", m.RegisterSeconds, r.Placed, r.Refused, r.Seconds, r.LatencyMs, m.Violations, m.ViolationSamples, m.Notes, r.CpuMsPerPlacement, r.CallsPerPlacement, r.Profile);
+    }
+
+    /// <summary>One timed pass of the stream (after the shared warm-up).</summary>
+    internal sealed record StreamRun(int Placed, int Refused, double Seconds, double[] LatencyMs, double CpuMsPerPlacement, double CallsPerPlacement, StorageProfile Profile);
+
+    /// <summary>Every timed pass on one cluster, and the violations recomputed over all of them.</summary>
+    internal sealed record Measurement(double RegisterSeconds, IReadOnlyList<StreamRun> Runs, int Violations, IReadOnlyList<string> ViolationSamples, string Notes);
+
+    /// <summary>
+    /// The stream on a cluster of <paramref name="silos"/> in-process silos: hosts registered once, a warm-up,
+    /// then <paramref name="runs"/> timed passes of the same seeded stream under fresh shard names.
+    /// </summary>
+    internal static async Task<Measurement> MeasureAsync(bool durable, short silos, int runs)
+    {
         var database = durable ? "dbprov_bench_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : null;
-        var builder = new InProcessTestClusterBuilder(1);
+        var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((_, silo) =>
         {
             if (database is not null)
@@ -167,32 +184,43 @@ internal static class GrainBenchmark
             var registerSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Hosts:N0} hosts registered in {registerSeconds:0.0} s"));
 
-            var shards = Shards();
+            var shards = Shards("");
             var placedOn = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
             var reasons = new ConcurrentBag<string>();
             // A warm-up of the same kind first (JIT, activations, connection pool), not timed; then the measured stream.
             var warm = shards.Count / 10;
             await StreamAsync(shards.Take(warm), new ConcurrentBag<double>(), placedOn, reasons);
-            var latencies = new ConcurrentBag<double>();
-            using var storageListener = new StorageListener();
-            var allocated1 = GC.GetTotalAllocatedBytes(precise: false);
-            var cpu1 = Environment.CpuUsage.TotalTime;
-            var calls1 = Interlocked.Read(ref s_grainCalls);
-            var t1 = Stopwatch.GetTimestamp();
-            var (placed, refused) = await StreamAsync(shards.Skip(warm), latencies, placedOn, reasons);
-            var seconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
-            var cpuMs = (Environment.CpuUsage.TotalTime - cpu1).TotalMilliseconds / Math.Max(1, placed + refused);
-            var callsPer = (double)(Interlocked.Read(ref s_grainCalls) - calls1) / Math.Max(1, placed + refused);
-            var profile = storageListener.Profile(placed + refused, GC.GetTotalAllocatedBytes(precise: false) - allocated1);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  profile: {callsPer:0.00} grain calls, {profile.RowsPerPlacement:0.00} rows in {profile.CommitsPerPlacement:0.000} commits ({profile.BytesPerPlacement:N0} B) per placement; batch median {profile.BatchMedian}, commit median {profile.CommitMsMedian:0.00} ms; {profile.AllocatedBytesPerPlacement:N0} B allocated per placement"));
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed, {refused:N0} refused in {seconds:0.00} s ({placed / seconds:N0}/s) after {warm * 3:N0} warm-up placements"));
+            var allShards = new List<ShardPlan>(shards);
+            var timed = new List<StreamRun>();
+            for (var run = 0; run < runs; run++)
+            {
+                // Later passes place the same seeded stream under fresh names (r2s1, …) on the fuller fleet.
+                var pass = run == 0 ? shards : Shards(string.Create(CultureInfo.InvariantCulture, $"r{run + 1}"));
+                if (run > 0) allShards.AddRange(pass);
+                var latencies = new ConcurrentBag<double>();
+                using var storageListener = new StorageListener();
+                var allocated1 = GC.GetTotalAllocatedBytes(precise: false);
+                var cpu1 = Environment.CpuUsage.TotalTime;
+                var calls1 = Interlocked.Read(ref s_grainCalls);
+                var t1 = Stopwatch.GetTimestamp();
+                var (placed, refused) = await StreamAsync(pass.Skip(warm), latencies, placedOn, reasons);
+                var seconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+                var cpuMs = (Environment.CpuUsage.TotalTime - cpu1).TotalMilliseconds / Math.Max(1, placed + refused);
+                var callsPer = (double)(Interlocked.Read(ref s_grainCalls) - calls1) / Math.Max(1, placed + refused);
+                var profile = storageListener.Profile(placed + refused, GC.GetTotalAllocatedBytes(precise: false) - allocated1);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  profile: {callsPer:0.00} grain calls, {profile.RowsPerPlacement:0.00} rows in {profile.CommitsPerPlacement:0.000} commits ({profile.BytesPerPlacement:N0} B) per placement; batch median {profile.BatchMedian}, commit median {profile.CommitMsMedian:0.00} ms; {profile.AllocatedBytesPerPlacement:N0} B allocated per placement"));
+                var label = runs == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"run {run + 1}/{runs}: ");
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {label}{placed:N0} placed, {refused:N0} refused in {seconds:0.00} s ({placed / seconds:N0}/s) after {warm * 3:N0} warm-up placements"));
+                timed.Add(new StreamRun(placed, refused, seconds, [.. latencies], cpuMs, callsPer, profile));
+            }
             foreach (var r in reasons.Distinct().Take(3)) Console.Error.WriteLine("  refused: " + r);
 
-            var (violations, samples) = await CountViolationsAsync(grains, shards, placedOn);
+            var (violations, samples) = await CountViolationsAsync(grains, allShards, placedOn);
             var notes = database is null ? "" : await MetaDbNotesAsync(database);
+            if (silos > 1) notes += "; " + await ActivationsPerSiloAsync(grains);
             if (!reasons.IsEmpty) notes += $"; refused for example: {reasons.First()}";
-            return new Outcome(durable ? "meta DB" : "memory", registerSeconds, placed, refused, seconds, [.. latencies], violations, samples, notes, cpuMs, callsPer, profile);
+            return new Measurement(registerSeconds, timed, violations, samples, notes);
         }
         finally
         {
@@ -234,11 +262,21 @@ internal static class GrainBenchmark
 
     private sealed record ShardPlan(string Name, int Cpus, NumaPolicy Numa);
 
-    private static List<ShardPlan> Shards()
+    /// <summary>Where Orleans placed the project's grains: activations per silo, to show the stream really spread.</summary>
+    private static async Task<string> ActivationsPerSiloAsync(IClusterClient grains)
+    {
+        var stats = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        var perSilo = stats.Where(static s => s.GrainType.Contains("DbProvisioner", StringComparison.Ordinal))
+            .GroupBy(static s => s.SiloAddress.ToString())
+            .Select(static g => string.Create(CultureInfo.InvariantCulture, $"{g.Key} {g.Sum(static s => s.ActivationCount):N0}"));
+        return "activations per silo: " + string.Join(", ", perSilo);
+    }
+
+    private static List<ShardPlan> Shards(string prefix)
     {
         var rng = new Random(Seed);
         return [.. Enumerable.Range(0, ShardCount).Select(i => new ShardPlan(
-            string.Create(CultureInfo.InvariantCulture, $"s{i + 1}"), rng.Next(1, 17), rng.Next(2) == 0 ? NumaPolicy.Required : NumaPolicy.Preferred))];
+            string.Create(CultureInfo.InvariantCulture, $"{prefix}s{i + 1}"), rng.Next(1, 17), rng.Next(2) == 0 ? NumaPolicy.Required : NumaPolicy.Preferred))];
     }
 
     private static string HostId(int i) => string.Create(CultureInfo.InvariantCulture, $"bh{i + 1:D4}");
@@ -390,6 +428,6 @@ internal static class GrainBenchmark
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1))];
 
-    private static int EnvInt(string name, int fallback) =>
+    internal static int EnvInt(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
 }

@@ -15,6 +15,7 @@ internal static class Program
     {
         ["scheduler"] = SchedulerBenchmark.Run,
         ["grains"] = GrainBenchmark.Run,
+        ["silos"] = SiloBenchmark.Run,
         ["delivery"] = DeliveryBenchmark.Run,
         ["memory"] = MemoryBenchmark.Run,
         ["machine"] = MachineSection.Run,
