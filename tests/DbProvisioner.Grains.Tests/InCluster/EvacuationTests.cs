@@ -22,6 +22,18 @@ public sealed class EvacuationTests : GrainTest
         return (a, b, instanceId);
     }
 
+    /// <summary>Three hosts with two Ready disks each: room for a shard of two and a replacement.</summary>
+    private async Task<List<string>> ThreeHostsAsync()
+    {
+        var hosts = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            hosts.Add(TestFleet.NewId("host"));
+            await RegisterWithReadyDisksAsync(TestFleet.Host(hosts[^1], Pool, disks: 2, minSeeded: 0));
+        }
+        return hosts;
+    }
+
     private static Task<EvacuationView> WaitForAsync(string hostId, Func<EvacuationView, bool> done, string what) =>
         Eventually.UntilAsync(async () => (await Evacuation(hostId).GetAsync())!, done, SettleTimeout, what);
 
@@ -146,12 +158,7 @@ public sealed class EvacuationTests : GrainTest
     [Test]
     public async Task AClusterMembersReplacement_KeepsItsShardsHostSpread()
     {
-        var hosts = new List<string>();
-        for (var i = 0; i < 3; i++)
-        {
-            hosts.Add(TestFleet.NewId("host"));
-            await RegisterWithReadyDisksAsync(TestFleet.Host(hosts[^1], Pool, disks: 2, minSeeded: 0));
-        }
+        var hosts = await ThreeHostsAsync();
         var cluster = TestFleet.NewId("c");
         var first = TestFleet.NewId("i");
         var second = TestFleet.NewId("i");
@@ -176,12 +183,7 @@ public sealed class EvacuationTests : GrainTest
     [Test]
     public async Task AfterAnEvacuation_GetOfTheCluster_ListsTheReplacement()
     {
-        var hosts = new List<string>();
-        for (var i = 0; i < 3; i++)
-        {
-            hosts.Add(TestFleet.NewId("host"));
-            await RegisterWithReadyDisksAsync(TestFleet.Host(hosts[^1], Pool, disks: 2, minSeeded: 0));
-        }
+        await ThreeHostsAsync();
         var name = TestFleet.NewId("c");
         var request = new CreateClusterRequest(name, Pool, 1, 2, SpreadSpec.HostHard, new InstanceTemplateSpec(1, 2048, 512, 50, TestFleet.DiskClass, NumaPolicy.Required, 1));
         var created = await Client.GetGrain<IClusterGrain>(name).CreateAsync(request, TestFleet.Instance(Pool, cluster: name), "tester");
