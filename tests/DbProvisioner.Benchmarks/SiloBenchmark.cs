@@ -61,7 +61,7 @@ internal static class SiloBenchmark
         foreach (var (silos, median) in medians)
         {
             var comparedWith = silos == 1 || !medians.TryGetValue(1, out var one)
-                ? "durable; the grains section's grain_placements_per_s is the one-silo set-up with one run"
+                ? "durable; the grains section's grain_placements_per_s is the same one-silo set-up (its own warm-up and runs)"
                 : string.Create(ci, $"{median / one:P0} of one silo's, on the same {Environment.ProcessorCount} cores");
             metrics.Add(new(string.Create(ci, $"placements_per_s_{silos}"), Math.Round(median), "placements/s", string.Create(ci, $"median of {rates[silos].Count} runs ({string.Join(", ", rates[silos].Select(r => r.ToString("N0", ci)))}); {comparedWith}"), null));
         }

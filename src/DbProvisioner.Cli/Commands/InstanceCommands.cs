@@ -300,6 +300,8 @@ internal static class InstanceCommands
                 ("Pool", i.Spec.Pool),
                 ("Host", i.Host),
                 ("CPU set", i.CpuSet),
+                // Where the runtime picks the ids (a kubelet), the CPUs read back from the container, and how they compare.
+                ("CPU set observed", i.ObservedCpuSet is { } seen ? (i.CpuSetNote is { Length: > 0 } note ? $"{seen} ({note})" : seen) : null),
                 ("NUMA nodes", i.NumaNodes is { Count: > 0 } n ? string.Join(',', n) : null),
                 ("Disk", i.Disk is null ? null : $"{i.Disk} ({i.Device})"),
                 ("Endpoint", i.Endpoint is { } e ? $"{e.Host}:{e.Port}" : null),
