@@ -25,7 +25,7 @@ internal static class SchedulerBenchmark
     private static readonly SpreadRule HardRack = new(SpreadDomain.Rack, 1, SpreadMode.Hard);
 
     private sealed record Outcome(double ScannedPerDecision, double SchedulingShare, int Placed, int Refused, double Seconds, double[] DecisionMicros, int Preferred, int PreferredSingleNode, int Violations, double Fill,
-        double CpuSeconds, int GcCount, double GcPauseSeconds);
+        double CpuSeconds, int GcCount, double GcPauseSeconds, double[] DecisionCpuMicros);
 
     public static BenchSection Run()
     {
@@ -50,6 +50,7 @@ internal static class SchedulerBenchmark
         var earlyRate = Rate(early);
         var fullRate = Rate(full);
         var sorted = early.DecisionMicros.Order().ToArray();
+        var sortedCpu = early.DecisionCpuMicros.Order().ToArray();
         var share = (double)early.PreferredSingleNode / Math.Max(1, early.Preferred);
         var fullShare = (double)full.PreferredSingleNode / Math.Max(1, full.Preferred);
         var ffShare = (double)first.PreferredSingleNode / Math.Max(1, first.Preferred);
@@ -64,12 +65,14 @@ internal static class SchedulerBenchmark
         return new BenchSection(
             "scheduler — pure Domain, one thread, 5,000 simulated hosts",
             [
-                new("domain_placements_per_s", Math.Round(earlyRate), "placements/s", "≥ 50,000 target (per second of this thread's CPU); kube-scheduler CI floor at 5,000 nodes: 460 pods/s with topology spreading, 680 basic", earlyRate >= 50_000),
+                new("domain_placements_per_s", Math.Round(earlyRate), "placements/s", "≥ 100,000 target, issue 13 (per second of this thread's CPU); kube-scheduler CI floor at 5,000 nodes: 460 pods/s with topology spreading, 680 basic", earlyRate >= 100_000),
                 new("domain_placements_per_s_wall", Math.Round(earlyWallRate), "placements/s", string.Create(ci, $"same run per second of wall-clock decision time; machine load average {load} during the run"), null),
                 new("domain_placements_per_s_adaptive", Math.Round(adaptiveRate), "placements/s", string.Create(ci, $"early stop at kube-scheduler's adaptive share (10% of 5,000 = 500 feasible hosts); single-NUMA share {adaptiveShare:0.0000}"), null),
                 new("domain_full_scan_placements_per_s", Math.Round(fullRate), "placements/s", string.Create(ci, $"same stream without early stop ({earlyRate / fullRate:0.0}× slower than early stop)"), null),
                 new("decision_p50_us", Math.Round(Percentile(sorted, 0.50), 2), "µs", "one placement with early stop: filter + score + host reservation + summary refresh", null),
-                new("decision_p99_us", Math.Round(Percentile(sorted, 0.99), 2), "µs", "same, 99th percentile", null),
+                new("decision_p99_us", Math.Round(Percentile(sortedCpu, 0.99), 2), "µs", "≤ 50 target: 99th percentile of one decision's thread CPU time (GC on this thread included; time the scheduler lost to other processes is not)", Percentile(sortedCpu, 0.99) <= 50),
+                new("decision_p99_us_wall", Math.Round(Percentile(sorted, 0.99), 2), "µs", "same on the wall clock: includes preemption by the machine's other load", null),
+                new("decision_p50_us_cpu", Math.Round(Percentile(sortedCpu, 0.50), 2), "µs", "median of one decision's thread CPU time", null),
                 new("domain_runs_spread", Math.Round(spread, 3), "share", "(fastest − slowest) / median of the three early-stop runs above: steady state means ≤ 0.10", spread <= 0.10),
                 new("violations", violations, "count", "must be 0 (double-assigned CPUs/disks/ports, memory over-commit, broken hard spread, required spanning nodes), every scheduler run", violations == 0),
                 new("single_numa_share", Math.Round(share, 4), "share", string.Create(ci, $"preferred requests on one NUMA node, fill to 90%; vs first_fit_single_numa_share (full scan: {fullShare:0.0000})"), share > ffShare),
@@ -84,10 +87,11 @@ internal static class SchedulerBenchmark
                 ["time_split"] = string.Create(ci, $"early stop: {early.SchedulingShare:P0} filter and score ({early.ScannedPerDecision:N0} hosts scanned per decision on average), the rest host reservation and summary refresh; full scan: {full.SchedulingShare:P0} filter and score"),
                 ["runtime"] = $"{Environment.Version}, {Environment.ProcessorCount} logical CPUs, one thread used, workstation non-concurrent GC (collections run on the measured thread)",
                 ["gc"] = string.Create(ci, $"early stop (median run): {early.GcCount} collections, {early.GcPauseSeconds:0.000} s paused; thread CPU {early.CpuSeconds:0.000} s vs {early.Seconds:0.000} s wall in decisions"),
-                ["early_stop_runs"] = string.Join("; ", earlyRuns.Select(r => string.Create(ci, $"{r.Placed / r.CpuSeconds:N0}/s CPU, {r.Placed / r.Seconds:N0}/s wall"))),
+                ["early_stop_runs"] = string.Join("; ", earlyRuns.Select(r => string.Create(ci, $"{r.Placed / r.CpuSeconds:N0}/s CPU, {r.Placed / r.Seconds:N0}/s wall, decision CPU p99 {Percentile([.. r.DecisionCpuMicros.Order()], 0.99):0.0} µs"))),
+                ["clock"] = "each decision is timed on the wall clock and on this thread's CPU clock (two clock_gettime calls per decision, counted in the rate)",
                 ["warm_up"] = "same stream on 300 hosts, 3,000 placements a round, until two rounds in a row agree within 5 % (at most 10): " + string.Join(", ", warmUps.Select(r => string.Create(ci, $"{r:N0}/s"))),
                 ["scale_curve"] = string.Join("; ", curve.Select(p => string.Create(ci,
-                    $"{p.Hosts:N0} hosts {p.Options} ({p.FeasibleScored:N0} scored): {p.PlacementsPerS:N0}/s, p99 {p.P99Us:0.0} µs, {p.BytesPerHost:N0} B/host"))),
+                    $"{p.Hosts:N0} hosts {p.Options} ({p.FeasibleScored:N0} scored): {p.PlacementsPerS:N0}/s (runs {string.Join(" / ", p.Runs.Select(static r => r.ToString("N0", CultureInfo.InvariantCulture)))}), p99 {p.P99Us:0.0} µs CPU, {p.BytesPerHost:N0} B/host"))),
             },
             curveJson);
     }
@@ -130,6 +134,7 @@ internal static class SchedulerBenchmark
         var usedCores = 0L;
         var rng = new Random(Seed);
         var latencies = new List<double>(64_000);
+        var cpuLatencies = new List<double>(64_000);
         var shards = new List<ShardContext>();
         int placed = 0, refused = 0, preferred = 0, single = 0, start = 0, next = 0;
         var elapsed = 0L;
@@ -152,6 +157,7 @@ internal static class SchedulerBenchmark
             {
                 var instance = new InstanceRequest($"{shard.Shard}-{m}", cpus, cpus * 3072L, numa, 200, "nvme");
                 var request = new PlacementRequest(instance, "general", shard);
+                var c0 = ThreadClock.Seconds();
                 var t0 = Stopwatch.GetTimestamp();
                 int index;
                 if (firstFit) index = FirstFitHost(summaries, request);
@@ -176,6 +182,7 @@ internal static class SchedulerBenchmark
                     }
                 }
                 var t1 = Stopwatch.GetTimestamp();
+                cpuLatencies.Add((ThreadClock.Seconds() - c0) * 1_000_000.0);
                 elapsed += t1 - t0;
                 latencies.Add((t1 - t0) * 1_000_000.0 / Stopwatch.Frequency);
                 if (assignment is null)
@@ -198,9 +205,10 @@ internal static class SchedulerBenchmark
         var cpuSeconds = ThreadClock.Seconds() - cpu0;
         var gcs = GC.CollectionCount(0) - gc0;
         var pause = (GC.GetTotalPauseDuration() - pause0).TotalSeconds;
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed in {(double)elapsed / Stopwatch.Frequency:0.000} s of decisions (wall); thread CPU {cpuSeconds:0.000} s for the whole loop; {gcs} GCs, {pause:0.000} s paused"));
+        var cpuSorted = cpuLatencies.Order().ToArray();
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {placed:N0} placed in {(double)elapsed / Stopwatch.Frequency:0.000} s of decisions (wall); thread CPU {cpuSeconds:0.000} s for the whole loop ({placed / cpuSeconds:N0}/s); decision CPU p50 {Percentile(cpuSorted, 0.5):0.0} µs p99 {Percentile(cpuSorted, 0.99):0.0} µs; {gcs} GCs, {pause:0.000} s paused"));
         return new Outcome((double)scanned / Math.Max(1, latencies.Count), (double)scheduling / Math.Max(1, elapsed), placed, refused, (double)elapsed / Stopwatch.Frequency, [.. latencies], preferred, single,
-            CountViolations(hosts, shards), (double)usedCores / totalCores, cpuSeconds, gcs, pause);
+            CountViolations(hosts, shards), (double)usedCores / totalCores, cpuSeconds, gcs, pause, [.. cpuLatencies]);
     }
 
     private static int CountViolations(HostState[] hosts, List<ShardContext> shards)
