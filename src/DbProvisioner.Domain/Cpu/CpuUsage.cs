@@ -81,9 +81,14 @@ internal sealed class CpuUsage
 
     private static (PhysicalCore[] Cores, int Cpus) FreeOf(IReadOnlyList<PhysicalCore> cores, CpuSet used)
     {
+        // Count first, then fill an array of the exact size: one allocation per node instead of two (array, then Resize).
+        var count = 0;
+        for (var c = 0; c < cores.Count; c++)
+            if (!cores[c].Cpus.Overlaps(used)) count++;
+        if (count == 0) return ([], 0);
         var free = 0;
         var cpus = 0;
-        var result = new PhysicalCore[cores.Count];
+        var result = new PhysicalCore[count];
         for (var c = 0; c < cores.Count; c++)
         {
             var core = cores[c];
@@ -91,7 +96,6 @@ internal sealed class CpuUsage
             result[free++] = core;
             cpus += core.Cpus.Count;
         }
-        if (free < result.Length) Array.Resize(ref result, free);
         return (result, cpus);
     }
 }

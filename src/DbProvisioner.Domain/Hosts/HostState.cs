@@ -124,7 +124,7 @@ public static class HostReservations
         var count = host.Ports.Count;
         if (host.PortsByInstance.Count >= count) return -1;
         var taken = count <= 4096 ? stackalloc bool[count] : new bool[count];
-        foreach (var p in host.PortsByInstance.Values)
+        foreach (var (_, p) in host.PortsByInstance) // the struct enumerator: Values is a boxed iterator
             if (p >= host.Ports.First && p <= host.Ports.Last) taken[p - host.Ports.First] = true;
         var free = taken.IndexOf(false);
         return free < 0 ? -1 : host.Ports.First + free;

@@ -24,7 +24,7 @@ public sealed record HostSwap(long TotalMiB, long AllocatableMiB, ImmutableSorte
         get
         {
             long used = 0;
-            foreach (var mib in ByInstance.Values) used += mib;
+            foreach (var (_, mib) in ByInstance) used += mib; // the struct enumerator: Values is a boxed iterator
             return used;
         }
     }

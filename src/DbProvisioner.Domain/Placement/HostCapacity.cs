@@ -47,7 +47,7 @@ public sealed record HostCapacity(
 {
     // Totals are derived from Nodes once; the init accessor keeps them right after a `with`.
     private readonly ImmutableArray<NodeCapacity> _nodes = Nodes;
-    private readonly (int FreeCores, int TotalCores, int FreeCpus, long FreeMemory, long TotalMemory) _totals = Totals(Nodes);
+    private readonly (int FreeCores, int TotalCores, int FreeCpus, long FreeMemory, long TotalMemory, int NodeFreeCpus, long NodeFreeMemory) _totals = Totals(Nodes);
 
     public ImmutableArray<NodeCapacity> Nodes
     {
@@ -71,11 +71,17 @@ public sealed record HostCapacity(
     public long FreeMemoryMiB => _totals.FreeMemory;
     public long TotalMemoryMiB => _totals.TotalMemory;
 
+    /// <summary>The most CPUs on whole free cores of any one node: the largest single-node request the host can take.</summary>
+    internal int MaxNodeFreeCpus => _totals.NodeFreeCpus;
+
+    /// <summary>The most free memory of any one node.</summary>
+    internal long MaxNodeFreeMemoryMiB => _totals.NodeFreeMemory;
+
     // Checked: a host whose sizes add up beyond 64 bits is refused loudly, never summarised as a wrapped (negative) total.
-    private static (int, int, int, long, long) Totals(ImmutableArray<NodeCapacity> nodes)
+    private static (int, int, int, long, long, int, long) Totals(ImmutableArray<NodeCapacity> nodes)
     {
-        int free = 0, total = 0, cpus = 0;
-        long mem = 0, totalMem = 0;
+        int free = 0, total = 0, cpus = 0, nodeCpus = 0;
+        long mem = 0, totalMem = 0, nodeMem = long.MinValue;
         foreach (var n in nodes)
         {
             checked
@@ -85,9 +91,11 @@ public sealed record HostCapacity(
                 cpus += n.FreeCores * n.ThreadsPerCore;
                 mem += n.FreeMemoryMiB;
                 totalMem += n.TotalMemoryMiB;
+                nodeCpus = Math.Max(nodeCpus, n.FreeCores * n.ThreadsPerCore);
+                nodeMem = Math.Max(nodeMem, n.FreeMemoryMiB);
             }
         }
-        return (free, total, cpus, mem, totalMem);
+        return (free, total, cpus, mem, totalMem, nodeCpus, nodeMem);
     }
 
     /// <summary>Summarises a host's full state.</summary>
@@ -193,6 +201,19 @@ internal static class Fit
     }
 
     public static int FreeCpus(HostCapacity host) => host.FreeCpus;
+
+    /// <summary>
+    /// True only when <see cref="Evaluate"/> would surely not answer Fits, judged from the summary's own fields
+    /// (no node array, disk array or name strings), so a scan over a full fleet skips most unfit hosts for one cache line.
+    /// </summary>
+    public static bool SurelyUnfit(HostCapacity host, InstanceRequest i)
+    {
+        // Whole-core rounding: a node fits CoresFor(cpus) cores exactly when its free CPUs on whole cores reach cpus.
+        if (host.FreeCpus < i.Cpus || host.FreeSwapMiB < i.SwapMiB || host.FreePorts <= 0) return true;
+        return i.Numa == NumaPolicy.Required
+            ? host.MaxNodeFreeCpus < i.Cpus || host.MaxNodeFreeMemoryMiB < i.MemoryMiB
+            : host.FreeMemoryMiB < i.MemoryMiB;
+    }
 
     /// <summary>
     /// <see cref="Filters.Check"/> and, when the host fits, <see cref="Scores.Total"/> in one pass

@@ -70,6 +70,7 @@ public static class Scheduler
         var start = ((startIndex % count) + count) % count;
         var want = options.FeasibleHostsToFind(count);
         var weights = options.EffectiveWeights;
+        var instance = request.Instance;
 
         var feasible = 0;
         var scanned = 0;
@@ -82,7 +83,7 @@ public static class Scheduler
             var i = start + scanned;
             if (i >= count) i -= count;
             var host = array is null ? hosts[i] : array[i];
-            if (Fit.Evaluate(host, request, weights, out var score) != FilterCode.Fits) continue;
+            if (Fit.SurelyUnfit(host, instance) || Fit.Evaluate(host, request, weights, out var score) != FilterCode.Fits) continue;
             feasible++;
             var free = host.FreeCores;
             if (best < 0 || score > bestScore || (score == bestScore && (free < bestFree || (free == bestFree && string.CompareOrdinal(host.HostId, hosts[best].HostId) < 0))))

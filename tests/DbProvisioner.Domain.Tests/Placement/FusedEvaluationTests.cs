@@ -27,6 +27,7 @@ public class FusedEvaluationTests
         summaries[4] = summaries[4] with { FreePorts = 0 };
         var weights = new ScoreWeights();
         var compared = 0;
+        var skipped = 0;
         for (var q = 0; q < 300; q++)
         {
             var mode = (SpreadMode)rng.Next(2);
@@ -38,10 +39,16 @@ public class FusedEvaluationTests
             {
                 var code = Fit.Evaluate(host, request, weights, out var score);
                 Assert.That(code, Is.EqualTo(Filters.Check(host, request)), $"seed {seed} query {q} host {host.HostId}");
+                if (Fit.SurelyUnfit(host, request.Instance))
+                {
+                    Assert.That(code, Is.Not.EqualTo(FilterCode.Fits), $"seed {seed} query {q} host {host.HostId}: the scan's quick reject skipped a host that fits");
+                    skipped++;
+                }
                 if (code == FilterCode.Fits) Assert.That(score, Is.EqualTo(Scores.Total(host, request, weights)), $"seed {seed} query {q} host {host.HostId}");
                 compared++;
             }
         }
         Assert.That(compared, Is.EqualTo(300 * summaries.Length));
+        Assert.That(skipped, Is.GreaterThan(0), "some hosts were judged unfit from the summary's own fields");
     }
 }
