@@ -6,7 +6,7 @@ namespace DbProvisioner.Benchmarks;
 
 /// <summary>
 /// The server's managed heap as dotnet-gcdump sees it: the dump forces a full blocking collection, so its sum is the live
-/// bytes (no garbage, no GC headroom). Its "GC Heap bytes" line is the total; its rows (size, count, type per size bucket) give the types that hold them.
+/// bytes (no garbage, no GC headroom). Its "GC Heap bytes" line is the total; its rows (bytes of one object, count, type per size bucket) give the types that hold them.
 /// </summary>
 internal static partial class MemoryHeap
 {
@@ -41,7 +41,9 @@ internal static partial class MemoryHeap
             else if (Row().Match(line) is { Success: true } m)
             {
                 // One row per type and size bucket ("System.Byte[] (Bytes > 1M)  [System.Private.CoreLib.dll]"): keep the type.
-                rows.Add(new TypeRow(Number(m.Groups[1].Value), Number(m.Groups[2].Value), m.Groups[3].Value.Trim()));
+                // The first column is the bytes of one object of the row (the rows' size × count add up to the total).
+                var count = Number(m.Groups[2].Value);
+                rows.Add(new TypeRow(Number(m.Groups[1].Value) * count, count, m.Groups[3].Value.Trim()));
             }
         }
         var types = rows.GroupBy(static r => r.Type, StringComparer.Ordinal)
