@@ -121,7 +121,8 @@ public sealed class HostTopologyJsonConverter(JsonSerializerOptions plain) : Jso
         JsonSerializer.Serialize(writer, value, plain);
     }
 
-    private static HostTopology UniformOf(int nodes, int cores, int threads, long memoryMiB) =>
+    /// <summary>The one shared topology of this shape (registration uses it too, so described hosts share it from the start).</summary>
+    public static HostTopology UniformOf(int nodes, int cores, int threads, long memoryMiB) =>
         Shapes.GetOrAdd((nodes, cores, threads, memoryMiB), static k => TopologyBuilder.Uniform(k.Nodes, k.Cores, k.Threads, k.MemoryMiB));
 
     /// <summary>The shape when the topology is exactly what <see cref="TopologyBuilder.Uniform"/> builds for it, else null.</summary>

@@ -46,6 +46,7 @@ public sealed partial class HostGrain
     {
         ArgumentNullException.ThrowIfNull(probe);
         if (state.State.Host is not { } host) return null;
+        AskForImageOnceAnswered(probe);
         var before = _health;
         var after = HostHealthDecision.Decide(before, probe, clock.GetUtcNow(), healthOptions.Value.FailureThreshold);
         if (!after.DiffersInStateFrom(before))

@@ -19,12 +19,19 @@ public sealed partial class HostGrain
 
     private HostState Shown(HostState host) => _liveImage is { } live ? host with { Image = live } : host;
 
+    // Whether this activation asked the pull grain for the image; a described host whose engine has not answered has not.
+    private bool _imagePullAsked;
+
     /// <summary>
-    /// The image when a host registers: Present when its engine holds it, else Pulling (the pull grain pulls it after the
-    /// write). Topology discovery runs in the image, so a host to be discovered on an engine without it pulls first, here.
+    /// The image when a host registers: Present when its engine holds it, else Pulling. A described host is Pulling until its
+    /// first answered heartbeat asks the pull grain (<see cref="AskForImageOnceAnswered"/>), which finds the image or pulls it.
+    /// Topology discovery runs in the image, so a host to be discovered on an engine without it pulls first, here.
     /// </summary>
-    private async Task<(HostImage? Image, string? Error)> ImageAtRegistrationAsync(HostLocation location, bool discoverTopology)
+    private async Task<(HostImage? Image, string? Error, bool Answered)> ImageAtRegistrationAsync(HostLocation location, bool discoverTopology)
     {
+        // A described host's engine is not asked here: one that never answers (a simulated fleet, a machine not yet up) would
+        // cost retries on the request path and a pull retried forever; its first answered heartbeat asks instead.
+        if (!discoverTopology) return (HostImagePulls.AtRegistration(false, clock.GetUtcNow()), null, false);
         var runtime = RuntimeOf(location);
         bool holds;
         try
@@ -33,19 +40,34 @@ public sealed partial class HostGrain
         }
         catch (HostRuntimeException)
         {
-            return (HostImagePulls.AtRegistration(false, clock.GetUtcNow()), null); // discovery names the engine's failure; the pull grain retries
+            return (HostImagePulls.AtRegistration(false, clock.GetUtcNow()), null, true); // discovery names the engine's failure
         }
-        if (holds || !discoverTopology) return (HostImagePulls.AtRegistration(holds, clock.GetUtcNow()), null);
+        if (holds) return (HostImagePulls.AtRegistration(true, clock.GetUtcNow()), null, true);
         try
         {
             logger.LogInformation("Host {HostId}: its engine lacks {Image}, which topology discovery runs: pulling it before registering", Id, options.Value.Image);
             await runtime.EnsureImageAsync(new Progress<ImagePull>(), CancellationToken.None);
-            return (HostImagePulls.AtRegistration(true, clock.GetUtcNow()), null);
+            return (HostImagePulls.AtRegistration(true, clock.GetUtcNow()), null, true);
         }
         catch (HostRuntimeException e)
         {
-            return (null, $"cannot pull image {options.Value.Image} onto host {Id} to discover its topology: {e.Message}");
+            return (null, $"cannot pull image {options.Value.Image} onto host {Id} to discover its topology: {e.Message}", false);
         }
+    }
+
+    /// <summary>Asks the pull grain for the image (once per activation; the pull grain retries failed pulls itself).</summary>
+    private async Task AskForImagePullAsync()
+    {
+        _imagePullAsked = true;
+        await GrainFactory.GetGrain<IImagePullGrain>(Id).KickAsync();
+    }
+
+    /// <summary>A heartbeat the engine answered: a host whose image is not Present and was never asked for starts its pull now.</summary>
+    private void AskForImageOnceAnswered(HostProbe probe)
+    {
+        if (probe.EngineError is not null || _imagePullAsked || state.State.Host is not { Image.IsPresent: false }) return;
+        logger.LogInformation("Host {HostId}: its engine answers, asking it for image {Image}", Id, options.Value.Image);
+        AskForImagePullAsync().Ignore();
     }
 
     /// <summary>Starts a pull: where the engine is, or null when the host needs none (not registered, or its image is Present).</summary>
@@ -99,10 +121,13 @@ public sealed partial class HostGrain
         else PushCapacity(next);
     }
 
-    /// <summary>A host stored while its image was pulling (a kill mid-pull) resumes the pull when it wakes.</summary>
+    /// <summary>
+    /// A host stored while its image was pulling (a kill mid-pull) resumes the pull when it wakes; a described one at its
+    /// first answered heartbeat, as at registration (its engine may never have answered).
+    /// </summary>
     private void ResumeImagePull(HostState host)
     {
         _imageStoredAt = host.Image.At ?? DateTimeOffset.MinValue;
-        if (!host.Image.IsPresent) GrainFactory.GetGrain<IImagePullGrain>(Id).KickAsync().Ignore();
+        if (!host.Image.IsPresent && state.State.Registration is not { Topology: not null }) AskForImagePullAsync().Ignore();
     }
 }

@@ -77,7 +77,7 @@ public sealed partial class HostGrain(
         }
 
         var location = new HostLocation(Id, request.EngineEndpoint!, request.MySqlAddress ?? "127.0.0.1", request.Zone!, request.Rack!, request.Pool!);
-        var (image, imageError) = await ImageAtRegistrationAsync(location, request.Topology is null);
+        var (image, imageError, engineAnswered) = await ImageAtRegistrationAsync(location, request.Topology is null);
         if (image is null) return Outcome<HostView>.Fail(OutcomeKind.Invalid, imageError!);
         HostTopology topology;
         HostSwapInfo swapFound;
@@ -137,7 +137,7 @@ public sealed partial class HostGrain(
         _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
         await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
         await PushGrownCapacityAsync(host);
-        if (!image.IsPresent) await GrainFactory.GetGrain<IImagePullGrain>(Id).KickAsync();
+        if (!image.IsPresent && engineAnswered) await AskForImagePullAsync();
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
         if (disks.Count > 0 && watermarks.Any(static w => w.MinReady > 0 || w.MinSeeded > 0))
             await GrainFactory.GetGrain<IDiskPoolGrain>(Id).KickAsync();

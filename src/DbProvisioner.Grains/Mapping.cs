@@ -71,8 +71,9 @@ public static class Mapping
     // Null while healthy, so that the wire has no empty reason to misread.
     private static string? ReasonOf(HostState host) => host.Healthy ? null : host.HealthReason is { Length: > 0 } r ? r : "unhealthy";
 
+    /// <summary>A described topology: hosts of one shape share one immutable instance, as when read back from storage.</summary>
     public static HostTopology ToTopology(TopologySpec spec) =>
-        TopologyBuilder.Uniform(spec.NumaNodes, spec.CoresPerNode, spec.ThreadsPerCore, spec.MemoryMiBPerNode);
+        HostTopologyJsonConverter.UniformOf(spec.NumaNodes, spec.CoresPerNode, spec.ThreadsPerCore, spec.MemoryMiBPerNode);
 
     public static ImmutableSortedDictionary<string, string> ToLabels(IReadOnlyDictionary<string, string>? labels) =>
         (labels ?? new Dictionary<string, string>()).ToImmutableSortedDictionary(StringComparer.Ordinal);

@@ -49,7 +49,11 @@ public abstract partial class GrainTest
         var outcome = await HostGrain(id).RegisterAsync(request);
         Assert.That(outcome.Ok, Is.True, $"register {id}: {outcome.Kind} {outcome.Error}");
         _hosts.Add(id);
-        return outcome.Value!;
+        if (request.Topology is null || !Runtime.Host(id).HoldsImage) return outcome.Value!;
+        // A described host learns its image at its first answered heartbeat (the server beats every few seconds): beat once.
+        await HostGrain(id).HeartbeatAsync();
+        return await Eventually.UntilAsync(() => HostViewAsync(id), static h => h.Image?.State == ImageState.Present, TimeSpan.FromSeconds(10),
+            $"the image of described host {id} to be Present after its first heartbeat");
     }
 
     /// <summary>Registers a host and lets its disk pool format and seed the disks up to the watermark.</summary>

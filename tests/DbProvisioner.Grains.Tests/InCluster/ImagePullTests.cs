@@ -47,6 +47,7 @@ public sealed class ImagePullTests : GrainTest
 
         var registered = await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 2, minSeeded: 0));
         Assert.That(registered.Image?.State, Is.EqualTo(ImageState.Pulling), "registration answers at once with Pulling");
+        await HostGrain(hostId).HeartbeatAsync(); // a described host's engine is asked at its first answered heartbeat
 
         var pulling = await Eventually.UntilAsync(() => HostViewAsync(hostId), static h => h.Image is { State: ImageState.Pulling, BytesDone: > 0 },
             Patience, "the host view to show the pull's progress");
@@ -96,6 +97,7 @@ public sealed class ImagePullTests : GrainTest
             : Task.CompletedTask;
 
         await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
+        await HostGrain(hostId).HeartbeatAsync();
         var failed = await Eventually.UntilAsync(() => HostViewAsync(hostId), static h => h.Image?.State != ImageState.Pulling, Patience, "the first pull to end");
         Assert.That(failed.Image!.State, Is.EqualTo(ImageState.Failed), failed.Image.ToString());
         Assert.That(failed.Image.Error, Does.Contain("manifest for 10.251.0.1:5000/dbprov/mysql:10.11 not found"));
@@ -133,6 +135,7 @@ public sealed class ImagePullTests : GrainTest
         };
 
         await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
+        await HostGrain(hostId).HeartbeatAsync();
         await Eventually.UntilAsync(() => Task.FromResult(Volatile.Read(ref attempts)), static a => a == 1, Patience, "the first pull to start");
 
         // A kill, as far as the grains know: both activations are gone; the stored state says Pulling.
@@ -143,6 +146,7 @@ public sealed class ImagePullTests : GrainTest
         }
         var woken = await HostViewAsync(hostId);
         Assert.That(woken.Image?.State, Is.Not.EqualTo(ImageState.Failed), woken.Image?.ToString());
+        await HostGrain(hostId).HeartbeatAsync(); // a described host resumes at its first answered heartbeat, as it started
 
         var present = await Eventually.UntilAsync(() => HostViewAsync(hostId), static h => h.Image?.State == ImageState.Present, Patience,
             "the pull to resume and end Present");
@@ -190,13 +194,68 @@ public sealed class ImagePullTests : GrainTest
     }
 
     [Test]
-    public async Task A_host_whose_engine_holds_the_image_is_present_at_registration_and_pulls_nothing()
+    public async Task A_described_host_whose_engine_holds_the_image_is_present_after_its_first_heartbeat_and_pulls_nothing()
     {
         var hostId = TestFleet.NewId("host");
         var view = await RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0));
         Assert.Multiple(() =>
         {
             Assert.That(view.Image?.State, Is.EqualTo(ImageState.Present));
+            Assert.That(Runtime.Host(hostId).ImagePulls, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task A_described_host_whose_engine_does_not_answer_starts_no_pull_until_a_heartbeat_finds_it_answering()
+    {
+        var hostId = TestFleet.NewId("host");
+        var engine = Runtime.Host(hostId);
+        engine.EngineDown = true;
+        engine.HoldsImage = false;
+        var attempts = 0;
+        engine.ImagePullScript = (_, _) =>
+        {
+            Interlocked.Increment(ref attempts);
+            return Task.CompletedTask;
+        };
+        var stored = new ConcurrentQueue<HostImage>();
+        using var watch = GrainTestCluster.Storage.FailWrites((id, s) =>
+        {
+            if (id.Key.ToString() == hostId && s is HostGrainState { Host: { } h }) stored.Enqueue(h.Image);
+            return false;
+        });
+        var request = TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0);
+        Runtime.SetTopology(hostId, Domain.Topology.TopologyBuilder.Uniform(request.Topology!.NumaNodes, request.Topology.CoresPerNode, request.Topology.ThreadsPerCore, request.Topology.MemoryMiBPerNode));
+
+        var outcome = await HostGrain(hostId).RegisterAsync(request);
+        Assert.That(outcome.Ok, Is.True, $"{outcome.Kind} {outcome.Error}");
+        Assert.That(outcome.Value!.Image?.State, Is.EqualTo(ImageState.Pulling), "placement skips it until the image is known Present");
+        await HostGrain(hostId).HeartbeatAsync(); // the engine does not answer: nothing is asked of it
+
+        engine.EngineDown = false;
+        await HostGrain(hostId).HeartbeatAsync();
+        var present = await Eventually.UntilAsync(() => HostViewAsync(hostId), static h => h.Image?.State == ImageState.Present, Patience,
+            "the first answered heartbeat to get the image pulled");
+        Assert.Multiple(() =>
+        {
+            Assert.That(attempts, Is.EqualTo(1), "one pull, once the engine answered");
+            Assert.That(stored.Where(static i => i.State == ImageState.Failed), Is.Empty, "no pull was tried (and failed) while the engine did not answer");
+            Assert.That(present.Image!.Error, Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task A_discovered_host_learns_its_image_at_registration_without_a_heartbeat()
+    {
+        var hostId = TestFleet.NewId("host");
+        var shape = TestFleet.SmallTopology;
+        Runtime.SetTopology(hostId, Domain.Topology.TopologyBuilder.Uniform(shape.NumaNodes, shape.CoresPerNode, shape.ThreadsPerCore, shape.MemoryMiBPerNode));
+
+        var outcome = await HostGrain(hostId).RegisterAsync(TestFleet.Host(hostId, Pool, disks: 1, minSeeded: 0) with { Topology = null });
+        Assert.That(outcome.Ok, Is.True, $"{outcome.Kind} {outcome.Error}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Value!.Image?.State, Is.EqualTo(ImageState.Present), "the engine was asked at registration");
             Assert.That(Runtime.Host(hostId).ImagePulls, Is.Zero);
         });
     }

@@ -108,6 +108,9 @@ public sealed class TwoActivationsTests
             SwapMiB: 0);
         var registered = await client.GetGrain<IHostGrain>(hostId).RegisterAsync(request);
         Assert.That(registered.Ok, Is.True, $"register: {registered.Kind} {registered.Error}");
+        // A described host learns its image at its first answered heartbeat (the server beats every few seconds): beat once.
+        await client.GetGrain<IHostGrain>(hostId).HeartbeatAsync();
+        await client.GetGrain<IImagePullGrain>(hostId).PullAsync();
         await client.GetGrain<IDiskPoolGrain>(hostId).RunUntilIdleAsync();
     }
 

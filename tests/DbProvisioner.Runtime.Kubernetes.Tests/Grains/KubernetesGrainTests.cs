@@ -72,6 +72,12 @@ public sealed class KubernetesGrainTests(string target)
         if (request.Topology is { } t) KubernetesSilo.Docker.SetTopology(request.Id!, Domain.Topology.TopologyBuilder.Uniform(t.NumaNodes, t.CoresPerNode, t.ThreadsPerCore, t.MemoryMiBPerNode));
         var outcome = await Client.GetGrain<IHostGrain>(request.Id!).RegisterAsync(request);
         Assert.That(outcome.Ok, Is.True, $"register {request.Id}: {outcome.Error}");
+        if (request.Topology is not null)
+        {
+            // A described host learns its image at its first answered heartbeat (the server beats every few seconds): beat once.
+            await Client.GetGrain<IHostGrain>(request.Id!).HeartbeatAsync();
+            await Client.GetGrain<IImagePullGrain>(request.Id!).PullAsync();
+        }
         await Client.GetGrain<IDiskPoolGrain>(request.Id!).RunUntilIdleAsync();
         var placement = Client.GetGrain<IPlacementGrain>(request.Pool!);
         await Eventually.UntilAsync(async () => (await placement.SnapshotAsync()).SingleOrDefault(h => h.HostId == request.Id)?.ReadyDisks.Sum(static d => d.Count),
