@@ -171,7 +171,9 @@ public sealed partial class HostGrain(
         return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen));
     }
 
-    public async Task<ReserveOutcome> ReserveAsync(InstanceRequest request)
+    public Task<ReserveOutcome> ReserveAsync(InstanceRequest request) => ReserveAssumedAsync(request, null);
+
+    public async Task<ReserveOutcome> ReserveAssumedAsync(InstanceRequest request, HostCapacity? indexAssumed)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (state.State.Host is not { } host) return new(null, $"host {Id} is not registered");
@@ -186,7 +188,7 @@ public sealed partial class HostGrain(
         {
             state.State.Host = result.State;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
-            PushCapacity(result.State);
+            PushCapacity(result.State, indexAssumed);
         }
         return new(result.Reservation, "", state.State.Location);
     }
@@ -250,10 +252,12 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>Capacity that shrank or did not change: told one-way (a stale "more" costs the host's refusal and a retry, never an over-commit).</summary>
-    private void PushCapacity(HostState host)
+    /// <param name="indexAssumed">What the index already holds for this host: nothing is sent to it when that is the capacity.</param>
+    private void PushCapacity(HostState host, HostCapacity? indexAssumed = null)
     {
         var capacity = HostCapacity.From(host);
-        GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
+        if (indexAssumed is null || !CapacityCompare.Same(capacity, indexAssumed))
+            GrainFactory.Get<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
         PushSummary(host, capacity);
     }
 
@@ -264,7 +268,7 @@ public sealed partial class HostGrain(
     private async Task PushGrownCapacityAsync(HostState host)
     {
         var capacity = HostCapacity.From(host);
-        await GrainFactory.GetGrain<IPlacementGrain>(host.Pool).RefreshAsync(capacity);
+        await GrainFactory.Get<IPlacementGrain>(host.Pool).RefreshAsync(capacity);
         PushSummary(host, capacity);
     }
 
