@@ -45,6 +45,10 @@ public sealed partial class HostGrain(
 
     private string Id => this.GetPrimaryKeyString();
 
+    // This host's catalog bucket, looked up once: every reservation tells it the new summary.
+    private ICatalogGrain CatalogBucket => _catalog ??= GrainFactory.For(Id);
+    private ICatalogGrain? _catalog;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (state.State.Host is { } host)
@@ -135,7 +139,7 @@ public sealed partial class HostGrain(
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count, swap.AllocatableMiB, swap.TotalMiB);
 
         _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
-        await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
+        await CatalogBucket.UpsertHostAsync(_lastSummary);
         await PushGrownCapacityAsync(host);
         if (!image.IsPresent) await GrainFactory.GetGrain<IImagePullGrain>(Id).KickAsync();
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
@@ -164,7 +168,7 @@ public sealed partial class HostGrain(
             state.State.Host = host;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
             _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
-            await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
+            await CatalogBucket.UpsertHostAsync(_lastSummary);
             if (cordoned) PushCapacity(host);
             else await PushGrownCapacityAsync(host);
         }
@@ -278,7 +282,7 @@ public sealed partial class HostGrain(
         var summary = Mapping.ToSummary(host, capacity, _health.LastSeen);
         if (summary == _lastSummary) return;
         _lastSummary = summary;
-        GrainFactory.For(Id).UpsertHostAsync(summary).Ignore();
+        CatalogBucket.UpsertHostAsync(summary).Ignore();
     }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>
