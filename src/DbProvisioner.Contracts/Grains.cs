@@ -19,6 +19,11 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("Capacity"), Orleans.Concurrency.AlwaysInterleave] Task<HostCapacity?> GetCapacityAsync();
     /// <summary>Reserves for the instance, all or nothing; idempotent: asked again, it answers the reservation the instance holds.</summary>
     [Alias("Reserve")] Task<ReserveOutcome> ReserveAsync(InstanceRequest request);
+    /// <summary>
+    /// <see cref="ReserveAsync"/> for a host the pool's index chose: <paramref name="indexAssumed"/> is what the index now
+    /// holds for this host (<see cref="HostCapacity.Assume"/>), so the host tells the index only when its capacity differs.
+    /// </summary>
+    [Alias("ReserveAssumed")] Task<ReserveOutcome> ReserveAssumedAsync(InstanceRequest request, HostCapacity? indexAssumed);
     [Alias("Release")] Task ReleaseAsync(string instanceId);
     [Alias("TakeDiskWork")] Task<IReadOnlyList<DiskJob>> TakeDiskWorkAsync();
     [Alias("CompleteDiskWork")] Task CompleteDiskWorkAsync(string diskId, bool succeeded, bool seeded, string? error);
@@ -110,13 +115,18 @@ public interface IPlacementGrain : IGrainWithStringKey
     /// made after the host showed it (a disk Ready, a release, a new host) is never refused on a stale index.</summary>
     [Alias("Refresh")] Task RefreshAsync(HostCapacity capacity);
     [Alias("Forget")] Task ForgetAsync(string hostId);
-    [Alias("Place")] Task<PlacementDecision> PlaceAsync(PlacementRequest request);
+    /// <summary>The decision, and what the index assumed of the chosen host after it (for the host to compare with).</summary>
+    [Alias("PlaceAssuming")] Task<IndexedPlacement> PlaceAsync(PlacementRequest request);
     [Alias("PlaceCluster")] Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request);
     [Alias("Snapshot")] Task<IReadOnlyList<HostCapacity>> SnapshotAsync();
 
     /// <summary>The pool has at least one registered host (the API's check that a requested pool exists).</summary>
     [Alias("HasHosts")] Task<bool> HasHostsAsync();
 }
+
+/// <summary>A placement decision and the chosen host's capacity as the index holds it after assuming the request (null when not placed).</summary>
+[GenerateSerializer, Immutable, Alias("dbprov.IndexedPlacement")]
+public sealed record IndexedPlacement([property: Id(0)] PlacementDecision Decision, [property: Id(1)] HostCapacity? Assumed);
 
 /// <summary>Pools as the API sees them: a pool exists once a host is registered in it (hosts are never taken out of their pool).</summary>
 public static class Pools

@@ -45,6 +45,10 @@ public sealed partial class HostGrain(
 
     private string Id => this.GetPrimaryKeyString();
 
+    // This host's catalog bucket, looked up once: every reservation tells it the new summary.
+    private ICatalogGrain CatalogBucket => _catalog ??= GrainFactory.For(Id);
+    private ICatalogGrain? _catalog;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (state.State.Host is { } host)
@@ -135,7 +139,7 @@ public sealed partial class HostGrain(
             Id, host.Pool, topology.LogicalCpuCount, topology.Nodes.Count, disks.Count, swap.AllocatableMiB, swap.TotalMiB);
 
         _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
-        await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
+        await CatalogBucket.UpsertHostAsync(_lastSummary);
         await PushGrownCapacityAsync(host);
         if (!image.IsPresent && engineAnswered) await AskForImagePullAsync();
         // Disk work only where the watermark asks for formatted disks: a host without any needs no worker.
@@ -164,14 +168,16 @@ public sealed partial class HostGrain(
             state.State.Host = host;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
             _lastSummary = Mapping.ToSummary(host, _health.LastSeen);
-            await GrainFactory.For(Id).UpsertHostAsync(_lastSummary);
+            await CatalogBucket.UpsertHostAsync(_lastSummary);
             if (cordoned) PushCapacity(host);
             else await PushGrownCapacityAsync(host);
         }
         return Outcome<HostView>.Success(Mapping.ToView(host, state.State.Location!, state.State.DiskErrors, _health.LastSeen));
     }
 
-    public async Task<ReserveOutcome> ReserveAsync(InstanceRequest request)
+    public Task<ReserveOutcome> ReserveAsync(InstanceRequest request) => ReserveAssumedAsync(request, null);
+
+    public async Task<ReserveOutcome> ReserveAssumedAsync(InstanceRequest request, HostCapacity? indexAssumed)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (state.State.Host is not { } host) return new(null, $"host {Id} is not registered");
@@ -186,7 +192,7 @@ public sealed partial class HostGrain(
         {
             state.State.Host = result.State;
             await state.WriteOrReloadAsync(DeactivateOnIdle);
-            PushCapacity(result.State);
+            PushCapacity(result.State, indexAssumed);
         }
         return new(result.Reservation, "", state.State.Location);
     }
@@ -250,10 +256,12 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>Capacity that shrank or did not change: told one-way (a stale "more" costs the host's refusal and a retry, never an over-commit).</summary>
-    private void PushCapacity(HostState host)
+    /// <param name="indexAssumed">What the index already holds for this host: nothing is sent to it when that is the capacity.</param>
+    private void PushCapacity(HostState host, HostCapacity? indexAssumed = null)
     {
         var capacity = HostCapacity.From(host);
-        GrainFactory.GetGrain<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
+        if (indexAssumed is null || !CapacityCompare.Same(capacity, indexAssumed))
+            GrainFactory.Get<IPlacementGrain>(host.Pool).UpdateAsync(capacity).Ignore();
         PushSummary(host, capacity);
     }
 
@@ -264,7 +272,7 @@ public sealed partial class HostGrain(
     private async Task PushGrownCapacityAsync(HostState host)
     {
         var capacity = HostCapacity.From(host);
-        await GrainFactory.GetGrain<IPlacementGrain>(host.Pool).RefreshAsync(capacity);
+        await GrainFactory.Get<IPlacementGrain>(host.Pool).RefreshAsync(capacity);
         PushSummary(host, capacity);
     }
 
@@ -274,7 +282,7 @@ public sealed partial class HostGrain(
         var summary = Mapping.ToSummary(host, capacity, _health.LastSeen);
         if (summary == _lastSummary) return;
         _lastSummary = summary;
-        GrainFactory.For(Id).UpsertHostAsync(summary).Ignore();
+        CatalogBucket.UpsertHostAsync(summary).Ignore();
     }
 
     private IHostRuntime RuntimeOf(HostLocation location) =>

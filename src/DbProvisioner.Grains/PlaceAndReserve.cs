@@ -12,20 +12,29 @@ namespace DbProvisioner.Grains;
 /// </summary>
 public static class PlaceAndReserve
 {
-    public static async Task<ReserveOutcome> RunAsync(
+    public static Task<ReserveOutcome> RunAsync(
         IGrainFactory grains, InstanceSpec spec, InstanceRequest request, ShardContext context, int attempts,
         Func<string, Task<ReserveOutcome>> reserve)
+    {
+        ArgumentNullException.ThrowIfNull(reserve);
+        return RunAsync(grains, spec, request, context, attempts, (hostId, _) => reserve(hostId));
+    }
+
+    /// <param name="reserve">Reserves on the chosen host, given what the index assumed of it (see <see cref="IHostGrain.ReserveAssumedAsync"/>).</param>
+    public static async Task<ReserveOutcome> RunAsync(
+        IGrainFactory grains, InstanceSpec spec, InstanceRequest request, ShardContext context, int attempts,
+        Func<string, HostCapacity?, Task<ReserveOutcome>> reserve)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(reserve);
-        var placement = grains.GetGrain<IPlacementGrain>(spec.Pool);
+        var placement = grains.Get<IPlacementGrain>(spec.Pool);
         var reason = "";
         for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var decision = await placement.PlaceAsync(new PlacementRequest(request, spec.Pool, context));
+            var (decision, assumed) = await placement.PlaceAsync(new PlacementRequest(request, spec.Pool, context));
             if (!decision.Placed) return new(null, decision.Reason);
-            var outcome = await reserve(decision.HostId!);
+            var outcome = await reserve(decision.HostId!, assumed);
             if (outcome.Reservation is not null) return outcome;
             reason = outcome.Reason;
         }

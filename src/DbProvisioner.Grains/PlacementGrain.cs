@@ -47,14 +47,16 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
         return Task.CompletedTask;
     }
 
-    public Task<PlacementDecision> PlaceAsync(PlacementRequest request)
+    public Task<IndexedPlacement> PlaceAsync(PlacementRequest request)
     {
         var decision = Scheduler.Place(_hosts, request, Options, _next);
         _next = decision.NextStartIndex;
+        if (!decision.Placed) return Task.FromResult(new IndexedPlacement(decision, null));
         // Assume the host takes it until its own push says otherwise, so concurrent requests spread
         // instead of piling onto the host the index still shows as emptiest.
-        if (decision.Placed) _hosts[decision.HostIndex] = _hosts[decision.HostIndex].Assume(request.Instance);
-        return Task.FromResult(decision);
+        var assumed = _hosts[decision.HostIndex].Assume(request.Instance);
+        _hosts[decision.HostIndex] = assumed;
+        return Task.FromResult(new IndexedPlacement(decision, assumed));
     }
 
     public Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request)

@@ -38,7 +38,7 @@ public sealed class ShardGrain(
 
         var spread = state.State.Spread ?? spec.Spread;
         return await PlaceAndReserve.RunAsync(GrainFactory, spec, request, ContextFor(spec, spread), options.Value.PlacementAttempts,
-            hostId => ReserveAndRecordAsync(hostId, spec, spread, request));
+            (hostId, assumed) => ReserveAndRecordAsync(hostId, spec, spread, request, assumed));
     }
 
     public async Task<ReserveOutcome> ReservePlannedMemberAsync(InstanceSpec spec, InstanceRequest request, MemberLocation planned)
@@ -91,9 +91,10 @@ public sealed class ShardGrain(
     }
 
     /// <summary>Reserves on the host and records the member with its failure domains (the host answers its location, so no second call).</summary>
-    private async Task<ReserveOutcome> ReserveAndRecordAsync(string hostId, InstanceSpec spec, SpreadSpec spread, InstanceRequest request)
+    private async Task<ReserveOutcome> ReserveAndRecordAsync(string hostId, InstanceSpec spec, SpreadSpec spread, InstanceRequest request, HostCapacity? indexAssumed = null)
     {
-        var outcome = await GrainFactory.GetGrain<IHostGrain>(hostId).ReserveAsync(request);
+        var host = GrainFactory.Get<IHostGrain>(hostId);
+        var outcome = await (indexAssumed is null ? host.ReserveAsync(request) : host.ReserveAssumedAsync(request, indexAssumed));
         if (outcome.Reservation is null) return outcome;
         var location = outcome.Location ?? throw new InvalidOperationException($"host {hostId} reserved for {request.InstanceId} without answering its location");
         state.State.Spread = spread;
