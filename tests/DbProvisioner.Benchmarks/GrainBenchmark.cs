@@ -212,6 +212,9 @@ internal static class GrainBenchmark
             {
                 var outcome = await grains.GetGrain<IHostGrain>(HostId(i)).RegisterAsync(HostRequest(i));
                 if (!outcome.Ok) throw new InvalidOperationException($"register {HostId(i)}: {outcome.Kind} {outcome.Error}");
+                // A described host learns its image at its first answered heartbeat (the simulated engine holds it).
+                await grains.GetGrain<IHostGrain>(HostId(i)).HeartbeatAsync();
+                await grains.GetGrain<IImagePullGrain>(HostId(i)).PullAsync();
             });
             var registerSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Hosts:N0} hosts registered in {registerSeconds:0.0} s"));

@@ -60,7 +60,7 @@ public sealed class HostHeartbeatTests
     [Test]
     public async Task A_dead_engine_is_reported_with_a_reason_refused_by_placement_and_cleared_when_it_answers()
     {
-        await RegisterHostAsync(app, HostId, Pool);
+        await RegisterHostAsync(app, HostId, Pool, clock: clock);
         var seen = await BeatUntilAsync(static h => h.GetProperty("lastSeen").ValueKind == JsonValueKind.String, "a first heartbeat to set last seen");
         Assert.That(seen.GetProperty("healthy").GetBoolean(), Is.True);
         Assert.That(seen.TryGetProperty("reason", out var none) ? none.ValueKind : JsonValueKind.Null, Is.EqualTo(JsonValueKind.Null), "no reason while healthy");
@@ -101,7 +101,7 @@ public sealed class HostHeartbeatTests
     {
         const string host = "hb-2";
         const string pool = "heartbeat-pool-2";
-        await RegisterHostAsync(app, host, pool);
+        await RegisterHostAsync(app, host, pool, clock: clock);
         var engine = hosts.Host(host);
         engine.ReadyHold.Hold();
         string id;

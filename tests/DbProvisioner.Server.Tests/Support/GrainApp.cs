@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -74,11 +75,11 @@ internal static class GrainApp
 
     public static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
-    public static async Task<HttpResponseMessage> RegisterHostAsync(ShellApp app, string id, string pool, int disks = 2)
+    public static async Task<HttpResponseMessage> RegisterHostAsync(ShellApp app, string id, string pool, int disks = 2, FakeTimeProvider? clock = null)
     {
         var response = await app.CreateClient(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", Body(HostJson(id, pool, disks)));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
-        await WaitDisksReadyAsync(app, id);
+        await WaitDisksReadyAsync(app, id, clock);
         return response;
     }
 
@@ -86,10 +87,16 @@ internal static class GrainApp
     /// Waits until the host's background formatting is done: a request placed while every disk is still Formatting is
     /// refused ("no Ready or Discovered disk"), which is not what these tests are about.
     /// </summary>
-    public static async Task WaitDisksReadyAsync(ShellApp app, string hostId)
+    /// <param name="clock">A silo's fake clock: moved a heartbeat on per look, since a described host's image (and so its disk
+    /// work) waits for the first heartbeat its engine answers.</param>
+    public static async Task WaitDisksReadyAsync(ShellApp app, string hostId, FakeTimeProvider? clock = null)
     {
         var client = app.CreateClient(FakeApiKeyVerifier.Viewer);
-        await Eventually.UntilAsync(() => client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{hostId}"),
+        await Eventually.UntilAsync(() =>
+            {
+                clock?.Advance(new HostHealthOptions().Interval);
+                return client.GetFromJsonAsync<JsonElement>($"/api/v1/hosts/{hostId}");
+            },
             static host => host.GetProperty("disks").EnumerateArray().All(d => d.GetProperty("state").GetString() == "Ready"),
             SettleTimeout, $"the disks of host {hostId} to be Ready");
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -26,8 +27,9 @@ namespace DbProvisioner.Server.Tests.Support;
 /// </summary>
 internal sealed class ScaleDownApp : IAsyncDisposable
 {
-    private ScaleDownApp(ShellApp app, SimulatedHostRuntimeFactory hosts, SimulatedMySqlAdmin mysql, string database)
+    private ScaleDownApp(ShellApp app, SimulatedHostRuntimeFactory hosts, SimulatedMySqlAdmin mysql, string database, TimeProvider? clock)
     {
+        Clock = clock;
         App = app;
         Hosts = hosts;
         MySql = mysql;
@@ -35,6 +37,9 @@ internal sealed class ScaleDownApp : IAsyncDisposable
     }
 
     public ShellApp App { get; }
+
+    /// <summary>The clock the silo reads, when the test gave one.</summary>
+    public TimeProvider? Clock { get; }
 
     public SimulatedHostRuntimeFactory Hosts { get; }
 
@@ -89,7 +94,7 @@ internal sealed class ScaleDownApp : IAsyncDisposable
                     });
                 },
                 configure: builder => builder.UseOrleans(TestGrainStorage.UseMemoryGrainStorage));
-            return new ScaleDownApp(app, hosts, mysql, database);
+            return new ScaleDownApp(app, hosts, mysql, database, clock);
         }
         catch
         {
@@ -107,7 +112,7 @@ internal sealed class ScaleDownApp : IAsyncDisposable
         using var response = await Client(FakeApiKeyVerifier.Admin).PostAsync("/api/v1/hosts", GrainApp.Body(GrainApp.HostJson(id, pool, disks)));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
         // The disks are formatted in the background: a request before they are Ready is (rightly) refused.
-        await GrainApp.WaitDisksReadyAsync(App, id);
+        await GrainApp.WaitDisksReadyAsync(App, id, Clock as FakeTimeProvider);
         return id;
     }
 
