@@ -7,14 +7,14 @@ namespace DbProvisioner.Runtime.Docker;
 
 /// <summary>
 /// Waits until an instance's MySQL answers <c>SELECT 1</c> with its credentials. The pauses between attempts are a
-/// Polly retry on the given clock, short at first and doubling up to a longest pause (a seeded mysqld answers within
-/// a second, so a fixed 200 ms poll cost up to 200 ms of idle wait); after each failed attempt the caller's check may end the wait (the container
-/// stopped), and past the deadline the wait fails with the last error MySQL gave.
+/// Polly retry on the given clock, 10 ms at first and doubling up to 50 ms: a seeded mysqld answers within a second,
+/// and a fixed 200 ms poll left it idle for up to 200 ms. After each failed attempt the caller's check may end the
+/// wait (the container stopped), and past the deadline the wait fails with the last error MySQL gave.
 /// </summary>
 public sealed class MySqlReadiness
 {
     public static readonly TimeSpan DefaultFirstPause = TimeSpan.FromMilliseconds(10);
-    public static readonly TimeSpan DefaultLongestPause = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan DefaultLongestPause = TimeSpan.FromMilliseconds(50);
 
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline<bool> _pipeline;

@@ -34,7 +34,7 @@ public sealed class MySqlReadinessTests
 
         await readiness.WaitAsync("db-17", "db-1", "10.0.0.7", 3401, Credentials, TimeSpan.FromMinutes(1), _ => Task.CompletedTask, CancellationToken.None);
 
-        Assert.That(clock.Pauses.Select(static p => p.TotalMilliseconds), Is.EqualTo(new[] { 10, 20, 40, 80, 160, 200, 200, 200 }));
+        Assert.That(clock.Pauses.Select(static p => p.TotalMilliseconds), Is.EqualTo(new[] { 10, 20, 40, 50, 50, 50, 50, 50 }));
     }
 
     [Test]
