@@ -134,32 +134,36 @@ internal sealed class InstanceContainers(
         }
     }
 
-    /// <summary>my.cnf and the password files, uploaded between create and start; owned by mysql, mode 0400.</summary>
+    /// <summary>
+    /// my.cnf and the password files, uploaded between create and start; owned by mysql, mode 0400. One archive
+    /// extracted at the root holds both directories' files (no directory entries, so the image's directories keep
+    /// their owners and modes): one round trip, one mount of the container's file system, instead of two.
+    /// </summary>
     private async Task PutFilesAsync(string containerId, InstanceContainerSpec spec, CancellationToken cancellationToken)
     {
-        using var conf = new FileArchive(options.MySqlUid, [(InstanceLayout.ConfFile, Encoding.UTF8.GetBytes(spec.MyCnf))]);
-        var secretFiles = new List<(string, byte[])> { (InstanceLayout.RootPasswordFile, Encoding.UTF8.GetBytes(spec.Credentials.RootPassword)) };
-        if (spec.Credentials.UserPassword is { } userPassword) secretFiles.Add((InstanceLayout.UserPasswordFile, Encoding.UTF8.GetBytes(userPassword)));
-        using var secrets = new FileArchive(options.MySqlUid, secretFiles);
-        foreach (var (_, bytes) in secretFiles) CryptographicOperations.ZeroMemory(bytes);
-
-        // Two directories, two uploads: sent together, since each is a round trip the start waits for.
-        await Task.WhenAll(new[] { (conf, InstanceLayout.ConfDir), (secrets, InstanceLayout.SecretsDir) }.Select(async upload =>
+        static string FromRoot(string dir, string file) => $"{dir.TrimStart('/')}/{file}";
+        var files = new List<(string, byte[])>
         {
-            var (archive, path) = upload;
-            try
+            (FromRoot(InstanceLayout.ConfDir, InstanceLayout.ConfFile), Encoding.UTF8.GetBytes(spec.MyCnf)),
+            (FromRoot(InstanceLayout.SecretsDir, InstanceLayout.RootPasswordFile), Encoding.UTF8.GetBytes(spec.Credentials.RootPassword)),
+        };
+        if (spec.Credentials.UserPassword is { } userPassword)
+            files.Add((FromRoot(InstanceLayout.SecretsDir, InstanceLayout.UserPasswordFile), Encoding.UTF8.GetBytes(userPassword)));
+        using var archive = new FileArchive(options.MySqlUid, files);
+        foreach (var (_, bytes) in files) CryptographicOperations.ZeroMemory(bytes);
+
+        try
+        {
+            await engine.CallAsync(async (d, ct) =>
             {
-                await engine.CallAsync(async (d, ct) =>
-                {
-                    await using var stream = archive.Open();
-                    await d.Containers.ExtractArchiveToContainerAsync(containerId, new CopyToContainerParameters { Path = path }, stream, ct).ConfigureAwait(false);
-                }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (DockerApiException e)
-            {
-                throw DockerErrors.Translate(HostId, $"put files into {path} of instance {spec.InstanceId}", e);
-            }
-        })).ConfigureAwait(false);
+                await using var stream = archive.Open();
+                await d.Containers.ExtractArchiveToContainerAsync(containerId, new CopyToContainerParameters { Path = "/" }, stream, ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DockerApiException e)
+        {
+            throw DockerErrors.Translate(HostId, $"put my.cnf and the password files into instance {spec.InstanceId}", e);
+        }
     }
 
     public async Task WaitUntilReadyAsync(string instanceId, int port, InstanceCredentials credentials, TimeSpan deadline, CancellationToken cancellationToken)

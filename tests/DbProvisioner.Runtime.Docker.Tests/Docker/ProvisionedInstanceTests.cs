@@ -92,6 +92,15 @@ public sealed class ProvisionedInstanceTests
     }
 
     [Test]
+    public async Task The_files_arrive_in_one_upload_that_leaves_the_images_directories_as_they_were()
+    {
+        Assert.That(await Engine.ExecAsync(Container, "stat", "-c", "%a %u:%g %n", "/", "/etc", "/etc/mysql/conf.d", "/etc/dbprov", "/etc/dbprov/secrets"),
+            Is.EqualTo("755 0:0 /\n755 0:0 /etc\n755 0:0 /etc/mysql/conf.d\n755 0:0 /etc/dbprov\n750 999:999 /etc/dbprov/secrets"));
+        Assert.That(await Engine.ExecAsync(Container, "stat", "-c", "%a %u:%g %n", "/etc/dbprov/secrets/user-password"),
+            Is.EqualTo("400 999:999 /etc/dbprov/secrets/user-password"), "the user's password came with the root's");
+    }
+
+    [Test]
     public async Task The_container_runs_as_non_root_without_capabilities_and_with_no_new_privileges()
     {
         var status = (await Engine.ExecAsync(Container, "cat", "/proc/1/status")).Split('\n')

@@ -15,13 +15,26 @@ public sealed class MySqlReadinessTests
     {
         var attempts = 0;
         var checks = 0;
-        var readiness = new MySqlReadiness(pollInterval: TimeSpan.FromMilliseconds(1), answer: (_, _, _, _) =>
+        var readiness = new MySqlReadiness(firstPause: TimeSpan.FromMilliseconds(1), answer: (_, _, _, _) =>
             ++attempts < 3 ? throw new IOException("Connection refused") : Task.CompletedTask);
 
         await readiness.WaitAsync("db-17", "db-1", "10.0.0.7", 3401, Credentials, TimeSpan.FromMinutes(1), _ => { checks++; return Task.CompletedTask; }, CancellationToken.None);
 
         Assert.That(attempts, Is.EqualTo(3));
         Assert.That(checks, Is.EqualTo(2), "the container is looked at after each failed attempt");
+    }
+
+    [Test]
+    public async Task The_pauses_between_attempts_start_short_and_double_up_to_the_longest_pause()
+    {
+        var clock = new PauseRecordingClock();
+        var attempts = 0;
+        var readiness = new MySqlReadiness(clock, answer: (_, _, _, _) =>
+            ++attempts < 9 ? throw new IOException("Connection refused") : Task.CompletedTask);
+
+        await readiness.WaitAsync("db-17", "db-1", "10.0.0.7", 3401, Credentials, TimeSpan.FromMinutes(1), _ => Task.CompletedTask, CancellationToken.None);
+
+        Assert.That(clock.Pauses.Select(static p => p.TotalMilliseconds), Is.EqualTo(new[] { 10, 20, 40, 50, 50, 50, 50, 50 }));
     }
 
     [Test]
@@ -74,10 +87,22 @@ public sealed class MySqlReadinessTests
     public void The_callers_cancellation_ends_the_wait()
     {
         using var cts = new CancellationTokenSource();
-        var readiness = new MySqlReadiness(pollInterval: TimeSpan.FromMilliseconds(1), answer: (_, _, _, _) => throw new IOException("Connection refused"));
+        var readiness = new MySqlReadiness(firstPause: TimeSpan.FromMilliseconds(1), answer: (_, _, _, _) => throw new IOException("Connection refused"));
 
         Assert.That(async () => await readiness.WaitAsync("db-17", "db-1", "10.0.0.7", 3401, Credentials, TimeSpan.FromMinutes(1),
             _ => { cts.Cancel(); return Task.CompletedTask; }, cts.Token), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    /// <summary>The system clock, except that every pause asked of it is written down and ends at once.</summary>
+    private sealed class PauseRecordingClock : TimeProvider
+    {
+        public List<TimeSpan> Pauses { get; } = [];
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            lock (Pauses) Pauses.Add(dueTime);
+            return System.CreateTimer(callback, state, TimeSpan.Zero, period);
+        }
     }
 
     /// <summary>A clock whose timestamps move only when told to.</summary>
