@@ -30,12 +30,10 @@ for trx in "$results"/*.trx; do
   f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
-# The failed tests by name, just above the summary, so a log's last lines say what broke.
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" \
-    | sed -n 's/.*testName="\([^"]*\)".*/failed: \1/p' || true
-done
+# The failed tests by name with the first lines of each message, just above the summary, so a log's last lines say
+# what broke and why.
+shopt -s nullglob
+perl "$REPO_DIR/hack/failures.pl" "$results"/*.trx || true
 # A project that crashed before writing its results counts as a failure.
 [ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "tests: $passed passed, $failed failed" | tee "$results/summary.txt"
