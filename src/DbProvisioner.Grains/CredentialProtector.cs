@@ -17,22 +17,26 @@ public sealed class AesGcmCredentialProtector : ICredentialProtector
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
+    private const int KeySize = 32;
     private readonly byte[] _key;
 
     public AesGcmCredentialProtector(byte[] key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (key.Length != 32) throw new ArgumentException("the credential key must be 32 bytes", nameof(key));
+        if (key.Length != KeySize) throw new ArgumentException($"the credential key must be {KeySize} bytes, not {key.Length}", nameof(key));
         _key = key;
     }
 
-    /// <summary>Reads the key file, creating it (mode 0600) with a random key on first use.</summary>
+    /// <summary>
+    /// Reads the key file, creating it (mode 0600) with a random key on first use. Several silos may start at once: the
+    /// file is created exclusively, so one key wins, and a silo that finds it still being written reads it again.
+    /// </summary>
     public static AesGcmCredentialProtector FromKeyFile(string path)
     {
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var key = RandomNumberGenerator.GetBytes(32);
+            var key = RandomNumberGenerator.GetBytes(KeySize);
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
             if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             try
@@ -45,8 +49,18 @@ public sealed class AesGcmCredentialProtector : ICredentialProtector
                 // Another process created it first: use theirs.
             }
         }
-        var bytes = File.ReadAllBytes(path);
-        return new AesGcmCredentialProtector(bytes);
+        return new AesGcmCredentialProtector(ReadWholeKey(path));
+    }
+
+    /// <summary>The key file's bytes once whole: its creator writes the key just after creating it (at most 2 s of waiting; a wrong size is then named by the constructor).</summary>
+    private static byte[] ReadWholeKey(string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length >= KeySize || attempt == 100) return bytes;
+            Thread.Sleep(20);
+        }
     }
 
     public string Protect(string secret)
