@@ -185,7 +185,10 @@ public sealed partial class HostGrain(
         var result = HostReservations.Reserve(host, request);
         if (!result.Succeeded)
         {
-            PushCapacity(host); // the index chose this host on a stale summary: correct it
+            // The index chose this host on a stale or assumed summary: it holds the truth before the refusal is answered,
+            // so the requester's next attempt is not refused on the index's own assumption of this very request.
+            logger.LogInformation("Host {HostId} refused instance {InstanceId}: {Reason}", Id, request.InstanceId, result.Reason);
+            await PushGrownCapacityAsync(host);
             return new(null, result.Reason);
         }
         if (!already)
@@ -266,8 +269,8 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>
-    /// Capacity that grew (a disk Ready, a release, a new, uncordoned or recovered host): the index has it before this call
-    /// answers, so a request made after the host showed it is not refused on a stale index.
+    /// Capacity that grew (a disk Ready, a release, a new, uncordoned or recovered host), or the truth after a refusal: the
+    /// index has it before this call answers, so a request made after the host showed it is not refused on a stale index.
     /// </summary>
     private async Task PushGrownCapacityAsync(HostState host)
     {

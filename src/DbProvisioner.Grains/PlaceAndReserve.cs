@@ -33,7 +33,8 @@ public static class PlaceAndReserve
         for (var attempt = 0; attempt < attempts; attempt++)
         {
             var (decision, assumed) = await placement.PlaceAsync(new PlacementRequest(request, spec.Pool, context));
-            if (!decision.Placed) return new(null, decision.Reason);
+            // After a host's refusal the index holds that host's truth, so its own refusal is the answer; the host's is kept beside it.
+            if (!decision.Placed) return new(null, reason.Length == 0 ? decision.Reason : $"{decision.Reason} (before that, {reason})");
             var outcome = await reserve(decision.HostId!, assumed);
             if (outcome.Reservation is not null) return outcome;
             reason = outcome.Reason;

@@ -13,8 +13,13 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
     // Like kube-scheduler's minimum: stop after 100 feasible hosts (2% of a 5,000-host pool).
     private static readonly PlacementOptions Options = new(PercentageOfHostsToScore: 2);
 
+    // At most this many assumed hosts are read again before a refusal (a refusal costs at most one round of calls).
+    private const int MaxConfirmedPerRefusal = 256;
+
     private readonly List<HostCapacity> _hosts = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    // Hosts whose entry holds an assumption (a placement the index answered) that no push from the host has replaced yet.
+    private readonly HashSet<string> _assumed = new(StringComparer.Ordinal);
     private int _next;
 
     private string Pool => this.GetPrimaryKeyString();
@@ -39,6 +44,7 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     public Task ForgetAsync(string hostId)
     {
+        _assumed.Remove(hostId);
         if (_index.Remove(hostId, out var i))
         {
             _hosts.RemoveAt(i);
@@ -50,13 +56,35 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
     public Task<IndexedPlacement> PlaceAsync(PlacementRequest request)
     {
         var decision = Scheduler.Place(_hosts, request, Options, _next);
+        // Never refuse on an assumption alone: a requester that died between this index and the host (or one resumed
+        // after a crash) leaves capacity that looks taken and is not. The hosts concerned are read again first.
+        if (!decision.Placed && _assumed.Count > 0) return ConfirmThenPlaceAsync(request);
+        return Task.FromResult(Answer(request, decision));
+    }
+
+    private async Task<IndexedPlacement> ConfirmThenPlaceAsync(PlacementRequest request)
+    {
+        var hosts = _assumed.Take(MaxConfirmedPerRefusal).ToList();
+        // GetCapacity interleaves, so a host that is itself awaiting this index still answers.
+        var capacities = await Task.WhenAll(hosts.Select(h => GrainFactory.Get<IHostGrain>(h).GetCapacityAsync()));
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            if (capacities[i] is { } c) Upsert(c);
+            else _assumed.Remove(hosts[i]);
+        }
+        return Answer(request, Scheduler.Place(_hosts, request, Options, _next));
+    }
+
+    private IndexedPlacement Answer(PlacementRequest request, PlacementDecision decision)
+    {
         _next = decision.NextStartIndex;
-        if (!decision.Placed) return Task.FromResult(new IndexedPlacement(decision, null));
+        if (!decision.Placed) return new IndexedPlacement(decision, null);
         // Assume the host takes it until its own push says otherwise, so concurrent requests spread
         // instead of piling onto the host the index still shows as emptiest.
         var assumed = _hosts[decision.HostIndex].Assume(request.Instance);
         _hosts[decision.HostIndex] = assumed;
-        return Task.FromResult(new IndexedPlacement(decision, assumed));
+        _assumed.Add(assumed.HostId);
+        return new IndexedPlacement(decision, assumed);
     }
 
     public Task<ClusterPlacementResult> PlaceClusterAsync(ClusterRequest request)
@@ -72,6 +100,7 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     private void Upsert(HostCapacity capacity)
     {
+        _assumed.Remove(capacity.HostId);
         if (_index.TryGetValue(capacity.HostId, out var i)) _hosts[i] = capacity;
         else
         {

@@ -1,4 +1,5 @@
 using DbProvisioner.Contracts;
+using DbProvisioner.Domain.Placement;
 using DbProvisioner.Grains.Tests.Cluster;
 using DbProvisioner.Grains.Tests.TestData;
 using DbProvisioner.Testing;
@@ -59,7 +60,7 @@ public sealed class PlacementIndexTests : GrainTest
     }
 
     [Test]
-    public async Task A_stale_index_entry_is_corrected_by_the_host_that_refuses_and_the_member_lands_elsewhere()
+    public async Task A_stale_index_entry_is_corrected_by_the_host_that_refuses_before_the_refusal_is_answered()
     {
         var full = TestFleet.NewId("host");
         var other = TestFleet.NewId("host");
@@ -73,9 +74,46 @@ public sealed class PlacementIndexTests : GrainTest
 
         var outcome = await Client.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(id, spec, Mapping.ToRequest(id, spec));
 
-        Assert.That(outcome.Reservation, Is.Null, "no host has the memory on one node, whatever the index believed");
-        await Eventually.UntilAsync(async () => (await Index.SnapshotAsync()).Single(h => h.HostId == full).Nodes.Select(static n => n.FreeMemoryMiB).ToList(),
-            free => free.SequenceEqual(real.Nodes.Select(static n => n.FreeMemoryMiB)), IndexTimeout,
-            $"the index to show the real free memory of {full} after it refused");
+        // Read at once, not eventually: the next attempt of a requester comes straight after the refusal, and an index still
+        // holding its own assumption of this request would refuse it for capacity the host never gave.
+        var indexed = (await Index.SnapshotAsync()).Single(h => h.HostId == full);
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Reservation, Is.Null, "no host has the memory on one node, whatever the index believed");
+            Assert.That(indexed.Nodes.Select(static n => n.FreeMemoryMiB), Is.EqualTo(real.Nodes.Select(static n => n.FreeMemoryMiB)),
+                $"the index shows the real free memory of {full} when its refusal is answered");
+            Assert.That(indexed.FreeCores, Is.EqualTo(real.FreeCores), "nor does it keep the cores it assumed for the refused member");
+            Assert.That(outcome.Reason, Does.Contain($"host {full}"), "the refusal names the host that refused first");
+        });
+    }
+    [Test]
+    public async Task Capacity_the_index_assumed_for_requesters_that_never_reached_the_host_is_read_again_before_a_refusal()
+    {
+        var hostId = TestFleet.NewId("host");
+        await RegisterWithReadyDisksAsync(TestFleet.Host(hostId, Pool));
+        var cpus = (await HostGrain(hostId).GetCapacityAsync())!.Nodes.Select(static n => n.FreeCpus).Min();
+        // Two whole-node members answered by the index, whose requesters died before they asked the host: the index
+        // now assumes both nodes taken, and the host holds nothing.
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            var lost = TestFleet.Instance(Pool, cpus: cpus, memoryMiB: 1024);
+            var lostId = TestFleet.NewId("i");
+            var answered = await Index.PlaceAsync(new PlacementRequest(Mapping.ToRequest(lostId, lost), Pool,
+                new ShardContext(lost.Cluster, lost.Shard, Mapping.ToRule(lost.Spread), [])));
+            Assert.That(answered.Decision.HostId, Is.EqualTo(hostId), answered.Decision.Reason);
+        }
+
+        var spec = TestFleet.Instance(Pool, cpus: cpus, memoryMiB: 1024);
+        var id = TestFleet.NewId("i");
+        var outcome = await Client.GetGrain<IShardGrain>(Mapping.ShardKey(spec.Cluster, spec.Shard)).PlaceMemberAsync(id, spec, Mapping.ToRequest(id, spec));
+
+        var actual = await HostGrain(hostId).GetCapacityAsync();
+        var indexed = (await Index.SnapshotAsync()).Single(h => h.HostId == hostId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Reservation?.HostId, Is.EqualTo(hostId), $"placed on the host that has the room: {outcome.Reason}");
+            Assert.That(indexed.Nodes.Select(static n => n.FreeCores), Is.EqualTo(actual!.Nodes.Select(static n => n.FreeCores)),
+                "the index shows the host as it is, one node taken");
+        });
     }
 }
