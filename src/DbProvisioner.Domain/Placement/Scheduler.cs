@@ -58,7 +58,7 @@ public static class Scheduler
     /// <summary>
     /// Scans hosts from <paramref name="startIndex"/> (rotating, so early stop does not always hit
     /// the same hosts), stops after enough feasible hosts, and picks the highest score; ties go to
-    /// the host with fewer free cores, then the lower host id.
+    /// the host with fewer free cores, then the lower host id. Given a <see cref="PlacementIndex"/>, the scan reads its rows.
     /// </summary>
     public static PlacementDecision Place(IReadOnlyList<HostCapacity> hosts, PlacementRequest request, PlacementOptions options, int startIndex = 0)
     {
