@@ -181,7 +181,7 @@ internal static class SchedulerBenchmark
     private static Outcome Place(FleetBuilder builder, PlacementOptions options, bool firstFit, int maxPlacements = int.MaxValue)
     {
         var hosts = builder.Build();
-        var summaries = hosts.Select(HostCapacity.From).ToArray();
+        var summaries = new PlacementIndex(hosts.Select(HostCapacity.From)); // rows rewritten in place as hosts change
         var totalCores = hosts.Sum(static h => h.Cpu.Topology.PhysicalCoreCount);
         var usedCores = 0L;
         var rng = new Random(Seed);
@@ -273,9 +273,9 @@ internal static class SchedulerBenchmark
     }
 
     /// <summary>The baseline: the first host, from the start of the pool, that passes the same filters.</summary>
-    private static int FirstFitHost(HostCapacity[] summaries, PlacementRequest request)
+    private static int FirstFitHost(PlacementIndex summaries, PlacementRequest request)
     {
-        for (var i = 0; i < summaries.Length; i++)
+        for (var i = 0; i < summaries.Count; i++)
             if (Filters.Check(summaries[i], request) == FilterCode.Fits) return i;
         return -1;
     }

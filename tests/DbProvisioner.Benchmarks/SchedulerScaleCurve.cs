@@ -79,7 +79,7 @@ internal static class SchedulerScaleCurve
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var hosts = new FleetBuilder(size, topology, Zones: 3, RacksPerZone: 3, DisksPerHost: 24, DiskSizeGiB: 1024, SeededDisksPerHost: 8, PortsPerHost: 64).Build();
-        var summaries = hosts.Select(HostCapacity.From).ToArray();
+        var summaries = new PlacementIndex(hosts.Select(HostCapacity.From));
         var bytesPerHost = (double)(GC.GetTotalMemory(forceFullCollection: true) - before) / size;
 
         var rng = new Random(Seed);

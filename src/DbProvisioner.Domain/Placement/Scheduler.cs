@@ -58,7 +58,7 @@ public static class Scheduler
     /// <summary>
     /// Scans hosts from <paramref name="startIndex"/> (rotating, so early stop does not always hit
     /// the same hosts), stops after enough feasible hosts, and picks the highest score; ties go to
-    /// the host with fewer free cores, then the lower host id.
+    /// the host with fewer free cores, then the lower host id. Given a <see cref="PlacementIndex"/>, the scan reads its rows.
     /// </summary>
     public static PlacementDecision Place(IReadOnlyList<HostCapacity> hosts, PlacementRequest request, PlacementOptions options, int startIndex = 0)
     {
@@ -70,15 +70,28 @@ public static class Scheduler
         var start = ((startIndex % count) + count) % count;
         var want = options.FeasibleHostsToFind(count);
         var weights = options.EffectiveWeights;
-        var instance = request.Instance;
+        int scanned, feasible, bestScore;
+        var best = hosts is PlacementIndex index
+            ? index.Scan(request, weights, start, want, out scanned, out feasible, out bestScore)
+            : Scan(hosts, request, weights, start, want, out scanned, out feasible, out bestScore);
+        var next = (start + scanned) % count;
+        if (best >= 0) return new(hosts[best].HostId, best, bestScore, scanned, feasible, next, [], "");
 
-        var feasible = 0;
-        var scanned = 0;
+        var unfit = Summarise(hosts, request);
+        return new(null, -1, 0, scanned, 0, next, unfit, Words(count, request, unfit));
+    }
+
+    // The scan over the summaries themselves (any list): PlacementIndex.Scan answers the same from its rows.
+    private static int Scan(IReadOnlyList<HostCapacity> hosts, PlacementRequest request, ScoreWeights weights, int start, int want, out int scanned, out int feasible, out int bestScore)
+    {
+        var count = hosts.Count;
+        var instance = request.Instance;
+        feasible = 0;
         var best = -1;
-        var bestScore = int.MinValue;
+        bestScore = int.MinValue;
         var bestFree = 0;
-        var array = hosts as HostCapacity[]; // the index's own array: no interface call per host
-        for (; scanned < count && feasible < want; scanned++)
+        var array = hosts as HostCapacity[]; // the caller's own array: no interface call per host
+        for (scanned = 0; scanned < count && feasible < want; scanned++)
         {
             var i = start + scanned;
             if (i >= count) i -= count;
@@ -93,11 +106,7 @@ public static class Scheduler
                 bestFree = free;
             }
         }
-        var next = (start + scanned) % count;
-        if (best >= 0) return new(hosts[best].HostId, best, bestScore, scanned, feasible, next, [], "");
-
-        var unfit = Summarise(hosts, request);
-        return new(null, -1, 0, scanned, 0, next, unfit, Words(count, request, unfit));
+        return best;
     }
 
     /// <summary>Counts hosts by the first reason each fails on, most common first, then by wording.</summary>
