@@ -116,14 +116,7 @@ public class PlacementRowTests
     public void Rows_match_check_and_total_on_random_states(int seed)
     {
         var rng = new Random(seed);
-        var hosts = Dual(30).Build().Select((h, i) => h with { Swap = HostSwap.Of(16384, i % 3 * 4096L) }).ToArray();
-        for (var i = 0; i < 200; i++)
-        {
-            var h = rng.Next(hosts.Length);
-            var r = HostReservations.Reserve(hosts[h], Instance($"f{i}", rng.Next(1, 20), (NumaPolicy)rng.Next(4), rng.Next(1, 40) * 1024L, swapMiB: rng.Next(3) * 1024L));
-            if (r.Succeeded) hosts[h] = r.State;
-        }
-        var summaries = hosts.Select(HostCapacity.From).ToArray();
+        var summaries = RandomlyFilled(rng);
         summaries[3] = summaries[3] with { Cordoned = true };
         summaries[4] = summaries[4] with { FreePorts = 0 };
         summaries[5] = summaries[5] with { Runtime = HostRuntimeKind.Kubernetes };
