@@ -36,6 +36,7 @@ public sealed class SiloClusterTests
         if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
         {
             TestContext.Out.WriteLine(_cluster.Tails(80));
+            _cluster.KeepFolder = true;
         }
     }
 

@@ -51,6 +51,9 @@ public sealed class SiloCluster : IAsyncDisposable
 
     public string Database { get; }
     public string Folder { get; }
+
+    /// <summary>Keep <see cref="Folder"/> (logs, configuration, the silos' secrets) after dispose: set when a test failed.</summary>
+    public bool KeepFolder { get; set; }
     public Uri ProxyAddress { get; }
     public IReadOnlyList<ServerProcess> Silos => _silos;
     public DockerEngine Docker { get; } = new();
@@ -86,6 +89,7 @@ public sealed class SiloCluster : IAsyncDisposable
         catch
         {
             await TestContext.Progress.WriteLineAsync($"silo cluster failed to start:\n{cluster.Tails(40)}");
+            cluster.KeepFolder = true;
             await cluster.DisposeAsync();
             throw;
         }
@@ -221,7 +225,13 @@ public sealed class SiloCluster : IAsyncDisposable
         }
 
         var removed = await Docker.RemoveOwnedAsync();
-        await TestContext.Progress.WriteLineAsync($"[silos] removed {removed.Count} containers/volumes; dropping {Database}; logs in {Folder}");
+        if (!KeepFolder)
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+
+        await TestContext.Progress.WriteLineAsync(
+            $"[silos] removed {removed.Count} containers/volumes; dropping {Database}; {(KeepFolder ? $"logs kept in {Folder}" : $"removed {Folder}")}");
         await MetaDatabase.DropAsync(Database);
         Docker.Dispose();
         Admin?.Dispose();
