@@ -15,6 +15,7 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
 
     // At most this many assumed hosts are read again before a refusal (a refusal costs at most one round of calls).
     private const int MaxConfirmedPerRefusal = 256;
+    private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(5);
 
     private readonly List<HostCapacity> _hosts = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
@@ -65,14 +66,30 @@ public sealed class PlacementGrain : Grain, IPlacementGrain
     private async Task<IndexedPlacement> ConfirmThenPlaceAsync(PlacementRequest request)
     {
         var hosts = _assumed.Take(MaxConfirmedPerRefusal).ToList();
-        // GetCapacity interleaves, so a host that is itself awaiting this index still answers.
-        var capacities = await Task.WhenAll(hosts.Select(h => GrainFactory.Get<IHostGrain>(h).GetCapacityAsync()));
+        var answers = await Task.WhenAll(hosts.Select(ReadAgainAsync));
         for (var i = 0; i < hosts.Count; i++)
         {
-            if (capacities[i] is { } c) Upsert(c);
+            if (!answers[i].Answered) continue; // kept as assumed: its next push, or the next refusal, reads it
+            if (answers[i].Capacity is { } c) Upsert(c);
             else _assumed.Remove(hosts[i]);
         }
         return Answer(request, Scheduler.Place(_hosts, request, Options, _next));
+    }
+
+    /// <summary>
+    /// A host's capacity as it is now. GetCapacity interleaves, so a host that is itself awaiting this index answers;
+    /// a host that does not answer soon (its silo just died) leaves the refusal as it was rather than hold the pool's index.
+    /// </summary>
+    private async Task<(bool Answered, HostCapacity? Capacity)> ReadAgainAsync(string hostId)
+    {
+        try
+        {
+            return (true, await GrainFactory.Get<IHostGrain>(hostId).GetCapacityAsync().WaitAsync(ConfirmTimeout));
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            return (false, null);
+        }
     }
 
     private IndexedPlacement Answer(PlacementRequest request, PlacementDecision decision)
